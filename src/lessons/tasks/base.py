@@ -1,0 +1,64 @@
+"""The task: one checkable problem, and the stable train/held-out split."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Literal, Protocol
+
+Split = Literal["train", "heldout"]
+
+HELDOUT_FRACTION = 0.2  # share of tasks (by id hash) that no lesson may ever draw from
+
+
+@dataclass(frozen=True)
+class GoldStep:
+    """One step of a gold solution; `value` is the intermediate result when known."""
+
+    text: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str  # unique within its suite
+    prompt: str  # the question as shown to the model
+    answer: str  # gold final answer, as text ("42", "3/4", "B")
+    steps: tuple[GoldStep, ...] = ()  # gold step-by-step solution, when the source has one
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    split: Split = "train"
+
+    @property
+    def skill(self) -> str | None:
+        return self.metadata.get("skill")
+
+
+def split_for(task_id: str, heldout_fraction: float = HELDOUT_FRACTION) -> Split:
+    """Stable split from the SHA-256 of the task id: the same id lands in the same split
+    on every machine and in every version, whatever else is in the suite."""
+    digest = hashlib.sha256(task_id.encode("utf-8")).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    return "heldout" if u < heldout_fraction else "train"
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    """What identifies a suite's contents: a name, a version and a fingerprint of the source."""
+
+    name: str
+    version: str
+    source: str  # "builtin:arith" or a file path
+    fingerprint: str  # hash of generator parameters or file bytes
+    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}:{self.fingerprint[:12]}"
+
+
+class Suite(Protocol):
+    info: SuiteInfo
+
+    def tasks(self, limit: int | None = None) -> Iterator[Task]:
+        """Tasks in a stable order; `limit` takes the first ones."""
+        ...
