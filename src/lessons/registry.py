@@ -29,6 +29,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, T | str] = {}
+        self._entry_points_loaded = False  # entry_points() scans every installed package: once is enough
 
     def register(self, name: str, target: T | str | None = None):
         """Register `target` (an object or a lazy "module:attr" path); usable as a decorator."""
@@ -58,5 +59,8 @@ class Registry(Generic[T]):
         return target  # type: ignore[return-value]
 
     def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
         for ep in entry_points(group=f"lessons.{self.kind}s"):
             self._entries.setdefault(ep.name, f"{ep.module}:{ep.attr}")

