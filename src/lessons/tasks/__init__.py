@@ -1,0 +1,23 @@
+"""Tasks and suites: the built-in `arith` generator, task files (GSM8K, SVAMP, generic
+JSONL / JSON / CSV / Parquet), and `load_suite` to find either by name or path."""
+
+from lessons.tasks.arith import ArithSuite
+from lessons.tasks.base import GoldStep, Suite, SuiteInfo, Task, split_for
+from lessons.tasks.files import FieldMap, FileSuite, TaskFileError
+from lessons.tasks.suites import SUITES, UnknownSuite, load_suite, summarize
+
+__all__ = [
+    "ArithSuite",
+    "FieldMap",
+    "FileSuite",
+    "GoldStep",
+    "SUITES",
+    "Suite",
+    "SuiteInfo",
+    "Task",
+    "TaskFileError",
+    "UnknownSuite",
+    "load_suite",
+    "split_for",
+    "summarize",
+]

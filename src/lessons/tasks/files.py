@@ -1,0 +1,309 @@
+"""Task files: GSM8K JSONL, SVAMP JSON, and generic JSONL / JSON / CSV / Parquet with a
+field mapping.
+
+A file is read and validated whole before any task is handed out (files are small), so a
+bad record stops the load with an error naming the file, the place and the field, and a
+caller never stores part of a suite.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from lessons.tasks.base import GoldStep, SuiteInfo, Task, split_for
+
+FORMATS = ("gsm8k", "svamp", "jsonl", "json", "csv", "parquet")
+_CONTAINERS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+_ANNOTATION = re.compile(r"<<([^<>]*)>>")  # GSM8K calculator call: <<48/2=24>>
+
+
+class TaskFileError(ValueError):
+    """A task file that cannot be loaded; the message names file, place and field."""
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which record fields hold what, for generic files."""
+
+    question: str = "question"
+    answer: str = "answer"
+    solution: str | None = None  # worked solution; one gold step per non-empty line
+    id: str | None = None  # task id field; default "<file stem>-<record number>"
+    metadata: tuple[str, ...] = ()  # fields copied into task.metadata
+
+
+@dataclass(frozen=True)
+class _Record:
+    where: str  # "data.jsonl:3" or "data.json: record 3"; used in every error message
+    number: int  # 1-based line (JSONL/CSV) or record number (JSON/Parquet)
+    fields: dict[str, Any]
+
+    def fail(self, message: str) -> TaskFileError:
+        return TaskFileError(f"{self.where}: {message}")
+
+    def text(self, name: str) -> str:
+        """A required, non-empty text field (numbers are accepted and written exactly)."""
+        if name not in self.fields:
+            keys = ", ".join(map(repr, self.fields)) or "none"
+            raise self.fail(f"missing field {name!r} (record keys: {keys})")
+        value = self.fields[name]
+        if value is None or isinstance(value, (bool, list, dict)):
+            raise self.fail(f"field {name!r} must be text or a number, got {type(value).__name__}")
+        text = _number_text(value) if isinstance(value, (int, float)) else str(value).strip()
+        if not text:
+            raise self.fail(f"empty field {name!r}")
+        return text
+
+
+class FileSuite:
+    """A suite loaded from a file; `format` is one of FORMATS, or None to detect it."""
+
+    def __init__(self, path: str | Path, field_map: FieldMap | None = None, format: str | None = None):
+        self.path = Path(path)
+        if format is not None and format not in FORMATS:
+            raise ValueError(f"unknown task file format {format!r}; expected one of {', '.join(FORMATS)}")
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:
+            raise TaskFileError(f"{self.path}: cannot read ({e.strerror or e})") from e
+        container = _container(self.path, format)
+        records = _read_records(self.path, data, container)
+        self.format = format or _detect(container, records, field_map)
+        self._tasks = _to_tasks(self.path, self.format, records, field_map or FieldMap())
+        params = {"format": self.format, "field_map": asdict(field_map or FieldMap())}
+        mapping = json.dumps(params, sort_keys=True).encode()
+        fingerprint = hashlib.sha256(data + b"\0" + mapping).hexdigest()
+        name = _suite_name(self.path, self.format)
+        self.info = SuiteInfo(name, "1", str(self.path.resolve()), fingerprint, params)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def tasks(self, limit: int | None = None) -> Iterator[Task]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be positive, got {limit}")
+        yield from self._tasks[:limit]
+
+
+# Reading: bytes -> records with their place in the file.
+
+
+def _container(path: Path, format: str | None) -> str:
+    """How the file is stored: jsonl, json, csv or parquet."""
+    if format is not None:
+        return {"gsm8k": "jsonl", "svamp": "json"}.get(format, format)
+    container = _CONTAINERS.get(path.suffix.lower())
+    if container is None:
+        known = ", ".join(_CONTAINERS)
+        raise TaskFileError(
+            f"{path}: unsupported file type {path.suffix!r}; expected {known} (or pass a format)"
+        )
+    return container
+
+
+def _read_records(path: Path, data: bytes, container: str) -> list[_Record]:
+    if container == "parquet":
+        return _read_parquet(path, data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise TaskFileError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from e
+    reader = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv}[container]
+    return reader(path, text)
+
+
+def _read_jsonl(path: Path, text: str) -> list[_Record]:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue  # blank lines (often a trailing one) carry no record
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise TaskFileError(f"{path}:{number}: invalid JSON ({e.msg} at column {e.colno})") from e
+        if not isinstance(value, dict):
+            raise TaskFileError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
+        records.append(_Record(f"{path}:{number}", number, value))
+    return records
+
+
+def _read_json(path: Path, text: str) -> list[_Record]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TaskFileError(f"{path}:{e.lineno}: invalid JSON ({e.msg} at column {e.colno})") from e
+    if isinstance(value, dict) and isinstance(value.get("data"), list):
+        value = value["data"]  # a common wrapper: {"data": [...]}
+    if not isinstance(value, list):
+        raise TaskFileError(f"{path}: expected a JSON list of records, got {type(value).__name__}")
+    records = []
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise TaskFileError(f"{path}: record {number}: expected a JSON object, got {type(item).__name__}")
+        records.append(_Record(f"{path}: record {number}", number, item))
+    return records
+
+
+def _read_csv(path: Path, text: str) -> list[_Record]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    records, start = [], 2  # line 1 is the header
+    try:
+        for row in reader:
+            if None in row:  # DictReader files surplus cells under the key None
+                raise TaskFileError(f"{path}:{start}: more cells than header columns")
+            if any(v is not None and v.strip() for v in row.values()):
+                cells = {k: v for k, v in row.items() if v is not None}  # None: a short row
+                records.append(_Record(f"{path}:{start}", start, cells))
+            start = reader.line_num + 1  # a quoted cell may span lines; the next record starts after
+    except csv.Error as e:
+        raise TaskFileError(f"{path}:{reader.line_num}: invalid CSV ({e})") from e
+    return records
+
+
+def _read_parquet(path: Path, data: bytes) -> list[_Record]:
+    import pyarrow as pa  # lazily: only Parquet files need it
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_table(pa.BufferReader(data)).to_pylist()
+    except (pa.ArrowException, OSError) as e:
+        raise TaskFileError(f"{path}: not a readable Parquet file ({e})") from e
+    return [_Record(f"{path}: record {n}", n, row) for n, row in enumerate(rows, start=1)]
+
+
+# Detecting and converting.
+
+
+def _detect(container: str, records: list[_Record], field_map: FieldMap | None) -> str:
+    """Known formats are recognised from the first record, unless a mapping was given."""
+    first = records[0].fields if records else {}
+    if field_map is not None:
+        return container
+    if container == "jsonl" and "question" in first and "####" in str(first.get("answer", "")):
+        return "gsm8k"
+    if container == "json" and {"Body", "Question", "Equation"} <= first.keys():
+        return "svamp"
+    return container
+
+
+def _to_tasks(path: Path, format: str, records: list[_Record], field_map: FieldMap) -> list[Task]:
+    if not records:
+        raise TaskFileError(f"{path}: no records")
+    convert = {"gsm8k": _gsm8k_task, "svamp": _svamp_task}.get(format)
+    tasks, seen = [], {}
+    for record in records:
+        task = convert(record) if convert else _generic_task(record, field_map, path.stem)
+        if task.id in seen:
+            raise record.fail(f"duplicate task id {task.id!r} (first at {seen[task.id]})")
+        seen[task.id] = record.where
+        tasks.append(task)
+    return tasks
+
+
+def _make(task_id: str, prompt: str, answer: str, steps: tuple[GoldStep, ...], metadata: dict) -> Task:
+    return Task(task_id, prompt, answer, steps, metadata, split_for(task_id))
+
+
+def _gsm8k_task(record: _Record) -> Task:
+    solution, marker, final = record.text("answer").rpartition("####")
+    if not marker:
+        raise record.fail("field 'answer' has no final '#### <answer>' line")
+    answer = final.strip().replace(",", "")
+    if not answer:
+        raise record.fail("field 'answer' has an empty '####' line")
+    steps = solution_steps(solution)
+    task_id = record.text("id") if "id" in record.fields else f"gsm8k-{record.number:05d}"
+    return _make(task_id, record.text("question"), answer, steps, {"source": "gsm8k", "n_steps": len(steps)})
+
+
+def solution_steps(solution: str) -> tuple[GoldStep, ...]:
+    """One step per non-empty line; a GSM8K annotation <<expr=result>> is removed from the
+    text and its result (the last one on the line) becomes the step's value."""
+    steps = []
+    for line in solution.splitlines():
+        results = [call.rpartition("=")[2].strip() for call in _ANNOTATION.findall(line)]
+        text = " ".join(_ANNOTATION.sub("", line).split())
+        if text:
+            steps.append(GoldStep(text, results[-1] if results and results[-1] else None))
+    return tuple(steps)
+
+
+def _svamp_task(record: _Record) -> Task:
+    prompt = " ".join(f"{record.text('Body')} {record.text('Question')}".split())
+    answer = record.text("Answer")
+    equation = record.text("Equation")
+    step = GoldStep(f"{_clean_equation(equation)} = {answer}", answer)
+    metadata = {
+        "source": "svamp",
+        "skill": record.text("Type") if "Type" in record.fields else None,
+        "equation": equation,
+        "n_steps": len(re.findall(r"[-+*/]", equation)),  # one operation per step
+    }
+    return _make(record.text("ID"), prompt, answer, (step,), metadata)
+
+
+def _clean_equation(equation: str) -> str:
+    """ "( ( 11.0 + 14.0 ) - 24.0 )" -> "(11 + 14) - 24", as a person would write it."""
+    text = re.sub(r"(\d+)\.0\b", r"\1", " ".join(equation.split()))
+    text = text.replace("( ", "(").replace(" )", ")")
+    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1]
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _generic_task(record: _Record, field_map: FieldMap, stem: str) -> Task:
+    question, answer = record.text(field_map.question), record.text(field_map.answer)
+    steps = solution_steps(record.text(field_map.solution)) if field_map.solution else ()
+    task_id = record.text(field_map.id) if field_map.id else f"{stem}-{record.number:05d}"
+    metadata: dict[str, Any] = {"source": stem}
+    for name in ("skill", "difficulty", *field_map.metadata):
+        if name in field_map.metadata or name in record.fields:
+            metadata[name] = _metadata_value(record, name)
+    if steps:
+        metadata["n_steps"] = len(steps)
+    return _make(task_id, question, answer, steps, metadata)
+
+
+def _metadata_value(record: _Record, name: str) -> Any:
+    if name not in record.fields:
+        keys = ", ".join(map(repr, record.fields))
+        raise record.fail(f"missing field {name!r} (record keys: {keys})")
+    value = record.fields[name]
+    if name == "difficulty" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)  # CSV cells are text; slices compare difficulty as a number
+    return value
+
+
+def _number_text(value: int | float | str) -> str:
+    """A number as exact text without a trailing ".0": 51.0 -> "51", 2.5 -> "2.5"."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value[:-2] if re.fullmatch(r"-?\d+\.0", value) else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def _suite_name(path: Path, format: str) -> str:
+    stem = path.stem
+    if format == "gsm8k":
+        return stem if stem.lower().startswith("gsm8k") else f"gsm8k-{stem}"
+    if format == "svamp":
+        return "svamp" if stem.lower() == "svamp" else f"svamp-{stem}"
+    return stem
