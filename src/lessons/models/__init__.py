@@ -1,0 +1,81 @@
+"""Model backends behind one interface, and the names a user can give `--model`.
+
+A model name is one of: an embedded packaged model (`qwen2.5-coder-0.5b`, `smollm2-135m`),
+a local Hugging Face model directory, `openai:<model>` for an OpenAI-compatible endpoint
+(with `base_url`), or a model version registered in the mistake log by `lessons train`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lessons.models.base import Backend, BackendError, Chat, Completion, ModelInfo, SamplingParams
+from lessons.models.embedded import PACKAGED, bf16_dir, cache_dir, is_installed
+from lessons.registry import Registry, UnknownName
+
+backends: Registry = Registry("backend")
+backends.register("transformers", "lessons.models.hf:TransformersBackend")
+backends.register("openai", "lessons.models.openai_compat:OpenAIBackend")
+
+DEFAULT_MODEL = "qwen2.5-coder-0.5b"
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    base_url: str | None = None  # for openai:<model>
+    api_key: str | None = None
+    concurrency: int = 8  # in-flight requests to an endpoint
+    batch_size: int = 16  # sequences per generate() call for local models
+    device: str = "auto"
+
+
+def resolve_model(name: str, options: ModelOptions = ModelOptions(), registered: dict[str, str] | None = None) -> Backend:
+    """Build the backend for a model name. `registered` maps model-version names from
+    the mistake log to their local directories."""
+    if name in PACKAGED:
+        model = PACKAGED[name]
+        cls = backends.get("transformers")
+        return cls(bf16_dir(name), name=name, source=model.source, device=options.device, batch_size=options.batch_size)
+    if name.startswith("openai:"):
+        if not options.base_url:
+            raise ValueError(f"model {name!r} needs an endpoint: pass --base-url (e.g. http://127.0.0.1:8000/v1)")
+        cls = backends.get("openai")
+        return cls(
+            model=name.removeprefix("openai:"), base_url=options.base_url, api_key=options.api_key,
+            concurrency=options.concurrency,
+        )
+    path = Path(registered[name]) if registered and name in registered else Path(name).expanduser()
+    if (path / "config.json").is_file():
+        cls = backends.get("transformers")
+        return cls(path, name=name, device=options.device, batch_size=options.batch_size)
+    known = [m["name"] for m in available_models(registered)]
+    raise UnknownName("model", name, known + ["<local HF model dir>", "openai:<model> --base-url URL"])
+
+
+def available_models(registered: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """What `--model` accepts here, and where each comes from."""
+    rows = []
+    for m in PACKAGED.values():
+        cached = (cache_dir() / "models").glob(f"{m.name}-bf16-*")
+        rows.append(
+            {
+                "name": m.name,
+                "kind": "embedded",
+                "source": m.source,
+                "description": m.description,
+                "installed": is_installed(m),
+                "cached_bf16": any(cached),
+            }
+        )
+    for name, path in sorted((registered or {}).items()):
+        rows.append({"name": name, "kind": "trained", "source": path, "description": "registered by lessons train",
+                     "installed": Path(path).is_dir(), "cached_bf16": True})
+    return rows
+
+
+__all__ = [
+    "Backend", "BackendError", "Chat", "Completion", "ModelInfo", "SamplingParams", "ModelOptions",
+    "DEFAULT_MODEL", "backends", "resolve_model", "available_models",
+]
