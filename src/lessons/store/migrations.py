@@ -1,0 +1,140 @@
+"""Schema migrations of the mistake log: an append-only list of small named functions.
+
+Never edit one that shipped; add `m00N_...` instead. Applied names are recorded in the
+`migrations` table, so a database from any earlier version migrates to today's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def run_script(db: sqlite3.Connection, sql: str) -> None:
+    """Run statements one by one; unlike `executescript` this stays inside the
+    caller's transaction, so a migration is all-or-nothing."""
+    statement = ""
+    for line in sql.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE suites (
+            id TEXT PRIMARY KEY,            -- name@version:fingerprint
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            params TEXT NOT NULL,           -- JSON
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE tasks (
+            suite_id TEXT NOT NULL REFERENCES suites(id),
+            task_id TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            steps TEXT NOT NULL,            -- JSON list of {text, value}
+            metadata TEXT NOT NULL,         -- JSON
+            skill TEXT,
+            split TEXT NOT NULL CHECK (split IN ('train', 'heldout')),
+            PRIMARY KEY (suite_id, task_id)
+        );
+        CREATE TABLE model_versions (
+            id TEXT PRIMARY KEY,            -- hash of backend, source and args
+            name TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            source TEXT NOT NULL,
+            args TEXT NOT NULL,             -- JSON
+            parent_id TEXT REFERENCES model_versions(id),
+            lineage TEXT NOT NULL DEFAULT '{}',  -- JSON: how this version was made
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX model_versions_name ON model_versions(name);
+        CREATE TABLE prompt_templates (
+            id TEXT PRIMARY KEY,            -- hash of the template text
+            name TEXT NOT NULL,
+            system TEXT NOT NULL,
+            user TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            suite_id TEXT NOT NULL REFERENCES suites(id),
+            model_version_id TEXT NOT NULL REFERENCES model_versions(id),
+            template_id TEXT NOT NULL REFERENCES prompt_templates(id),
+            sampling TEXT NOT NULL,         -- JSON SamplingParams
+            components TEXT NOT NULL,       -- JSON: every component as {name, args}
+            task_ids TEXT NOT NULL,         -- JSON list: the tasks this run covers, in order
+            status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            task_id TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            answer TEXT,
+            extraction_status TEXT NOT NULL,
+            extraction_method TEXT,
+            correct INTEGER NOT NULL,
+            verifier TEXT NOT NULL,
+            verdict_detail TEXT NOT NULL DEFAULT '',
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            finish_reason TEXT NOT NULL,
+            logprob REAL,
+            latency_s REAL NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (run_id, task_id, sample)
+        );
+        CREATE INDEX attempts_run_correct ON attempts(run_id, correct);
+        """
+    )
+
+
+def apply_migrations(db: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction; return
+    the names applied now. Refuses a database that knows migrations this code doesn't.
+    `db` must be in autocommit mode (isolation_level=None): transactions are explicit."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    known = {name for name, _ in MIGRATIONS}
+    unknown = done - known
+    if unknown:
+        raise RuntimeError(
+            f"this mistake log was written by a newer lessons (migrations {sorted(unknown)}); upgrade lessons"
+        )
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")  # one transaction per migration: a failed one leaves nothing
+        try:
+            fn(db)
+            db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        applied.append(name)
+    return applied
