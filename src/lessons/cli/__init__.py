@@ -1,0 +1,13 @@
+"""Command-line interface (Typer + Rich). Nothing in the library imports this package."""
+
+from __future__ import annotations
+
+from lessons.cli.app import app
+from lessons.cli import evaluate as _evaluate, log as _log  # noqa: F401  (registers the commands)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,109 @@
+"""The Typer app, shared options and rendering helpers. Commands live in sibling modules."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from lessons.store import DEFAULT_DB, Store
+
+app = typer.Typer(
+    name="lessons",
+    help="Make a language model learn from its own mistakes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()  # results
+err = Console(stderr=True)  # progress and messages, so `--json` stdout stays clean
+
+DbOption = typer.Option(
+    None, "--db", envvar="LESSONS_DB", help=f"Mistake log (SQLite). Default: ./{DEFAULT_DB}", show_default=False
+)
+JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+
+
+class CliError(Exception):
+    """An error for the user: printed as one red line, exit code 1."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from lessons.models.base import BackendError
+    from lessons.models.embedded import PackagedModelMissing
+    from lessons.registry import UnknownName
+    from lessons.store import StoreError
+
+    # ValueError covers bad task files (TaskFileError) and bad option values from the library
+    return (CliError, UnknownName, StoreError, BackendError, PackagedModelMissing, ValueError, FileNotFoundError)
+
+
+def command(name: str | None = None, **kwargs: Any):
+    """`app.command` whose user errors print as one red line with exit code 1 instead of a
+    traceback (set LESSONS_DEBUG=1 for the traceback)."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kw):
+            try:
+                return fn(*args, **kw)
+            except _user_errors() as e:
+                if os.environ.get("LESSONS_DEBUG"):
+                    raise
+                err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
+                raise typer.Exit(1) from None
+            except KeyboardInterrupt:
+                err.print("interrupted: finished batches are in the log; run the same command again to resume")
+                raise typer.Exit(130) from None
+
+        return app.command(name, **kwargs)(wrapper)
+
+    return decorate
+
+
+def open_store(db: str | None) -> Store:
+    return Store.open(db or os.environ.get("LESSONS_DB") or DEFAULT_DB)
+
+
+def emit_json(obj: Any) -> None:
+    def default(o):
+        if dataclasses.is_dataclass(o):
+            return dataclasses.asdict(o)
+        return str(o)
+
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n")
+
+
+@contextmanager
+def progress_bar(description: str, total: int, quiet: bool = False) -> Iterator[Any]:
+    """A bar with tasks/s and tokens/s; yields `update(done, total, done_now, tokens, elapsed)`
+    where `done_now` and `tokens` count only this invocation's work (rates stay honest on resume)."""
+    columns = [
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err, disable=quiet, transient=False) as bar:
+        handle = bar.add_task(description, total=total, rate="")
+
+        def update(done: int, total: int, done_now: int = 0, tokens: int = 0, elapsed: float = 0.0) -> None:
+            rate = ""
+            if elapsed > 0:
+                rate = f"{done_now / elapsed:.2f} tasks/s"
+                if tokens:
+                    rate += f"  {tokens / elapsed:.0f} tok/s"
+            bar.update(handle, completed=done, total=total, rate=rate)
+
+        yield update
+
+
+def fmt_pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"

@@ -1,0 +1,148 @@
+"""`lessons eval`, `lessons tasks`, `lessons models`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from lessons.cli.app import DbOption, JsonOption, CliError, command, emit_json, err, fmt_pct, open_store, out, progress_bar
+from lessons.models import DEFAULT_MODEL, ModelOptions, available_models, resolve_model
+from lessons.models.base import BackendError
+from lessons.runner import EvalConfig, EvalResult, evaluate
+from lessons.tasks import FieldMap, load_suite, summarize
+
+
+def _field_map(fields: list[str]) -> FieldMap | None:
+    """`--field question=problem --field answer=target --field metadata=level,topic`."""
+    if not fields:
+        return None
+    mapping: dict = {}
+    for item in fields:
+        key, sep, value = item.partition("=")
+        if not sep or key not in {"question", "answer", "solution", "id", "metadata"}:
+            raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id= or metadata=NAME[,NAME]")
+        mapping[key] = tuple(value.split(",")) if key == "metadata" else value
+    return FieldMap(**mapping)
+
+
+@command("eval")
+def eval_command(
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Model name, local HF dir, or openai:<model>."),
+    suite: str = typer.Option("arith", "--suite", "-s", help="Built-in suite (arith, arith:seed=N) or task file."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", help="First N tasks of the split."),
+    samples: int = typer.Option(1, "--samples", "-k", min=1, help="Attempts per task (pass@k, maj@k when > 1)."),
+    split: str = typer.Option("all", "--split", help="train, heldout or all."),
+    run: Optional[str] = typer.Option(None, "--run", help="Run name; the same name resumes the run."),
+    temperature: Optional[float] = typer.Option(None, help="Default: 0 for one sample, 0.7 for several."),
+    top_p: float = typer.Option(1.0, "--top-p"),
+    max_new_tokens: int = typer.Option(384, "--max-new-tokens"),
+    seed: int = typer.Option(0, "--seed"),
+    batch_size: int = typer.Option(16, "--batch-size", help="Prompts per generate call."),
+    template: str = typer.Option("step-by-step", "--template"),
+    verifier: str = typer.Option("math", "--verifier", help="math, numeric, exact, regex or choice."),
+    field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL", help="Endpoint for openai:<model>."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    concurrency: int = typer.Option(8, "--concurrency", help="In-flight requests to an endpoint."),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Evaluate a model on a suite and log every attempt."""
+    if split not in ("train", "heldout", "all"):
+        raise CliError(f"--split {split!r}: use train, heldout or all")
+    config = EvalConfig(
+        limit=limit, split=split, samples=samples, temperature=temperature, top_p=top_p,
+        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, template=template,
+        verifier=verifier, run_name=run,
+    )
+    store = open_store(db)
+    task_suite = load_suite(suite, _field_map(field))
+    registered = store.registered_models()
+    err.print(f"[dim]loading model {model} ...[/dim]")
+    backend = resolve_model(
+        model, ModelOptions(base_url=base_url, api_key=api_key, concurrency=concurrency, batch_size=batch_size),
+        registered,
+    )
+    with progress_bar(f"eval {model}", total=limit or 1) as update:
+        def on_progress(p):
+            update(p.tasks_done, p.tasks_total, p.tasks_done_now, p.completion_tokens, p.elapsed_s)
+
+        try:
+            result = evaluate(store, backend, task_suite, config, on_progress=on_progress)
+        except BackendError as e:
+            raise CliError(f"{e} — completed attempts are kept; re-run the same command to resume") from None
+    _render_eval(result, as_json)
+
+
+def _render_eval(result: EvalResult, as_json: bool) -> None:
+    s = result.summary
+    payload = {
+        "run_id": s.run_id, "run": s.run_name, "tasks": s.tasks, "attempts": s.attempts, "correct": s.correct,
+        "accuracy": s.accuracy, "mistakes": s.mistakes, "extraction_failures": s.extraction_failures,
+        "by_status": s.by_status, "new_attempts": result.new_attempts,
+        "tokens_per_second": result.tokens_per_second, "elapsed_s": result.elapsed_s,
+    }
+    if s.samples > 1:
+        payload |= {"pass_at_k": s.pass_at_k, "maj_at_k": s.maj_at_k}
+    if as_json:
+        emit_json(payload)
+        return
+    table = Table(title=f"run {s.run_name}", show_header=False)
+    table.add_row("tasks / attempts", f"{s.tasks} / {s.attempts}")
+    table.add_row("accuracy", f"{fmt_pct(s.accuracy)}  ({s.correct} correct)")
+    table.add_row("mistakes", f"{s.mistakes}  (of which {s.extraction_failures} without an answer)")
+    table.add_row("extraction", ", ".join(f"{k} {v}" for k, v in sorted(s.by_status.items())))
+    for k, v in s.pass_at_k.items():
+        table.add_row(k, fmt_pct(v))
+    if s.maj_at_k is not None:
+        table.add_row(f"maj@{s.samples}", fmt_pct(s.maj_at_k))
+    table.add_row("new attempts", f"{result.new_attempts} at {result.tokens_per_second:.0f} tok/s")
+    out.print(table)
+    out.print(f"next: [bold]lessons mistakes {s.run_name}[/bold]")
+
+
+@command("tasks")
+def tasks_command(
+    suite: str = typer.Argument(..., help="Built-in suite (arith) or task file (JSONL, JSON, CSV, Parquet)."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n"),
+    field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
+    show: int = typer.Option(3, "--show", help="Example tasks to print."),
+    as_json: bool = JsonOption,
+) -> None:
+    """What a suite holds: tasks per skill and split, with examples."""
+    if limit is None and suite.split(":")[0] == "arith":
+        limit = 1000
+    task_suite = load_suite(suite, _field_map(field))
+    tasks = list(task_suite.tasks(limit))
+    summary = summarize(tasks)
+    if as_json:
+        emit_json({"suite": task_suite.info.id, **summary, "examples": [asdict(t) for t in tasks[:show]]})
+        return
+    out.print(f"[bold]{task_suite.info.id}[/bold] ({task_suite.info.source}): {summary['tasks']} tasks")
+    table = Table("skill", "tasks")
+    for skill, n in sorted(summary["by_skill"].items(), key=lambda kv: -kv[1]):
+        table.add_row(str(skill), str(n))
+    out.print(table)
+    out.print("splits: " + ", ".join(f"{k} {v}" for k, v in summary["by_split"].items()))
+    for t in tasks[:show]:
+        out.print(f"\n[bold]{t.id}[/bold] [dim]{t.metadata}[/dim]\n{t.prompt}\n[green]answer:[/green] {t.answer}")
+
+
+@command("models")
+def models_command(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+    """Models available here and where each comes from."""
+    store = open_store(db)
+    registered = store.registered_models()
+    rows = available_models(registered)
+    if as_json:
+        emit_json({"models": rows, "also": ["<local HF model dir>", "openai:<model> --base-url URL"]})
+        return
+    table = Table("name", "kind", "installed", "cached", "source")
+    for r in rows:
+        table.add_row(r["name"], r["kind"], "yes" if r["installed"] else "no", "yes" if r["cached_bf16"] else "no",
+                      r["source"])
+    out.print(table)
+    out.print("Also: a local Hugging Face model directory, or [bold]openai:<model> --base-url URL[/bold].")

@@ -1,0 +1,127 @@
+"""Numbers computed from attempts: accuracy, pass@k, maj@k, and paired comparisons."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from math import comb
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from lessons.store.db import AttemptRow
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k for one task with n samples of which c are correct (Chen et al. 2021)."""
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def by_task(attempts: Iterable[AttemptRow]) -> dict[str, list[AttemptRow]]:
+    grouped: dict[str, list[AttemptRow]] = defaultdict(list)
+    for a in attempts:
+        grouped[a.task_id].append(a)
+    return grouped
+
+
+def majority_correct(samples: Sequence[AttemptRow]) -> bool:
+    """Majority vote over extracted answers (ties: the earliest sample's answer wins);
+    correct when the winning answer was judged correct. No answer never wins."""
+    answers = [a.answer.strip() for a in samples if a.extraction_status == "ok" and a.answer]
+    if not answers:
+        return False
+    top, _ = Counter(answers).most_common(1)[0]
+    return next(a.correct for a in samples if a.answer and a.answer.strip() == top)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    run_name: str
+    tasks: int
+    attempts: int
+    correct: int
+    accuracy: float  # mean over attempts
+    mistakes: int
+    extraction_failures: int  # attempts whose answer could not be extracted
+    samples: int
+    pass_at_k: dict[str, float]  # {"pass@1": .., "pass@k": ..} when samples > 1
+    maj_at_k: float | None
+    by_status: dict[str, int]
+
+
+def summarize_run(run_id: str, run_name: str, attempts: Sequence[AttemptRow], samples: int) -> RunSummary:
+    grouped = by_task(attempts)
+    correct = sum(a.correct for a in attempts)
+    status = Counter(a.extraction_status for a in attempts)
+    passk: dict[str, float] = {}
+    maj = None
+    if samples > 1 and grouped:
+        for k in sorted({1, samples}):
+            passk[f"pass@{k}"] = float(
+                np.mean([pass_at_k(len(s), sum(a.correct for a in s), k) for s in grouped.values()])
+            )
+        maj = float(np.mean([majority_correct(s) for s in grouped.values()]))
+    return RunSummary(
+        run_id=run_id,
+        run_name=run_name,
+        tasks=len(grouped),
+        attempts=len(attempts),
+        correct=correct,
+        accuracy=correct / len(attempts) if attempts else 0.0,
+        mistakes=len(attempts) - correct,
+        extraction_failures=len(attempts) - status.get("ok", 0),
+        samples=samples,
+        pass_at_k=passk,
+        maj_at_k=maj,
+        by_status=dict(status),
+    )
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """95% interval of mean(b) - mean(a) over tasks resampled with replacement, the two
+    runs' scores kept paired by task."""
+    if len(a) == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(resamples, len(a)))
+    deltas = b[idx].mean(axis=1) - a[idx].mean(axis=1)
+    lo, hi = np.percentile(deltas, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    tasks: int  # tasks both runs attempted
+    accuracy_a: float
+    accuracy_b: float
+    delta: float
+    ci95: tuple[float, float]
+    fixed: int  # wrong in A, right in B
+    new: int  # right in A, wrong in B
+    persistent: int  # wrong in both
+    fixed_tasks: tuple[str, ...]
+    new_tasks: tuple[str, ...]
+    persistent_tasks: tuple[str, ...]
+
+
+def compare_runs(a: Sequence[AttemptRow], b: Sequence[AttemptRow], seed: int = 0) -> Comparison:
+    """Compare two runs on their common tasks. A task's score is the share of its samples
+    that are correct; it counts as solved when that share is at least one half."""
+    ga, gb = by_task(a), by_task(b)
+    common = sorted(set(ga) & set(gb))
+    sa = np.array([np.mean([x.correct for x in ga[t]]) for t in common], dtype=float)
+    sb = np.array([np.mean([x.correct for x in gb[t]]) for t in common], dtype=float)
+    solved_a, solved_b = sa >= 0.5, sb >= 0.5
+    pick = lambda mask: tuple(t for t, m in zip(common, mask) if m)  # noqa: E731
+    fixed, new, persistent = pick(~solved_a & solved_b), pick(solved_a & ~solved_b), pick(~solved_a & ~solved_b)
+    acc_a = float(sa.mean()) if common else 0.0
+    acc_b = float(sb.mean()) if common else 0.0
+    return Comparison(
+        tasks=len(common), accuracy_a=acc_a, accuracy_b=acc_b, delta=acc_b - acc_a,
+        ci95=paired_bootstrap(sa, sb, seed=seed),
+        fixed=len(fixed), new=len(new), persistent=len(persistent),
+        fixed_tasks=fixed, new_tasks=new, persistent_tasks=persistent,
+    )

@@ -1,0 +1,161 @@
+"""Evaluation: run a model on a suite's tasks, verify every response, log every attempt.
+
+Writes go to the mistake log one batch at a time, each batch in one transaction, and a run
+is keyed by its name: the same command run again after a crash finds its run, skips the
+tasks whose attempts are logged, and adds no duplicate.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Literal, Sequence
+
+from lessons.metrics import RunSummary, summarize_run
+from lessons.models.base import Backend, BackendError, SamplingParams
+from lessons.prompts import DEFAULT_TEMPLATE, PromptTemplate, templates
+from lessons.records import Attempt
+from lessons.store import Store, content_id
+from lessons.tasks import Suite, Task
+from lessons.verify import DEFAULT_METHODS, verify
+
+SplitChoice = Literal["train", "heldout", "all"]
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    limit: int | None = None  # first N tasks of the chosen split; None: all (file suites)
+    split: SplitChoice = "all"
+    samples: int = 1  # attempts per task
+    temperature: float | None = None  # None: 0 (greedy) for one sample, 0.7 for several
+    top_p: float = 1.0
+    max_new_tokens: int = 384  # arith solutions need ~150; room for verbose ones
+    seed: int = 0
+    batch_size: int = 16  # prompts per generate call and per write transaction
+    template: str = DEFAULT_TEMPLATE
+    verifier: str = "math"
+    extract: tuple[str, ...] = DEFAULT_METHODS
+    run_name: str | None = None  # default: derived from model, suite and settings
+
+    def sampling(self) -> SamplingParams:
+        temperature = self.temperature if self.temperature is not None else (0.0 if self.samples == 1 else 0.7)
+        return SamplingParams(
+            n=self.samples, temperature=temperature, top_p=self.top_p,
+            max_new_tokens=self.max_new_tokens, seed=self.seed,
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    tasks_done: int
+    tasks_total: int
+    tasks_done_now: int  # by this invocation (the rest were logged before a resume)
+    completion_tokens: int  # generated in this invocation
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    summary: RunSummary
+    new_attempts: int  # logged by this invocation (0 when the run was already complete)
+    generated_tokens: int
+    generation_s: float  # wall time spent in the backend
+    elapsed_s: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.generated_tokens / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def select_tasks(suite: Suite, split: SplitChoice, limit: int | None) -> list[Task]:
+    """The first `limit` tasks of the split, in suite order. A generator suite makes as
+    many tasks as asked for, so ask for more until the split has enough."""
+    if split == "all":
+        return list(suite.tasks(limit))
+    ask = None if limit is None else max(2 * limit, 64)
+    while True:
+        pool = list(suite.tasks(ask))
+        chosen = [t for t in pool if t.split == split]
+        if limit is None or len(chosen) >= limit or len(pool) < ask:
+            return chosen[:limit]
+        ask *= 4
+
+
+def default_run_name(model_name: str, suite_name: str, config: EvalConfig, n_tasks: int) -> str:
+    short = model_name.rstrip("/").split("/")[-1]
+    settings = {k: v for k, v in asdict(config).items() if k != "run_name"}
+    return f"{short}-{suite_name}-{n_tasks}-{content_id(model_name, suite_name, settings)[:6]}"
+
+
+def evaluate(
+    store: Store,
+    backend: Backend,
+    suite: Suite,
+    config: EvalConfig = EvalConfig(),
+    on_progress: Callable[[Progress], None] | None = None,
+) -> EvalResult:
+    started = time.perf_counter()
+    tasks = select_tasks(suite, config.split, config.limit)
+    if not tasks:
+        raise ValueError(f"suite {suite.info.name!r} has no {config.split} tasks to evaluate")
+    template: PromptTemplate = templates.get(config.template)
+    sampling = config.sampling()
+    store.save_suite(suite.info, tasks)
+    run = store.start_run(
+        name=config.run_name or default_run_name(backend.info.name, suite.info.name, config, len(tasks)),
+        suite_id=suite.info.id,
+        model_version_id=store.save_model_version(backend.info),
+        template_id=store.save_template(template),
+        sampling=sampling,
+        components=_components(backend, suite, template, config),
+        task_ids=[t.id for t in tasks],
+    )
+    done = store.done_samples(run.id)
+    pending = [t for t in tasks if len(done.get(t.id, ())) < sampling.n]
+    new_attempts, tokens, generation_s = 0, 0, 0.0
+    finished = len(tasks) - len(pending)
+    if on_progress:
+        on_progress(Progress(finished, len(tasks), 0, 0, time.perf_counter() - started))
+    for start in range(0, len(pending), config.batch_size):
+        batch = pending[start : start + config.batch_size]
+        t0 = time.perf_counter()
+        try:
+            completions = backend.generate([template.render(t) for t in batch], sampling)
+        except BackendError as err:
+            # keep what did finish, then stop: the run can be resumed once the backend is back
+            kept = {i: c for i, c in err.partial.items() if i < len(batch)}
+            store.add_attempts(_attempts(run.id, [batch[i] for i in kept], list(kept.values()), config))
+            store.finish_run(run.id, "failed")
+            raise
+        generation_s += time.perf_counter() - t0
+        new_attempts += store.add_attempts(_attempts(run.id, batch, completions, config))
+        tokens += sum(c.completion_tokens for row in completions for c in row)
+        finished += len(batch)
+        if on_progress:
+            done_now = start + len(batch)
+            on_progress(Progress(finished, len(tasks), done_now, tokens, time.perf_counter() - started))
+    store.finish_run(run.id, "done")
+    summary = summarize_run(run.id, run.name, store.attempts(run.id), sampling.n)
+    return EvalResult(summary, new_attempts, tokens, generation_s, time.perf_counter() - started)
+
+
+def _attempts(run_id: str, tasks: Sequence[Task], completions, config: EvalConfig) -> list[Attempt]:
+    out = []
+    for task, row in zip(tasks, completions):
+        for sample, c in enumerate(row):
+            verdict = verify(task.answer, c.text, c.finish_reason, verifier=config.verifier, methods=config.extract)
+            out.append(Attempt(run_id=run_id, task_id=task.id, sample=sample, completion=c, verdict=verdict))
+    return out
+
+
+def _components(backend: Backend, suite: Suite, template: PromptTemplate, config: EvalConfig) -> dict:
+    """Every component as (name, args), so a run can be rebuilt and compared honestly."""
+    return {
+        "model": {"name": backend.info.name, "backend": backend.info.backend, "source": backend.info.source,
+                  "args": backend.info.args},
+        "suite": {"name": suite.info.name, "id": suite.info.id, "source": suite.info.source,
+                  "args": suite.info.params},
+        "template": {"name": template.name, "id": template.id},
+        "verifier": {"name": config.verifier, "extract": list(config.extract)},
+        "selection": {"split": config.split, "limit": config.limit},
+    }
