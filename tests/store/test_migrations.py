@@ -35,11 +35,11 @@ def test_a_database_from_a_newer_lessons_is_refused(tmp_path):
 
 
 def test_a_failing_migration_leaves_nothing_behind(tmp_path, monkeypatch):
-    def m002_broken(db):
+    def broken(db):
         db.execute("CREATE TABLE half_done (x)")
         raise sqlite3.OperationalError("boom")
 
-    monkeypatch.setattr("lessons.store.migrations.MIGRATIONS", MIGRATIONS + [("m002_broken", m002_broken)])
+    monkeypatch.setattr("lessons.store.migrations.MIGRATIONS", MIGRATIONS + [(f"m{len(MIGRATIONS) + 1:03d}_broken", broken)])
     with pytest.raises(sqlite3.OperationalError):
         Store.open(tmp_path / "y.db")
     db = sqlite3.connect(tmp_path / "y.db")

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from lessons.models.base import ModelInfo, SamplingParams
 from lessons.prompts import PromptTemplate
 from lessons.records import Attempt
+from lessons.store.diagnoses import DiagnosisLog
 from lessons.store.migrations import apply_migrations
 from lessons.tasks.base import GoldStep, SuiteInfo, Task
 
@@ -76,7 +77,7 @@ class AttemptRow:
     metadata: dict[str, Any]
 
 
-class Store:
+class Store(DiagnosisLog):
     """Open with `Store.open(path)`; migrates on open. Not shared across threads."""
 
     def __init__(self, db: sqlite3.Connection, path: str):

@@ -110,6 +110,63 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+
+@migration
+def m002_diagnoses(db: sqlite3.Connection) -> None:
+    """Diagnoses of mistakes (one per attempt and locating method), the living taxonomy's
+    clusters and memberships, and the weak slices found per run."""
+    run_script(
+        db,
+        """
+        CREATE TABLE diagnoses (
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            method TEXT NOT NULL,           -- locator that placed the first wrong step
+            steps TEXT NOT NULL,            -- JSON [[start, end], ...]: offsets into the attempt text
+            first_wrong_step INTEGER,       -- 0-based; NULL when the method found nothing wrong
+            confidence REAL NOT NULL,
+            detail TEXT NOT NULL,
+            error_types TEXT NOT NULL,      -- JSON list, most specific first, never empty
+            error_type TEXT NOT NULL,       -- the first of error_types, for grouping in SQL
+            tokens INTEGER NOT NULL,        -- tokens the method generated to decide
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (attempt_id, method)
+        );
+        CREATE INDEX diagnoses_type ON diagnoses(error_type);
+        CREATE TABLE clusters (
+            taxonomy TEXT NOT NULL,         -- one living taxonomy per name ("default")
+            cluster_id INTEGER NOT NULL,    -- stable: kept when mistakes are added or re-diagnosed
+            name TEXT NOT NULL,
+            terms TEXT NOT NULL,            -- JSON list of distinctive terms (c-TF-IDF)
+            centroid BLOB NOT NULL,         -- float32 unit vector, fixed at birth
+            radius REAL NOT NULL,           -- similarity of its least similar founding member
+            generation INTEGER NOT NULL,    -- update in which it was born
+            size INTEGER NOT NULL,          -- members in the latest update
+            examples TEXT NOT NULL,         -- JSON list of attempt ids closest to the centroid
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (taxonomy, cluster_id)
+        );
+        CREATE TABLE cluster_members (
+            taxonomy TEXT NOT NULL,
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            cluster_id INTEGER NOT NULL,
+            similarity REAL NOT NULL,       -- cosine similarity to the centroid when assigned
+            description TEXT NOT NULL,      -- the text that was embedded
+            PRIMARY KEY (taxonomy, attempt_id)
+        );
+        CREATE TABLE slices (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            view TEXT NOT NULL,             -- "mistakes" or "type:<error type>"
+            rank INTEGER NOT NULL,
+            predicates TEXT NOT NULL,       -- JSON {feature: value}
+            size INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            error_rate REAL NOT NULL,
+            lift REAL NOT NULL,             -- error rate over the run's overall rate
+            PRIMARY KEY (run_id, view, rank)
+        );
+        """,
+    )
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction; return
     the names applied now. Refuses a database that knows migrations this code doesn't.
