@@ -1,0 +1,203 @@
+"""Turn a step's text into items for the arithmetic checker: LaTeX and unicode folded to
+plain operators, then tokens grouped into quantities ("12 apples", "20%", "$3.50").
+
+Nothing here evaluates model text with `eval`; quantities carry exact Fractions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+# LaTeX and unicode spellings of operators, applied in order (longest commands first).
+_REPLACEMENTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in [
+        (r"<<[^<>]{0,200}>>", " "),  # GSM8K calculator annotations: always right, noisy
+        (r"\*\*|__", " "),  # markdown bold
+        (r"\\%", "%"),
+        (r"\\\$|\$(?=\d)", " "),  # currency carries no arithmetic
+        # Math delimiters, bullets and line ends bound a statement: "\(2^9 = 512\) - \(3 = 3\)"
+        # must not read as "512 - 3".
+        (r"(?m)\\\\|\$\$?|\\[()\[\]]|^[ \t]*[-*•+][ \t]+|\n", " ¦ "),
+        (r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])", ""),
+        (r"\\(?:times|cdot|ast)(?![A-Za-z])|[·∙⋅∗]", " × "),
+        (r"\\div(?![A-Za-z])", " ÷ "),
+        (r"\\(?:approx|simeq|thickapprox)(?![A-Za-z])|≃|≅", " ≈ "),
+        (r"(?<=\d)(?:\{,\}|\\,)(?=\d{3})", ","),  # LaTeX thousands separators
+        (r"\\[,;:! ]|\\quad|\\qquad|&", " "),
+        (r"/\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z]{2,})\s*\}", r"/\1"),  # "\$12/\text{month}"
+        (r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname|boxed)\s*\{([^{}]*)\}", r" \1 "),
+        (r"\^\{(-?\d{1,3})\}", r"^\1"),
+        (r"²", "^2"),
+        (r"³", "^3"),
+        (r"[−‐]", "-"),  # unicode minus and hyphen; en and em dashes stay: they mark ranges
+        (r"(?<=[\d)])\s*=\s*~|=\s*(?:about|approximately|approx\.?|roughly|around)\b", " ≈ "),
+        (r"(?<=\d)\s+(?:times|multiplied\s+by)\s+(?=[\d(])", " × "),
+        (r"(?<=\d)\s+divided\s+by\s+(?=[\d(])", " ÷ "),
+        (r"(?<=\d)\s+plus\s+(?=[\d(])", " + "),
+        (r"(?<=\d)\s+minus\s+(?=[\d(])", " - "),
+        (r"(?<=[\d%)])\s+(?:equals|is\s+equal\s+to)\s+(?=[\d(-])", " = "),
+    ]
+)
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+# "x" as a times sign: only between two numbers, and only where the step never uses x as
+# a variable elsewhere (checked by comparing counts).
+_X_TIMES = re.compile(r"(?<=[\d)])\s*[xX]\s*(?=[\d(])")
+_X_ANY = re.compile(r"(?<![A-Za-z])[xX](?![A-Za-z])")
+_MAX_DIGITS = 60  # longer digit strings are ids or garbage, and slow to compute with
+_ORDINAL = {"st", "nd", "rd", "th"}
+# Units written glued to a number ("5km"); any other glued letters make a term ("2x").
+_GLUED_UNITS = frozenset("km cm mm kg mg lb lbs oz ft yd mi hr hrs min mins sec ml mph kph am pm".split())
+_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+# Words that never name a unit: joining them to a number would swallow sentence structure.
+_NOT_UNITS = frozenset(
+    "of and or is are was were be so then to for in on at by the a an which that with from "
+    "plus minus times remainder rem per equals gives makes more less than as into if we it "
+    "this these those x r mod modulo".split()
+)
+
+_TOKEN = re.compile(
+    r"(?P<annot>\((?=[^()\n]{0,80}[A-Za-z])[^()\d=+*/×÷^<>\n]{1,80}\))"  # "(math and science)"
+    r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)?(?:/[^\W\d_]{2,})*)"  # any script: "apples", "π", "漢字"
+    r"|(?P<eq>=|≈)|(?P<op>[-+*/×÷^])|(?P<lp>\()|(?P<rp>\))|(?P<pct>%)|(?P<other>\S)"
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number as written, with what is attached to it."""
+
+    value: Fraction
+    decimals: int  # digits written after the point
+    percent: bool
+    unit: str | None  # normalised ("apple"), None when bare
+    scale: int  # 12 for "dozen", 10**6 for "million", else 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """A token or a grouped quantity, with its span in the normalised text.
+
+    kind: "qty", "op", "lp", "rp", "eq", "word", "var" (a letter glued to a number or a
+    lone letter: a variable), "bad" (an ordinal or other number that is not a quantity),
+    "cmd" (a LaTeX command), "annot" (a parenthesised remark), "other".
+    """
+
+    kind: str
+    text: str
+    start: int
+    end: int
+    qty: Quantity | None = None
+
+
+def normalize(text: str) -> str:
+    """Plain-operator text: LaTeX commands, unicode signs and word operators folded."""
+    for _ in range(4):  # nested fractions fold from the inside out
+        # A space before, none after: "2\frac12" stays a mixed number (skipped), and
+        # "\frac45(x-3)" stays a product with a variable (skipped too).
+        folded = _FRAC.sub(r" ((\1)/(\2))", text)
+        if folded == text:
+            break
+        text = folded
+    for pattern, repl in _REPLACEMENTS:
+        text = pattern.sub(repl, text)
+    times = _X_TIMES.findall(text)
+    if times and len(times) == len(_X_ANY.findall(text)):
+        text = _X_TIMES.sub(" × ", text)
+    return text
+
+
+def items(text: str) -> list[Item]:
+    """Items of normalised text: quantities grouped with their percent sign and unit."""
+    toks = [(m.lastgroup or "other", m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    out: list[Item] = []
+    i = 0
+    while i < len(toks):
+        kind, tok, start, end = toks[i]
+        if kind == "num":
+            item, i = _quantity(toks, i, text)
+            out.append(item)
+            continue
+        if kind == "word":
+            glued_cmd = out and out[-1].text == "\\" and out[-1].end == start
+            kind = "cmd" if glued_cmd else "var" if _variable(tok, text, end) else "word"
+        out.append(Item(kind, tok, start, end))
+        i += 1
+    return _mark_of(out)
+
+
+def _mark_of(out: list[Item]) -> list[Item]:
+    """"of" multiplies after a percentage or a fraction ("20% of 50", "1/3 of 18") only."""
+    for k in range(1, len(out) - 1):
+        it, prev, nxt = out[k], out[k - 1], out[k + 1]
+        if it.kind != "word" or it.text.lower() != "of" or nxt.kind not in ("qty", "lp"):
+            continue
+        fraction = prev.kind == "qty" and k >= 3 and out[k - 2].text in "/÷" and out[k - 3].kind == "qty"
+        percent = prev.kind == "qty" and prev.qty is not None and prev.qty.percent and prev.qty.unit is None
+        if percent or fraction or prev.kind == "rp":
+            out[k] = Item("op", "of", it.start, it.end)
+    return out
+
+
+def _quantity(toks: list[tuple[str, str, int, int]], i: int, text: str) -> tuple[Item, int]:
+    """Group the number at toks[i] with a following %, unit words and remark."""
+    _, num, start, end = toks[i]
+    whole, _, frac = num.replace(",", "").partition(".")
+    if len(whole) + len(frac) > _MAX_DIGITS or (len(whole) > 1 and whole[0] == "0" and "," not in num):
+        # Too long to be a quantity, or zero-padded: a date, a time or a code ("2023-01-05").
+        return Item("bad", num, start, end), i + 1
+    value = Fraction(int(whole + frac), 10 ** len(frac))
+    j, percent, unit = i + 1, False, None
+
+    def at(k: int, kind: str) -> bool:
+        return k < len(toks) and toks[k][0] == kind
+
+    if at(j, "word") and toks[j][2] == end:  # letters glued to the digits
+        word = toks[j][1]
+        if word.lower() not in _GLUED_UNITS:  # "3rd" is no quantity, "2x" and "3ab" are terms
+            kind = "bad" if word.lower() in _ORDINAL else "var"
+            return Item(kind, num + word, start, toks[j][3]), j + 1
+        unit, end, j = word, toks[j][3], j + 1
+    if unit is None and at(j, "pct"):
+        percent, end, j = True, toks[j][3], j + 1
+    if unit is None and at(j, "op") and toks[j][1] == "/" and toks[j][2] == end and at(j + 1, "word"):
+        if len(toks[j + 1][1]) >= 2 and toks[j + 1][2] == toks[j][3]:  # "$15/student"
+            unit, end, j = "per " + toks[j + 1][1], toks[j + 1][3], j + 2
+    if unit is None and at(j, "word") and _unit_word(toks[j][1], text, toks[j][3]):
+        unit, end, j = toks[j][1], toks[j][3], j + 1
+        # A two-word unit ("36 book slots ÷ 2") only where an operator follows it, so a
+        # sentence ("3 apples went ...") is never swallowed.
+        if at(j, "word") and _unit_word(toks[j][1], text, toks[j][3]) and toks[j + 1 : j + 2]:
+            if toks[j + 1][0] in ("op", "eq", "rp"):
+                unit, end, j = f"{unit} {toks[j][1]}", toks[j][3], j + 1
+        if at(j, "word") and toks[j][1].lower() == "per" and at(j + 1, "word"):
+            unit, end, j = f"{unit} per {toks[j + 1][1]}", toks[j + 1][3], j + 2
+    if at(j, "annot"):
+        end, j = toks[j][3], j + 1
+    scale = _SCALES.get((unit or "").lower(), 1)
+    qty = Quantity(value, len(frac), percent, _norm_unit(unit), scale)
+    return Item("qty", num, start, end, qty), j
+
+
+def _variable(word: str, text: str, end: int) -> bool:
+    """Letters that name a quantity in math: "x", "AB", "cQ", "OP^2", "f(3)"."""
+    if len(word) == 1:
+        return word not in "aAI"
+    if any(c.isupper() for c in word[1:]):
+        return True  # "AD", "HP", "cQ": not an English word
+    return text[end : end + 1] in ("^", "_", "(")
+
+
+def _unit_word(word: str, text: str, end: int) -> bool:
+    return len(word) >= 2 and word.lower() not in _NOT_UNITS and not _variable(word, text, end)
+
+
+def _norm_unit(unit: str | None) -> str | None:
+    """Compare units loosely: case and a plural "s" do not make a different unit."""
+    if unit is None:
+        return None
+    unit = unit.lower()
+    return unit[:-1] if unit.endswith("s") and len(unit) > 3 else unit
