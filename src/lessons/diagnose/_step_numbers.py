@@ -1,0 +1,249 @@
+"""Numbers and equations read out of one step of a solution, exactly.
+
+`parse_step` folds LaTeX and unicode operators to plain ones, finds every `left = right`
+written in the step (each link of `a = b = c`), evaluates both sides with Fractions, and
+sorts the step's numbers into what its equations work on, what they give, and what the
+prose states outside any equation. Whole numbers stay ints: they hash and add far faster
+than Fractions, and rule checks do a lot of set lookups. Never `eval`; linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+MAX_STEP_CHARS = 2_000  # characters of one step examined
+MAX_TOKENS = 64  # tokens of one side of an equation; longer runs are not hand arithmetic
+
+_REPLACEMENTS = (
+    ("\\left", ""), ("\\right", ""), ("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"),
+    ("\\(", " "), ("\\)", " "), ("\\[", " "), ("\\]", " "), ("\\%", "%"), ("\\$", ""), ("{,}", ""),
+    ("$", ""), ("×", "*"), ("·", "*"), ("∗", "*"), ("÷", "/"), ("−", "-"), ("–", "-"),
+)
+_FRAC = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
+_BARE_DECIMAL = re.compile(r"(?<![0-9.])\.(?=[0-9])")  # ".5" -> "0.5"
+_THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
+_TIMES_X = re.compile(r"(?<=[0-9)]) ?[xX] ?(?=[0-9(])")
+# A step label is not a number of the solution: "Step 2:", "**Step 2.**", "2." / "2)".
+_LABEL = re.compile(r"^[ \t>#*_-]*(?:step[ \t]*[0-9]+|[0-9]{1,3}[.)](?=[ \t]))", re.IGNORECASE | re.MULTILINE)
+_RUN = re.compile(r"[-(0-9][0-9.()+\-*/%= \t]*")  # a stretch of arithmetic characters
+# "3/4" written without spaces is one number (a fraction); "48 / 2" is a division.
+_TOKEN = re.compile(r"[0-9]+/[0-9]+(?![0-9.])|[0-9]+(?:\.[0-9]+)?%?|[-+*/()]")
+NUMBER = re.compile(r"([0-9]+(?:\.[0-9]+)?)(?:/([0-9]+))?( ?%)?")  # "3/4" unspaced is a fraction
+
+
+Number = int | Fraction  # ints where whole: they hash and add far faster than Fractions
+
+
+@lru_cache(maxsize=65_536)  # the same few number strings recur a lot
+def number(text: str) -> Number:
+    """ "12" -> 12, "2.50" -> 5/2, "2.0" -> 2."""
+    if text.isdigit():
+        return int(text)
+    value = Fraction(text)
+    return value.numerator if value.denominator == 1 else value
+
+
+def _value(token: str) -> Number:
+    """A number token's value: a percentage as a fraction ("25%" -> 1/4), "3/4" as 3/4.
+    Raises ZeroDivisionError for "n/0"."""
+    if token.endswith("%"):
+        return div(number(token[:-1]), 100)
+    if "/" in token:
+        a, b = token.split("/")
+        return div(number(a), number(b))
+    return number(token)
+
+
+def div(a: Number, b: Number) -> Number:
+    """Exact a / b (b != 0), an int when whole; never a float."""
+    if isinstance(a, int) and isinstance(b, int):
+        q, r = divmod(a, b)
+        return q if r == 0 else Fraction(a, b)
+    value = Fraction(a) / b
+    return value.numerator if value.denominator == 1 else value
+
+
+@dataclass(frozen=True)
+class Equation:
+    """One written claim `left = right`: the left side's numbers and operators in order,
+    its exact value, and the value the text states for it (None where not computable)."""
+
+    operands: tuple[Number, ...]
+    ops: str
+    value: Number | None
+    stated: Number | None
+    holds: bool = False  # the claim is true (a decimal result may be rounded)
+
+
+@dataclass(frozen=True)
+class StepNumbers:
+    """The numbers of one step: all of them (with fraction and percent values), the
+    numbers its equations work on (`operands`) and give (`results`), and those outside
+    any equation (`loose`)."""
+
+    numbers: frozenset[Number]
+    operands: frozenset[Number]
+    results: frozenset[Number]
+    loose: frozenset[Number]
+    equations: tuple[Equation, ...]
+
+
+@lru_cache(maxsize=16_384)  # gold steps and repeated samples come back; StepNumbers is immutable
+def parse_step(text: str) -> StepNumbers:
+    """The numbers and equations of one step's text (capped at `MAX_STEP_CHARS`)."""
+    s = normalize(text[:MAX_STEP_CHARS])
+    if "=" not in s:  # prose only: every number is loose
+        numbers = frozenset(numbers_in(s))
+        return StepNumbers(numbers, frozenset(), frozenset(), numbers, ())
+    eqs: list[Equation] = []
+    operands: set[Number] = set()
+    derived: set[Number] = set()
+    written: set[Number] = set()
+    for run in _RUN.findall(s):
+        if "=" not in run:
+            continue
+        parts = [_tokens(p) for p in run.split("=")]
+        for left, right in zip(parts, parts[1:]):
+            eq = _equation(left, right)
+            if eq is not None:
+                eqs.append(eq)
+        if parts[0] and (len(parts[0]) > 1 or "/" in parts[0][0]):  # a computation: its numbers are inputs
+            operands.update(a for a in _atoms(parts[0]) if a not in derived)  # not worked out just before
+            written.update(_token_values(parts[0]))  # a fraction's value is not a number of its own
+        for part in parts[1:]:
+            derived.update(_atoms(part or []))
+            derived.update(_token_values(part or []))
+    numbers = numbers_in(s)
+    loose = frozenset(numbers - operands - derived - written)
+    return StepNumbers(frozenset(numbers), frozenset(operands), frozenset(derived), loose, tuple(eqs))
+
+
+def normalize(text: str) -> str:
+    for old, new in _REPLACEMENTS:
+        if old in text:
+            text = text.replace(old, new)
+    if "frac" in text:
+        text = _FRAC.sub(_frac, text)
+    if "," in text:
+        text = _THOUSANDS.sub("", text)
+    if "." in text:
+        text = _BARE_DECIMAL.sub("0.", text)
+    if "x" in text or "X" in text:
+        text = _TIMES_X.sub(" * ", text)
+    return _LABEL.sub(" ", text)
+
+
+def _frac(m: re.Match[str]) -> str:
+    a, b = m[1].strip(), m[2].strip()
+    return f"{a}/{b}" if a.isdigit() and b.isdigit() else f"(({a})/({b}))"
+
+
+def _tokens(part: str) -> list[str] | None:
+    """The tokens of one side of an equation, or None when it is not plain arithmetic."""
+    part = part.strip().rstrip(".").strip()
+    tokens = _TOKEN.findall(part)
+    if not tokens or len(tokens) > MAX_TOKENS or len("".join(tokens)) != len(part.replace(" ", "").replace("\t", "")):
+        return None
+    return tokens
+
+
+def _atoms(tokens: list[str]) -> list[Number]:
+    """The numbers as written, a fraction's numerator and denominator apart: a miscopied
+    operand shows in them ("5/3" for "2/3") even where the value is a familiar one."""
+    return [number(a) for t in tokens if t[0].isdigit() for a in t.rstrip("%").split("/")]
+
+
+def _token_values(tokens: list[str]) -> list[Number]:
+    values = (_safe_value(t) for t in tokens if t[0].isdigit())
+    return [v for v in values if v is not None]
+
+
+def _safe_value(token: str) -> Number | None:
+    try:
+        return _value(token)
+    except ZeroDivisionError:  # "3/0"
+        return None
+
+
+def _equation(left: list[str] | None, right: list[str] | None) -> Equation | None:
+    if left and len(left) == 1 and "/" in left[0]:  # "48/2 = 24": a division after all
+        left = [left[0].split("/")[0], "/", left[0].split("/")[1]]
+    if not left or not right or not any(t in "+-*/" for t in left[1:]):
+        return None
+    value, stated = _evaluate(left), _evaluate(right)
+    chained = len(right) > 1 and right[0][0].isdigit() and not (len(right) == 3 and right[1] == "/")
+    if stated is not None and stated != value and chained:
+        # "48 / 2 = 24 * 3 = 72" chains on: what the left side is said to equal is 24.
+        stated = _safe_value(right[0])
+    holds = value is not None and stated is not None and (
+        stated == value or (len(right) == 1 or chained) and _rounds_to(value, right[0]))
+    ops = "".join(t for i, t in enumerate(left) if t in "+-*/" and i > 0 and left[i - 1] not in "+-*/(")
+    return Equation(tuple(_token_values(left)), ops, value, stated, holds)
+
+
+def _rounds_to(value: Number, token: str) -> bool:
+    """Whether a decimal as written ("9.86") is `value` rounded to its places."""
+    places = len(token.partition(".")[2].rstrip("%")) if "." in token else 0
+    stated = _safe_value(token)
+    return places > 0 and stated is not None and abs(value - stated) * 2 * 10**places <= 1
+
+
+def _evaluate(tokens: list[str]) -> Number | None:
+    """Exact value of + - * / ( ) arithmetic with the usual precedence; None if malformed."""
+    pos = 0
+
+    def expr() -> Number:
+        nonlocal pos
+        total = term()
+        while pos < len(tokens) and tokens[pos] in "+-":
+            op, pos = tokens[pos], pos + 1
+            total = total + term() if op == "+" else total - term()
+        return total
+
+    def term() -> Number:
+        nonlocal pos
+        total = factor()
+        while pos < len(tokens) and tokens[pos] in "*/":
+            op, pos = tokens[pos], pos + 1
+            total = total * factor() if op == "*" else div(total, factor())
+        return total
+
+    def factor() -> Number:
+        nonlocal pos
+        token, pos = tokens[pos], pos + 1
+        if token == "-":
+            return -factor()
+        if token == "(":
+            inner = expr()
+            if tokens[pos] != ")":
+                raise ValueError("unbalanced")
+            pos += 1
+            return inner
+        if token[0].isdigit():
+            return _value(token)
+        raise ValueError(token)
+
+    try:
+        value = expr()
+    except (ValueError, IndexError, ZeroDivisionError, RecursionError):
+        return None
+    return value if pos == len(tokens) else None
+
+
+def numbers_in(s: str) -> set[Number]:
+    """Every number written in `s`, plus the value of each a/b and each percentage."""
+    found: set[Number] = set()
+    for a, b, pct in NUMBER.findall(s):
+        x = number(a)
+        found.add(x)
+        if b:
+            y = number(b)
+            found.add(y)
+            if y:
+                found.add(div(x, y))
+        if pct:
+            found.add(div(x, 100))
+    return found

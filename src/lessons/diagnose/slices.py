@@ -1,0 +1,163 @@
+"""Weak slices: subsets of tasks, described by their metadata, where mistakes concentrate.
+
+SliceLine (Sagadeeva & Boehm, SIGMOD 2021, the `sliceline` package) searches conjunctions
+of up to `max_features` predicates ("skill = fractions AND difficulty = 3") for slices
+that are both large and much worse than average.
+
+The features are task metadata only. An attempt's error type is *not* a feature: a slice
+"error type = calculation" would have an error rate of 1 by construction and say nothing.
+Error types are instead the target of their own views: `find_weak_slices` asks where
+mistakes of any kind concentrate (error = the attempt is a mistake), and
+`find_error_type_slices` asks, per error type T, where T concentrates (error = the
+attempt's mistake has type T), e.g. unit slips in two-step conversions.
+
+Numeric metadata with many values is binned into quantile ranges, since SliceLine only
+takes categories. Degenerate input (no rows, no mistakes, only mistakes, no feature that
+varies, too few rows for the minimum support) gives no slices rather than an error.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    """One attempt: its task's metadata and what went wrong (nothing for a correct one)."""
+
+    features: Mapping[str, object]  # skill, difficulty, n_steps, source, ...
+    mistake: bool
+    error_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Slice:
+    description: dict[str, str] = field(hash=False)  # feature -> category, e.g. {"skill": "fractions"}
+    size: int  # attempts in the slice
+    errors: int  # of them mistakes (or, in an error-type view, mistakes of that type)
+    error_rate: float
+    lift: float  # error rate in the slice / overall error rate
+    score: float  # SliceLine's score: error lift traded against size (alpha)
+    view: str = "mistake"  # "mistake", or the error type whose rate is examined
+
+
+@dataclass(frozen=True)
+class SliceConfig:
+    k: int = 10  # slices kept per view
+    max_features: int = 3  # predicates per slice (SliceLine's max_l)
+    alpha: float = 0.8  # weight of error rate against size (0..1]; 0.6 (the default) hides rarer types, 0.95 overfits
+    min_support: int = 10  # fewest attempts in a slice
+    min_support_fraction: float = 0.01  # ... or this share of all attempts, whichever is larger
+    bins: int = 4  # quantile bins for numeric features with many values
+    max_levels: int = 8  # numeric features with at most this many values stay categories
+
+
+def find_weak_slices(rows: Sequence[SliceRow], config: SliceConfig = SliceConfig()) -> list[Slice]:
+    """Slices where mistakes are more frequent than overall, best score first."""
+    errors = np.array([1.0 if r.mistake else 0.0 for r in rows])
+    return _slices(rows, errors, "mistake", config)
+
+
+def find_error_type_slices(
+    rows: Sequence[SliceRow], config: SliceConfig = SliceConfig(), error_types: Sequence[str] | None = None
+) -> dict[str, list[Slice]]:
+    """Per error type T (every type present, or those given): slices where mistakes of
+    type T are more frequent than overall. Types with no weak slice are left out."""
+    if error_types is None:
+        error_types = sorted({t for r in rows if r.mistake for t in r.error_types})
+    out: dict[str, list[Slice]] = {}
+    for error_type in error_types:
+        errors = np.array([1.0 if r.mistake and error_type in r.error_types else 0.0 for r in rows])
+        found = _slices(rows, errors, error_type, config)
+        if found:
+            out[error_type] = found
+    return out
+
+
+def _slices(rows: Sequence[SliceRow], errors: np.ndarray, view: str, config: SliceConfig) -> list[Slice]:
+    n = len(rows)
+    min_sup = max(config.min_support, math.ceil(config.min_support_fraction * n))
+    if n < 2 * min_sup or errors.sum() == 0 or errors.sum() == n:
+        return []
+    names, table = _feature_table(rows, config)
+    if not names:
+        return []
+    from sliceline.slicefinder import Slicefinder  # imported late: only slice finding needs it
+
+    finder = Slicefinder(alpha=config.alpha, k=config.k, max_l=config.max_features, min_sup=min_sup, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba absence and sklearn deprecations are not the user's concern
+        finder.fit(table, errors)
+    average = float(errors.mean())
+    found = []
+    for predicates, stats in zip(finder.top_slices_, finder.top_slices_statistics_):
+        size = int(round(stats["slice_size"]))
+        if size == 0:
+            continue
+        wrong = int(round(stats["sum_slice_error"]))
+        rate = wrong / size
+        description = {name: str(value) for name, value in zip(names, predicates) if value is not None}
+        if description and rate > average:
+            found.append(Slice(description, size, wrong, rate, rate / average, float(stats["slice_score"]), view))
+    found.sort(key=lambda s: (-s.score, -s.size, sorted(s.description.items())))
+    return _drop_refinements(found)
+
+
+def _drop_refinements(slices: list[Slice], gain: float = 1.25) -> list[Slice]:
+    """Drop a slice that only narrows a better-scored one without raising its error rate
+    by `gain` (25%): "fractions, difficulty 3, 7-9 steps" adds nothing to "fractions,
+    difficulty 3" when both fail as often."""
+    kept: list[Slice] = []
+    for s in slices:
+        items = s.description.items()
+        if not any(k.description.items() <= items and s.error_rate < gain * k.error_rate for k in kept):
+            kept.append(s)
+    return kept
+
+
+def _feature_table(rows: Sequence[SliceRow], config: SliceConfig) -> tuple[list[str], np.ndarray]:
+    """Feature names and an (n, features) object array of category strings; features
+    that take a single value are dropped (a slice on them is the whole data)."""
+    names = sorted({str(k) for r in rows for k in r.features})
+    columns, kept = [], []
+    for name in names:
+        column = _categorize([r.features.get(name) for r in rows], config)
+        if len(set(column)) > 1:
+            columns.append(column)
+            kept.append(name)
+    if not kept:
+        return [], np.empty((len(rows), 0), dtype=object)
+    return kept, np.array(columns, dtype=object).T
+
+
+def _categorize(values: list[object], config: SliceConfig) -> list[str]:
+    numbers = [v for v in values if _is_number(v)]
+    if len(numbers) != sum(v is not None for v in values) or len(set(numbers)) <= config.max_levels:
+        return ["missing" if v is None else _label(v) for v in values]
+    edges = np.unique(np.quantile(np.array(numbers, dtype=float), np.linspace(0, 1, config.bins + 1)))
+    # half-open ranges, the last one closed: "[5, 7)", "[7, 9]"
+    labels = [f"[{_label(lo)}, {_label(hi)}{']' if i == len(edges) - 2 else ')'}" for i, (lo, hi) in
+              enumerate(zip(edges, edges[1:]))]
+    out = []
+    for v in values:
+        if v is None:
+            out.append("missing")
+            continue
+        bin_index = min(int(np.searchsorted(edges, float(v), side="right")) - 1, len(labels) - 1)
+        out.append(labels[max(bin_index, 0)])
+    return out
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _label(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if float(v).is_integer() else f"{float(v):.3g}"
+    return str(v)
