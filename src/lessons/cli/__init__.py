@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lessons.cli.app import app
-from lessons.cli import evaluate as _evaluate, log as _log  # noqa: F401  (registers the commands)
+from lessons.cli import evaluate as _evaluate, log as _log, diagnose as _diagnose  # noqa: F401,I001  (registers the commands, in help order)
 
 
 def main() -> None:

@@ -47,8 +47,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (CliError, UnknownName, StoreError, BackendError, PackagedModelMissing, ValueError, FileNotFoundError)
 
 
-def command(name: str | None = None, **kwargs: Any):
-    """`app.command` whose user errors print as one red line with exit code 1 instead of a
+def command(name: str | None = None, group: typer.Typer | None = None, **kwargs: Any):
+    """`app.command` (or `group.command`) whose user errors print as one red line with exit code 1 instead of a
     traceback (set LESSONS_DEBUG=1 for the traceback)."""
 
     def decorate(fn):
@@ -65,7 +65,7 @@ def command(name: str | None = None, **kwargs: Any):
                 err.print("interrupted: finished batches are in the log; run the same command again to resume")
                 raise typer.Exit(130) from None
 
-        return app.command(name, **kwargs)(wrapper)
+        return (group or app).command(name, **kwargs)(wrapper)
 
     return decorate
 

@@ -47,6 +47,7 @@ def mistakes_command(
     run: str = typer.Argument(..., help="Run name or id."),
     skill: Optional[str] = typer.Option(None, "--skill"),
     status: Optional[str] = typer.Option(None, "--status", help="Extraction status: ok, missing, truncated, malformed."),
+    error_type: Optional[str] = typer.Option(None, "--type", help="Error type, once diagnosed (calculation, ...)."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n"),
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
@@ -54,13 +55,21 @@ def mistakes_command(
     """The run's mistakes: wrong answers and answers that could not be extracted."""
     store = open_store(db)
     record = store.get_run(run)
-    rows = store.attempts(record.id, mistakes_only=True, skill=skill, status=status, limit=limit)
+    diagnoses = {d.attempt_id: d for d in store.diagnoses(record.id)}
+    rows = store.attempts(record.id, mistakes_only=True, skill=skill, status=status)
+    if error_type:
+        rows = [r for r in rows if r.id in diagnoses and error_type in diagnoses[r.id].error_types]
+    rows = rows[:limit] if limit else rows
     if as_json:
-        emit_json({"run": record.name, "mistakes": [asdict(r) for r in rows]})
+        emit_json({"run": record.name, "mistakes": [
+            {**asdict(r), "error_types": list(diagnoses[r.id].error_types) if r.id in diagnoses else [],
+             "first_wrong_step": diagnoses[r.id].location.step if r.id in diagnoses else None} for r in rows
+        ]})
         return
-    table = Table("id", "task", "skill", "status", "gold", "answer", "response")
+    table = Table("id", "task", "skill", "status", "type", "gold", "answer", "response")
     for r in rows:
-        table.add_row(str(r.id), r.task_id, r.skill or "-", r.extraction_status, escape(r.gold),
+        kind = diagnoses[r.id].error_type if r.id in diagnoses else "-"
+        table.add_row(str(r.id), r.task_id, r.skill or "-", r.extraction_status, kind, escape(r.gold),
                       escape(r.answer or "-"), escape(_one_line(r.text)))
     out.print(table)
     out.print(f"{len(rows)} mistakes; [bold]lessons show ID[/bold] for one in full")
@@ -68,14 +77,16 @@ def mistakes_command(
 
 @command("show")
 def show_command(attempt_id: int = typer.Argument(...), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
-    """One attempt in full: task, response, extraction and verdict."""
-    a = open_store(db).attempt(attempt_id)
+    """One attempt in full: task, response, extraction, verdict and diagnosis."""
+    store = open_store(db)
+    a = store.attempt(attempt_id)
+    d = store.diagnosis_of(attempt_id)
     if as_json:
-        emit_json(asdict(a))
+        emit_json({**asdict(a), "diagnosis": _diagnosis_json(d)})
         return
     verdict = "[green]correct[/green]" if a.correct else "[red]wrong[/red]"
     out.print(Panel(escape(a.prompt), title=f"task {a.task_id} ({a.skill or '-'}, {a.split})"))
-    out.print(Panel(escape(a.text) or "[dim](empty)[/dim]", title=f"attempt {a.id} · sample {a.sample}"))
+    out.print(Panel(_marked_response(a.text, d), title=f"attempt {a.id} · sample {a.sample}"))
     out.print(
         f"gold [bold]{escape(a.gold)}[/bold] · answer [bold]{escape(a.answer or '-')}[/bold] "
         f"({a.extraction_status}{', ' + a.extraction_method if a.extraction_method else ''}) · {verdict} "
@@ -83,6 +94,29 @@ def show_command(attempt_id: int = typer.Argument(...), db: Optional[str] = DbOp
         f"{a.prompt_tokens} prompt + {a.completion_tokens} completion tokens, finish {a.finish_reason}, "
         f"log-prob {a.logprob if a.logprob is not None else '-'}"
     )
+    if d is not None:
+        where = f"step {d.location.step + 1}" if d.location.step is not None else "no step flagged"
+        out.print(f"diagnosis ({d.location.method}, confidence {d.location.confidence:.2f}): "
+                  f"[bold]{', '.join(d.error_types)}[/bold]; first wrong: {where}"
+                  f"{' — ' + escape(d.location.detail) if d.location.detail else ''}")
+
+
+def _diagnosis_json(d) -> dict | None:
+    if d is None:
+        return None
+    return {"method": d.location.method, "first_wrong_step": d.location.step, "confidence": d.location.confidence,
+            "detail": d.location.detail, "error_types": list(d.error_types),
+            "steps": [{"text": s.text, "start": s.start, "end": s.end} for s in d.steps]}
+
+
+def _marked_response(text: str, d) -> str:
+    """The response, escaped, with the first wrong step in red when one is known."""
+    if not text:
+        return "[dim](empty)[/dim]"
+    if d is None or d.location.step is None or d.location.step >= len(d.steps):
+        return escape(text)
+    s = d.steps[d.location.step]
+    return f"{escape(text[:s.start])}[bold red]{escape(text[s.start:s.end])}[/bold red]{escape(text[s.end:])}"
 
 
 @command("compare")

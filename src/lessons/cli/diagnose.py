@@ -1,0 +1,245 @@
+"""`lessons diagnose`, `lessons taxonomy`, `lessons slices`, `lessons suspects`, `lessons bench`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from lessons.cli.app import CliError, app, DbOption, JsonOption, command, emit_json, err, fmt_pct, open_store, out, progress_bar
+from lessons.diagnose.locators import locators, make_locator, needs_backend
+from lessons.diagnose.pipeline import (
+    DiagnoseConfig, DiagnoseSummary, diagnose_run, find_run_slices, find_run_suspects, taxonomy_view,
+)
+from lessons.diagnose.slices import SliceConfig
+from lessons.models import ModelOptions, resolve_model
+
+METHODS = "arith, rollout, critic or consensus"
+
+
+def _backend(model: Optional[str], base_url: Optional[str], api_key: Optional[str], store) -> Any:
+    if model is None:
+        return None
+    err.print(f"[dim]loading model {model} ...[/dim]")
+    return resolve_model(model, ModelOptions(base_url=base_url, api_key=api_key), store.registered_models())
+
+
+def _locator(method: str, backend: Any, template: str, rollouts: int) -> Any:
+    options: dict[str, Any] = {}
+    if method == "rollout":
+        options = {"template": template, "rollouts": rollouts}
+    elif method == "consensus":
+        options = {"method_options": {"rollout": {"template": template, "rollouts": rollouts}}}
+    return make_locator(method, backend, **options)
+
+
+@command("diagnose")
+def diagnose_command(
+    run: str = typer.Argument(..., help="Run name or id."),
+    method: str = typer.Option("arith", "--method", help=f"First-wrong-step method: {METHODS}."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Model for rollout/critic. Default for rollout: the run's own model."),
+    rollouts: int = typer.Option(4, "--rollouts", help="Rollouts per step prefix (rollout method)."),
+    split_mode: str = typer.Option("auto", "--steps", help="How to cut responses: auto, numbered, lines, sentences."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Mistakes per locator call and per write."),
+    force: bool = typer.Option(False, "--force", help="Re-diagnose mistakes already diagnosed by this method."),
+    cluster: bool = typer.Option(True, "--cluster/--no-cluster", help="Place the mistakes in the taxonomy."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Find where each mistake first goes wrong, type it, and place it in the taxonomy."""
+    if method not in locators.names():
+        raise CliError(f"--method {method!r}: use {METHODS}")
+    store = open_store(db)
+    record = store.get_run(run)
+    if model is None and method == "rollout":
+        model = record.components["model"]["name"]
+    backend = _backend(model, base_url, api_key, store) if needs_backend(method) or model else None
+    locator = _locator(method, backend, record.components["template"]["name"], rollouts)
+    embedder = None
+    if cluster:
+        from lessons.diagnose.taxonomy import MiniLMEmbedder
+
+        embedder = MiniLMEmbedder()
+    config = DiagnoseConfig(split_mode=split_mode, batch_size=batch_size, force=force, cluster=cluster)
+    mistakes = len(store.attempts(record.id, mistakes_only=True))
+    started, done, tokens = time.perf_counter(), 0, 0
+    with progress_bar(f"diagnose {record.name} ({method})", total=mistakes, quiet=False) as update:
+        def on_progress(n: int, spent: int) -> None:
+            nonlocal done, tokens
+            done, tokens = done + n, tokens + spent
+            update(done, mistakes, done, tokens, time.perf_counter() - started)
+
+        summary = diagnose_run(store, record, locator, config, embedder, on_progress)
+    _render_diagnosis(summary, as_json)
+
+
+def _render_diagnosis(s: DiagnoseSummary, as_json: bool) -> None:
+    clusters = [
+        {"id": c.id, "name": c.name, "terms": list(c.terms), "size": c.size, "examples": list(c.examples),
+         "error_types": c.error_types} for c in s.clusters
+    ]
+    if as_json:
+        emit_json({"run_id": s.run_id, "method": s.method, "mistakes": s.mistakes, "typed": s.typed,
+                   "located": s.located, "diagnosed_now": s.diagnosed_now, "tokens": s.tokens,
+                   "by_type": s.by_type, "clusters": clusters})
+        return
+    out.print(f"[bold]{s.mistakes}[/bold] mistakes: {s.typed} typed, {s.located} with a first wrong step "
+              f"({s.method}; {s.diagnosed_now} diagnosed now)")
+    table = Table("error type", "mistakes")
+    for t, n in s.by_type.items():
+        table.add_row(t, str(n))
+    out.print(table)
+    _print_clusters(s.clusters)
+
+
+def _print_clusters(clusters) -> None:
+    table = Table("cluster", "name", "mistakes", "types", "examples")
+    for c in clusters:
+        types = ", ".join(f"{t} {n}" for t, n in list(c.error_types.items())[:3])
+        table.add_row(str(c.id), escape(c.name), str(c.size), types, " ".join(map(str, c.examples)))
+    if clusters:
+        out.print(table)
+        out.print("see one: [bold]lessons show ATTEMPT_ID[/bold]")
+
+
+@command("taxonomy")
+def taxonomy_command(
+    run: str = typer.Argument(..., help="Run name or id."),
+    examples: int = typer.Option(3, "--examples", help="Example attempts per cluster."),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The taxonomy's clusters holding the run's mistakes, with examples."""
+    store = open_store(db)
+    record = store.get_run(run)
+    views = taxonomy_view(store, record, examples=examples)
+    if not views:
+        raise CliError(f"no mistakes of run {record.name} are in the taxonomy yet: run `lessons diagnose {record.name}`")
+    steps = {d.attempt_id: d for d in store.diagnoses(record.id)}
+    payload = []
+    for c in views:
+        shown = []
+        for attempt_id in c.examples:
+            d = steps.get(attempt_id)
+            step = d.steps[d.location.step].text if d and d.location.step is not None else ""
+            shown.append({"attempt_id": attempt_id, "first_wrong_step": step[:300],
+                          "detail": d.location.detail if d else ""})
+        payload.append({"id": c.id, "name": c.name, "terms": list(c.terms), "size": c.size,
+                        "error_types": c.error_types, "examples": shown})
+    if as_json:
+        emit_json({"run_id": record.id, "clusters": payload})
+        return
+    for c in payload:
+        out.print(f"\n[bold]#{c['id']} {escape(c['name'])}[/bold] — {c['size']} mistakes "
+                  f"[dim]{', '.join(f'{t} {n}' for t, n in c['error_types'].items())}[/dim]")
+        for e in c["examples"]:
+            out.print(f"  {e['attempt_id']}: {escape(e['first_wrong_step'][:120])} [dim]{escape(e['detail'])}[/dim]",
+                      highlight=False)
+
+
+@command("slices")
+def slices_command(
+    run: str = typer.Argument(..., help="Run name or id."),
+    k: int = typer.Option(10, "--k", help="Slices kept per view."),
+    min_support: int = typer.Option(10, "--min-support", help="Fewest attempts in a slice."),
+    by_type: bool = typer.Option(False, "--by-type", help="Also show slices per error type."),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Weak slices (SliceLine over task metadata): size, error rate, lift."""
+    store = open_store(db)
+    record = store.get_run(run)
+    views = find_run_slices(store, record, SliceConfig(k=k, min_support=min_support))
+    as_rows = {
+        view: [{"slice": s.description, "size": s.size, "errors": s.errors, "error_rate": s.error_rate,
+                "lift": s.lift} for s in found]
+        for view, found in views.items()
+    }
+    if as_json:
+        emit_json({"run_id": record.id, "slices": as_rows["mistake"],
+                   "by_error_type": {v: r for v, r in as_rows.items() if v != "mistake"}})
+        return
+    for view, rows in as_rows.items():
+        if view != "mistake" and not by_type:
+            continue
+        table = Table("slice", "size", "errors", "error rate", "lift", title=f"weak slices ({view})")
+        for r in rows:
+            desc = " and ".join(f"{k}={v}" for k, v in r["slice"].items())
+            table.add_row(escape(desc), str(r["size"]), str(r["errors"]), fmt_pct(r["error_rate"]), f"{r['lift']:.2f}")
+        out.print(table)
+    if not as_rows["mistake"]:
+        out.print("no weak slice: too few attempts or mistakes spread evenly")
+
+
+@command("suspects")
+def suspects_command(
+    run: str = typer.Argument(..., help="Run name or id (with several samples per task)."),
+    min_samples: int = typer.Option(3, "--min-samples", help="Fewest answered samples per task."),
+    agreement: float = typer.Option(0.8, "--agreement", help="Share of samples that must agree."),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Tasks whose samples confidently agree on an answer that differs from gold: check the label."""
+    store = open_store(db)
+    record = store.get_run(run)
+    found = find_run_suspects(store, record, min_samples=min_samples, agreement=agreement)
+    if as_json:
+        emit_json({"run_id": record.id, "suspects": found})
+        return
+    if record.sampling.n < min_samples:
+        err.print(f"[yellow]run {record.name} has {record.sampling.n} sample(s) per task; suspects need "
+                  f"{min_samples}: evaluate with --samples {min_samples} or more[/yellow]")
+    table = Table("task", "gold", "agreed answer", "agreement", "samples", title="suspect labels")
+    for s in found:
+        table.add_row(s.task_id, escape(s.gold), escape(s.agreed_answer), fmt_pct(s.agreement), str(s.samples))
+    out.print(table)
+
+
+bench_app = typer.Typer(help="Measure diagnosis against public benchmarks.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@command("processbench", group=bench_app)
+def processbench_command(
+    subset: str = typer.Option("gsm8k", "--subset", help="gsm8k, math, olympiadbench or omnimath."),
+    method: str = typer.Option("arith", "--method", help=f"First-wrong-step method: {METHODS}."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model for critic (or consensus)."),
+    path: Optional[Path] = typer.Option(None, "--path", help="ProcessBench JSON file (default: ../shared/data)."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", help="First N items."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """ProcessBench: F1 of the first-wrong-step method, flag precision and coverage."""
+    from lessons.diagnose.processbench import load_processbench, run_processbench
+
+    if method == "rollout":
+        raise CliError("ProcessBench items have no gold answer, which rollouts need: use arith, critic or consensus")
+    file = path or Path("../shared/data/processbench") / f"{subset}.json"
+    if not file.exists():
+        raise CliError(f"{file} not found: pass --path to a ProcessBench JSON file")
+    items = load_processbench(file)[:limit]
+    backend = _backend(model, base_url, api_key, open_store(db)) if model else None
+    locator = make_locator(method, backend, **({"methods": ["arith", "critic"]} if method == "consensus" and backend
+                                               else {}))
+    started = time.perf_counter()
+    scores, _ = run_processbench(items, locator, batch_size)
+    payload = {"subset": subset, "method": method, "model": model, "path": str(file), **scores,
+               "seconds": round(time.perf_counter() - started, 2)}
+    if as_json:
+        emit_json(payload)
+        return
+    table = Table(show_header=False, title=f"ProcessBench {subset} — {method}")
+    for key in ("n", "acc_error", "acc_correct", "f1", "flag_precision", "coverage", "seconds"):
+        value = payload[key]
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    out.print(table)

@@ -1,0 +1,61 @@
+"""Locators by name: the registry `make_locator` builds from.
+
+Built-ins are lazy "module:attr" strings, so naming "arith" never imports a model stack;
+other packages add locators through the entry-point group `lessons.locators`. A locator
+class that generates sets `needs_backend = True` and takes the backend as its first
+argument; the others take only keyword options.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from lessons.diagnose.base import Locator
+from lessons.models.base import Backend
+from lessons.registry import Registry
+
+locators: Registry = Registry("locator")
+locators.register("arith", "lessons.diagnose.arith_check:ArithLocator")
+locators.register("rollout", "lessons.diagnose.rollout:RolloutLocator")
+locators.register("critic", "lessons.diagnose.critic:CriticLocator")
+locators.register("consensus", "lessons.diagnose.consensus:ConsensusLocator")
+
+CONSENSUS_METHODS: tuple[str, ...] = ("arith", "rollout", "critic")  # what "consensus" combines by default
+
+
+def needs_backend(name: str) -> bool:
+    return bool(getattr(locators.get(name), "needs_backend", False))
+
+
+def make_locator(name: str, backend: Backend | None = None, **options: Any) -> Locator:
+    """Build the locator registered as `name` with its keyword options. Model-based ones
+    need `backend`. "consensus" takes `methods` (names; default arith, rollout, critic, the
+    model-based ones left out when there is no backend) and `method_options`
+    ({name: {option: value}})."""
+    if name == "consensus":
+        return _make_consensus(backend, **options)
+    cls = locators.get(name)
+    if not getattr(cls, "needs_backend", False):
+        return cls(**options)
+    if backend is None:
+        raise ValueError(f"locator {name!r} generates text and needs a model backend: pass --model")
+    return cls(backend, **options)
+
+
+def _make_consensus(
+    backend: Backend | None,
+    methods: Sequence[str] | None = None,
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Locator:
+    if methods is None:
+        methods = [m for m in CONSENSUS_METHODS if backend is not None or not needs_backend(m)]
+    if "consensus" in methods:
+        raise ValueError("consensus cannot include itself")
+    if backend is None:
+        # Refuse before building any part: a part may be slow to build.
+        unmet = [m for m in methods if needs_backend(m)]
+        if unmet:
+            raise ValueError(f"locator {unmet[0]!r} generates text and needs a model backend: pass --model")
+    options = method_options or {}
+    parts = [make_locator(m, backend, **dict(options.get(m, {}))) for m in methods]
+    return locators.get("consensus")(parts)

@@ -1,0 +1,100 @@
+"""`lessons diagnose|taxonomy|slices|suspects|bench` through CliRunner on a temporary log."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedBackend, WordHashEmbedder
+from typer.testing import CliRunner
+
+from lessons.cli import app
+from lessons.runner import EvalConfig, evaluate
+from lessons.store import Store
+from lessons.tasks import load_suite
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SUITE = load_suite("arith")
+TASKS = {t.prompt: t for t in SUITE.tasks(30)}
+
+
+def sloppy(chat, sample):
+    """Even tasks: gold steps; odd ones: the first step's result off by one, or no answer."""
+    task = TASKS[chat[-1]["content"]]
+    lines = [f"Step {k + 1}: {s.text}" for k, s in enumerate(task.steps)]
+    if int(task.id[-2:]) % 2 == 0:
+        return "\n".join(lines + [f"Answer: {task.answer}"])
+    if int(task.id[-2:]) % 4 == 1:
+        return "Let me think about it."
+    expr, _, value = task.steps[0].text.partition(" = ")
+    return f"Step 1: {expr} = {int(value.split()[0].split('/')[0]) + 1}\nAnswer: 99999"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    db = tmp_path / "log.db"
+    monkeypatch.setenv("LESSONS_DB", str(db))
+    monkeypatch.setattr("lessons.diagnose.taxonomy.MiniLMEmbedder", WordHashEmbedder)
+    store = Store.open(db)
+    evaluate(store, ScriptedBackend(sloppy), SUITE, EvalConfig(limit=30, run_name="r"))
+    evaluate(store, ScriptedBackend(lambda c, s: "Answer: 3"), SUITE, EvalConfig(limit=5, samples=3, run_name="k3"))
+    store.close()
+    runner = CliRunner()
+
+    def invoke(*args, ok=True):
+        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result
+
+    return invoke
+
+
+def test_diagnose_json_counts_and_clusters(cli):
+    payload = json.loads(cli("diagnose", "r", "--json").stdout)
+    assert payload["mistakes"] == 15 and payload["typed"] == 15
+    assert payload["located"] >= 7  # every off-by-one first step
+    assert payload["clusters"] and all(c["examples"] for c in payload["clusters"])
+    assert set(payload["by_type"]) >= {"calculation", "format"}
+    again = json.loads(cli("diagnose", "r", "--json").stdout)
+    assert again["diagnosed_now"] == 0 and again["clusters"] == payload["clusters"]
+
+
+def test_taxonomy_slices_and_suspects(cli):
+    assert cli("taxonomy", "r", ok=False).exit_code == 1  # not diagnosed yet: a clear error
+    cli("diagnose", "r")
+    clusters = json.loads(cli("taxonomy", "r", "--json").stdout)["clusters"]
+    assert sum(c["size"] for c in clusters) == 15
+    assert any(e["first_wrong_step"] for c in clusters for e in c["examples"])
+    slices = json.loads(cli("slices", "r", "--min-support", "3", "--json").stdout)
+    assert {"slices", "by_error_type"} <= set(slices)
+    for s in slices["slices"]:
+        assert s["lift"] > 1 and 0 < s["error_rate"] <= 1 and s["size"] >= 3
+    suspects = json.loads(cli("suspects", "k3", "--json").stdout)["suspects"]
+    assert {s["agreed_answer"] for s in suspects} == {"3"} and len(suspects) >= 4
+    assert "suspect labels" in cli("suspects", "k3").stdout
+
+
+def test_bad_method_and_unknown_run_are_clear_errors(cli):
+    assert "--method 'guess'" in cli("diagnose", "r", "--method", "guess", ok=False).output
+    assert "nope" in cli("diagnose", "nope", ok=False).output
+    assert "needs a model" in cli("diagnose", "r", "--method", "critic", ok=False).output
+
+
+@pytest.mark.skipif(not (SHARED / "processbench" / "gsm8k.json").exists(), reason="shared ProcessBench data absent")
+def test_bench_processbench_gsm8k_arith(cli):
+    path = SHARED / "processbench" / "gsm8k.json"
+    payload = json.loads(cli("bench", "processbench", "--subset", "gsm8k", "--path", path, "--json").stdout)
+    assert payload["n"] == 400
+    assert {"acc_error", "acc_correct", "f1", "flag_precision", "coverage"} <= set(payload)
+    assert payload["flag_precision"] >= 0.8
+    assert "rollouts need" in cli("bench", "processbench", "--method", "rollout", "--path", path, ok=False).output
+
+
+def test_mistakes_and_show_carry_the_diagnosis(cli):
+    cli("diagnose", "r")
+    mistakes = json.loads(cli("mistakes", "r", "--type", "calculation", "--json").stdout)["mistakes"]
+    assert mistakes and all("calculation" in m["error_types"] for m in mistakes)
+    shown = json.loads(cli("show", mistakes[0]["id"], "--json").stdout)
+    assert shown["diagnosis"]["first_wrong_step"] == 0 and shown["diagnosis"]["steps"]
+    text = cli("show", mistakes[0]["id"]).stdout
+    assert "calculation" in text and "first wrong: step 1" in text
+    assert "type" in cli("mistakes", "r").stdout
