@@ -35,6 +35,7 @@ class Case:
     answer: str | None = None  # gold final answer; None where unknown (ProcessBench)
     gold_steps: tuple[GoldStep, ...] = ()  # gold solution with known intermediate values
     key: str = ""  # attempt id or benchmark id, for messages and bookkeeping
+    response: str = ""  # the text the steps were cut from (offsets point into it), when known
 
 
 @dataclass(frozen=True)
