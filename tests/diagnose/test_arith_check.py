@@ -211,3 +211,21 @@ def test_malformed_text_never_crashes(text):
 
 def test_division_by_zero_is_not_a_claim():
     assert check_step("1/0 = 5") == [] and check_step("5 / (3 - 3) = 1") == []
+
+
+@pytest.mark.parametrize("response, answer, expected", [
+    ("Step 1: Add 692, 172\nStep 2: Add the result to 53\nStep 3: Answer: 865", "917", 2),
+    ("We add: 5600 + 56 = 5656\nAnswer: 5656", "5544", 0),
+    ("Step 1: 85 / 8 = 10.625\nStep 2: round up to 11 cartons\nAnswer: 11", "10", 1),
+    ("Step 1: 9 / 3 = 3\nAnswer: 3", "13", None),  # 3 is a number of the question: says nothing
+    ("Step 1: 2 + 2 = 4\nAnswer: 4", "4", None),  # right answer: nothing to blame
+    ("Step 1: thinking", "4", None),  # no answer to trace
+])
+def test_the_step_that_first_writes_a_wrong_answer_is_flagged(response, answer, expected):
+    from lessons.diagnose.arith_check import wrong_answer_introduced
+    from lessons.diagnose.steps import split_steps
+
+    case = Case(question="Priya saves $3 a week for 3 weeks, with 30 already; 692, 172, 53; 56 × 99; 85 eggs",
+                steps=split_steps(response), answer=answer, response=response)
+    location = wrong_answer_introduced(case)
+    assert (location.step if location else None) == expected

@@ -71,11 +71,13 @@ def test_finer_rules(task, text, expected):
 
 def test_arith_location_stands_in_for_rechecking():
     text = "Step 1: 48 / 2 = 24\nAnswer: 24"  # nothing false in the text
-    assert classify(HALF, text, location=Location(0, "arith", 0.9)) == ("calculation",)
+    assert classify(HALF, text, location=Location(0, "arith", 0.9, evidence="false_statement")) == ("calculation",)
     assert classify(HALF, "Step 1: 48 / 2 = 25", location=Location(None, "arith", 0.5)) == ("reasoning",)
+    # the step that first writes a wrong answer is located, but that is no false statement
+    assert "calculation" not in classify(HALF, text, location=Location(0, "arith", 0.5, evidence="wrong_answer"))
     # a cut-off step is no evidence, even when the locator named it
     cut = "Step 1: 48 / 2 = 24\nStep 2: 24 - 1 = 2"
-    assert classify(HALF, cut, "length", "truncated", Location(1, "arith", 0.9)) == ("truncated",)
+    assert classify(HALF, cut, "length", "truncated", Location(1, "arith", 0.9, evidence="false_statement")) == ("truncated",)
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,11 @@ from lessons.diagnose._arith_eval import (
 )
 from lessons.diagnose._arith_spans import between_inequalities, left_start, right_end, statement_label
 from lessons.diagnose._arith_text import Item, Quantity, items, normalize
+from lessons.diagnose._step_numbers import normalize as normalize_numbers, numbers_in
 from lessons.diagnose.base import Case, Location
 from lessons.tasks.base import GoldStep
+from lessons.verify._numbers import parse_number
+from lessons.verify.extract import extract_answer
 
 _REMAINDER = re.compile(
     r"\s*(\d+)\s*(?:,\s*)?(?:R|r|rem\.?|remainder|with\s+(?:a\s+)?remainder(?:\s+of)?)\s*(\d+)\b"
@@ -316,14 +319,42 @@ class ArithLocator:
             for claim in claims:
                 if not claim.ok:
                     conf = self.confidence - (0.15 if claim.rounded else 0.0)
-                    return Location(step.index, self.name, conf, str(claim))
+                    return Location(step.index, self.name, conf, str(claim), evidence="false_statement")
                 contradiction = _contradicts_gold(claim, gold)
                 if contradiction:
-                    return Location(step.index, self.name, self.confidence - 0.05, contradiction)
+                    return Location(step.index, self.name, self.confidence - 0.05, contradiction,
+                                    evidence="gold_mismatch")
+        introduced = wrong_answer_introduced(case)
+        if introduced is not None:
+            return introduced
         # Finding nothing says little when little was checked: confidence grows with the
         # number of true statements, but stays modest since most errors are not arithmetic.
         conf = round(0.6 * checked / (checked + 3), 3)
         return Location(None, self.name, conf, f"{checked} arithmetic statements checked, none false")
+
+
+WRONG_ANSWER_CONFIDENCE = 0.5  # the wrong value is born here, but its cause may lie a step earlier
+
+
+def wrong_answer_introduced(case: Case) -> Location | None:
+    """When every statement is true but the answer is wrong, the first step that writes
+    the wrong final answer (a true "5600 + 56 = 5656" after a plan to add instead of
+    subtract; "Answer: 865" after steps that only name operations). Needs the gold answer
+    and the response; skipped when the wrong value is also a number of the question,
+    where its first appearance says nothing."""
+    if not case.answer or not case.response:
+        return None
+    extraction = extract_answer(case.response)
+    if extraction.status != "ok" or extraction.answer is None:
+        return None
+    wrong, gold = parse_number(extraction.answer), parse_number(case.answer)
+    if wrong is None or gold is None or wrong == gold or wrong in numbers_in(normalize_numbers(case.question)):
+        return None
+    for step in case.steps:
+        if wrong in numbers_in(normalize_numbers(step.text)):
+            detail = f"the wrong answer {extraction.answer} is first written here (gold {case.answer})"
+            return Location(step.index, "arith", WRONG_ANSWER_CONFIDENCE, detail, evidence="wrong_answer")
+    return None
 
 
 @functools.lru_cache(maxsize=4096)  # a run holds many mistakes per task; its gold is parsed once

@@ -47,6 +47,7 @@ class Location:
     confidence: float  # 0..1: how sure the method is of this step (or of "no error")
     detail: str = ""  # human-readable reason, e.g. "7 × 8 = 54 (is 56)"
     tokens: int = 0  # tokens the method generated to decide (0 for rule-based methods)
+    evidence: str = ""  # what kind of finding: "false_statement", "gold_mismatch", "wrong_answer", ...
 
 
 class Locator(Protocol):

@@ -204,7 +204,8 @@ def _first_fault(
     stands in for re-checking every claim (it already did, and stopped at the first false
     one), whichever step it named."""
     arith_known = location is not None and location.method == "arith"
-    found = {"calculation"} if arith_known and location.step is not None else set()
+    false_claim = arith_known and location.step is not None and location.evidence in ("false_statement", "gold_mismatch")
+    found = {"calculation"} if false_claim else set()
     known = set(facts.question) | constants
     pool = set(facts.question)  # what a silently worked-out value may be combined from
     for step, info in zip(steps, parsed):

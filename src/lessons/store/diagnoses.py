@@ -29,8 +29,8 @@ class DiagnosisLog:
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO diagnoses (attempt_id, method, steps, first_wrong_step, confidence, "
-                "detail, error_types, error_type, tokens, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                "detail, evidence, error_types, error_type, tokens, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
                 [_diagnosis_values(d) for d in diagnoses],
             )
 
@@ -136,7 +136,7 @@ def _diagnosis_values(d: Diagnosis) -> tuple:
     loc = d.location
     return (
         d.attempt_id, loc.method, json.dumps([[s.start, s.end] for s in d.steps]), loc.step, loc.confidence,
-        loc.detail, json.dumps(list(d.error_types)), d.error_type, loc.tokens,
+        loc.detail, loc.evidence, json.dumps(list(d.error_types)), d.error_type, loc.tokens,
     )
 
 
@@ -144,7 +144,7 @@ def _diagnosis_from_row(r: sqlite3.Row) -> Diagnosis:
     text = r["text"]
     steps = tuple(Step(i, text[s:e], s, e) for i, (s, e) in enumerate(json.loads(r["steps"])))
     location = Location(step=r["first_wrong_step"], method=r["method"], confidence=r["confidence"],
-                        detail=r["detail"], tokens=r["tokens"])
+                        detail=r["detail"], tokens=r["tokens"], evidence=r["evidence"])
     return Diagnosis(attempt_id=r["attempt_id"], steps=steps, location=location,
                      error_types=tuple(json.loads(r["error_types"])))
 

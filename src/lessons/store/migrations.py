@@ -125,6 +125,7 @@ def m002_diagnoses(db: sqlite3.Connection) -> None:
             first_wrong_step INTEGER,       -- 0-based; NULL when the method found nothing wrong
             confidence REAL NOT NULL,
             detail TEXT NOT NULL,
+            evidence TEXT NOT NULL,         -- kind of finding: false_statement, gold_mismatch, wrong_answer, ...
             error_types TEXT NOT NULL,      -- JSON list, most specific first, never empty
             error_type TEXT NOT NULL,       -- the first of error_types, for grouping in SQL
             tokens INTEGER NOT NULL,        -- tokens the method generated to decide
