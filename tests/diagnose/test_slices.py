@@ -36,7 +36,7 @@ def test_planted_weak_slice_is_found_first():
 
 def test_error_type_view_finds_where_a_type_concentrates():
     views = find_error_type_slices(planted_rows())
-    assert views["unit"][0].description == {"skill": "unit_conversion"}
+    assert views["unit"][0].description["skill"] == "unit_conversion"
     assert views["unit"][0].view == "unit"
     assert views["calculation"][0].description["skill"] == "fractions"
 

@@ -149,6 +149,7 @@ def slices_command(
     run: str = typer.Argument(..., help="Run name or id."),
     k: int = typer.Option(10, "--k", help="Slices kept per view."),
     min_support: int = typer.Option(10, "--min-support", help="Fewest attempts in a slice."),
+    alpha: float = typer.Option(0.95, "--alpha", help="SliceLine's weight of error rate against slice size."),
     by_type: bool = typer.Option(False, "--by-type", help="Also show slices per error type."),
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
@@ -156,7 +157,7 @@ def slices_command(
     """Weak slices (SliceLine over task metadata): size, error rate, lift."""
     store = open_store(db)
     record = store.get_run(run)
-    views = find_run_slices(store, record, SliceConfig(k=k, min_support=min_support))
+    views = find_run_slices(store, record, SliceConfig(k=k, min_support=min_support, alpha=alpha))
     as_rows = {
         view: [{"slice": s.description, "size": s.size, "errors": s.errors, "error_rate": s.error_rate,
                 "lift": s.lift} for s in found]

@@ -50,7 +50,10 @@ class Slice:
 class SliceConfig:
     k: int = 10  # slices kept per view
     max_features: int = 3  # predicates per slice (SliceLine's max_l)
-    alpha: float = 0.8  # weight of error rate against size (0..1]; 0.6 (the default) hides rarer types, 0.95 overfits
+    # Weight of error rate against size (0..1]. The size penalty grows with all attempts /
+    # slice size, so on a run of a few hundred attempts 0.8 hides a whole skill failing at
+    # 1.5x the overall rate (200 attempts, 25 per skill: score < 0); 0.95 finds it.
+    alpha: float = 0.95
     min_support: int = 10  # fewest attempts in a slice
     min_support_fraction: float = 0.01  # ... or this share of all attempts, whichever is larger
     bins: int = 4  # quantile bins for numeric features with many values
