@@ -132,3 +132,27 @@ def test_a_second_run_joins_the_existing_clusters(run):
     assert {c.id for c in b.clusters} == {c.id for c in a.clusters}  # same mistakes, same clusters, none new
     sizes = {c.id: c.size for c in store.clusters()}
     assert sum(sizes.values()) == 64  # both runs' mistakes are members
+
+
+MALFORMED = [
+    "",
+    "   \n\n  ",
+    "no steps, no numbers, no answer",
+    "Step 1: 12 × 3 = 36 " * 2500,  # 50,000 characters
+    "第一步：３ × ４ ＝ １３ 🙂\nAnswer: １３",
+    r"\[ \frac{3}{4} \times 8 = \frac{24}{4} = 7 \] \boxed{7}",
+    "Answer: \\boxed{",
+    "1. 5 ÷ 0 = ∞\n2. ((((((((((1+2\nAnswer: x",
+]
+
+
+def test_malformed_responses_never_crash_a_diagnosis_and_each_gets_a_type(tmp_path):
+    store = Store.open(tmp_path / "log.db")
+    texts = iter(MALFORMED)
+    result = evaluate(store, ScriptedBackend(lambda chat, s: next(texts)), SUITE,
+                      EvalConfig(limit=len(MALFORMED), run_name="malformed"))
+    record = store.get_run(result.summary.run_id)
+    summary = diagnose_run(store, record, ArithLocator(), DiagnoseConfig(), WordHashEmbedder())
+    assert summary.mistakes == len(MALFORMED) == summary.typed
+    for d in store.diagnoses(record.id):
+        assert d.error_types and all(0 <= s.start <= s.end for s in d.steps)
