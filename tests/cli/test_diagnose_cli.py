@@ -98,3 +98,15 @@ def test_mistakes_and_show_carry_the_diagnosis(cli):
     text = cli("show", mistakes[0]["id"]).stdout
     assert "calculation" in text and "first wrong: step 1" in text
     assert "type" in cli("mistakes", "r").stdout
+
+
+def test_diagnose_with_a_critic_model_locates_and_names_clusters(cli, monkeypatch):
+    def critic(chat, sample):
+        prompt = chat[-1]["content"]
+        return "Paragraph 0 is wrong. \\boxed{0}" if "[Solution]" in prompt or "paragraph_0" in prompt else "Dropped carry"
+
+    monkeypatch.setattr("lessons.cli.diagnose.resolve_model",
+                        lambda name, options=None, registered=None: ScriptedBackend(critic, name=name))
+    payload = json.loads(cli("diagnose", "r", "--method", "critic", "--model", "judge", "--json").stdout)
+    assert payload["method"] == "critic" and payload["located"] >= 7
+    assert any(c["name"] == "Dropped carry" for c in payload["clusters"])

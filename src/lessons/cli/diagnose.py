@@ -76,7 +76,12 @@ def diagnose_command(
             done, tokens = done + n, tokens + spent
             update(done, mistakes, done, tokens, time.perf_counter() - started)
 
-        summary = diagnose_run(store, record, locator, config, embedder, on_progress)
+        namer = None
+        if backend is not None and method in ("critic", "consensus"):  # a critic model also names clusters
+            from lessons.diagnose.naming import llm_namer
+
+            namer = llm_namer(backend)
+        summary = diagnose_run(store, record, locator, config, embedder, on_progress, namer)
     _render_diagnosis(summary, as_json)
 
 

@@ -17,7 +17,7 @@ from lessons.diagnose.slices import SliceConfig, SliceRow, find_error_type_slice
 from lessons.diagnose.steps import split_steps
 from lessons.diagnose.suspects import Suspect, SuspectGroup, find_suspects
 from lessons.diagnose.taxonomy import (
-    Embedder, TaxonomyConfig, TaxonomyItem, describe_mistake, mistake_step_text, update_taxonomy,
+    Embedder, Namer, TaxonomyConfig, TaxonomyItem, describe_mistake, mistake_step_text, update_taxonomy,
 )
 from lessons.store.db import AttemptRow, RunRecord, Store
 from lessons.tasks.base import Task
@@ -63,10 +63,11 @@ class DiagnoseSummary:
 
 def diagnose_run(
     store: Store, run: RunRecord, locator: Locator, config: DiagnoseConfig = DiagnoseConfig(),
-    embedder: Embedder | None = None, progress: Progress | None = None,
+    embedder: Embedder | None = None, progress: Progress | None = None, namer: Namer | None = None,
 ) -> DiagnoseSummary:
     """Diagnose every mistake of `run` not yet diagnosed by `locator`, then place the
-    run's mistakes in the taxonomy (when `config.cluster` and an embedder is given)."""
+    run's mistakes in the taxonomy (when `config.cluster` and an embedder is given); new
+    clusters are named by `namer` (a model) when given, else by their c-TF-IDF terms."""
     mistakes = store.attempts(run.id, mistakes_only=True)
     tasks = _tasks(store, run, mistakes)
     done = set() if config.force else store.diagnosed_attempts(run.id, locator.name)
@@ -87,7 +88,7 @@ def diagnose_run(
         placed = set(store.cluster_members(run.id, config.taxonomy)) - {m.id for m in todo}
         offered = [d for d in diagnoses if d.attempt_id not in placed]
         if offered:
-            place_in_taxonomy(store, offered, {m.id: m for m in mistakes}, embedder, config)
+            place_in_taxonomy(store, offered, {m.id: m for m in mistakes}, embedder, config, namer)
         clusters = taxonomy_view(store, run, config.taxonomy)
     return DiagnoseSummary(
         run_id=run.id, method=locator.name, mistakes=len(mistakes), diagnosed_now=len(todo),
@@ -117,7 +118,7 @@ def diagnose_attempts(
 
 def place_in_taxonomy(
     store: Store, diagnoses: Sequence[Diagnosis], attempts: dict[int, AttemptRow], embedder: Embedder,
-    config: DiagnoseConfig = DiagnoseConfig(),
+    config: DiagnoseConfig = DiagnoseConfig(), namer: Namer | None = None,
 ) -> None:
     """Offer the diagnosed mistakes to the living taxonomy: existing clusters keep their
     ids, new ones open only for mistakes no existing cluster is close to."""
@@ -126,7 +127,7 @@ def place_in_taxonomy(
         attempt = attempts[d.attempt_id]
         items.append(TaxonomyItem(key=str(d.attempt_id), step_text=mistake_step_text(d.steps, d.location.step),
                                   error_types=d.error_types, skill=attempt.skill))
-    result = update_taxonomy(store.clusters(config.taxonomy), items, embedder, config.taxonomy_config)
+    result = update_taxonomy(store.clusters(config.taxonomy), items, embedder, config.taxonomy_config, namer)
     descriptions = {int(i.key): describe_mistake(i.step_text, i.error_types, i.skill) for i in items}
     members = {int(k): c for k, c in result.assignments.items()}
     store.save_taxonomy(config.taxonomy, result.clusters, members, descriptions)
