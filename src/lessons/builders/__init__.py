@@ -1,0 +1,26 @@
+"""Lessons: a run's mistakes turned into training data and prompts in TRL's formats.
+
+    from lessons.builders import build_lesson_set
+    summary = build_lesson_set(store, "my-run", "correction", "lessons/correction")
+    summary.report.records, summary.format          # 120, "prompt_completion"
+
+Builders (`builders.names()`): prompt, correction, rejection, pairs, injected, practice,
+stepwise; others join through the entry-point group `lessons.builders`. No builder ever
+sees a held-out task: `load_source` leaves them out and the writer checks again.
+"""
+
+from lessons.builders.base import (
+    FORMATS, TRAIN_METHOD, HeldOutLeak, Lesson, LessonBuilder, NotDiagnosed, Provenance, builders, make_builder,
+    make_config,
+)
+from lessons.builders.formats import FormatError, check_row
+from lessons.builders.pipeline import BuildSummary, build_lesson_set
+from lessons.builders.source import HeldOut, LessonSource, load_heldout, load_source
+from lessons.builders.write import LessonSetInfo, WriteReport, read_lesson_set, write_lesson_set
+
+__all__ = [
+    "FORMATS", "TRAIN_METHOD", "BuildSummary", "FormatError", "HeldOut", "HeldOutLeak", "Lesson", "LessonBuilder",
+    "LessonSetInfo", "LessonSource", "NotDiagnosed", "Provenance", "WriteReport", "build_lesson_set", "builders",
+    "check_row", "load_heldout", "load_source", "make_builder", "make_config", "read_lesson_set",
+    "write_lesson_set",
+]

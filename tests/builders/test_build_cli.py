@@ -1,0 +1,86 @@
+"""`lessons build` through CliRunner on a copy of the planted log."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from fakes import WordHashEmbedder
+from typer.testing import CliRunner
+
+from lessons.cli import app
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, planted_db):
+    for suffix in ("", "-wal", "-shm"):
+        if planted_db.with_name(planted_db.name + suffix).exists():
+            shutil.copy(planted_db.with_name(planted_db.name + suffix), tmp_path / f"log.db{suffix}")
+    monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
+    monkeypatch.setattr("lessons.diagnose.taxonomy.MiniLMEmbedder", WordHashEmbedder)
+    runner = CliRunner()
+
+    def invoke(*args, ok=True):
+        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result
+
+    return invoke
+
+
+@pytest.mark.parametrize("kind, format", [
+    ("correction", "prompt_completion"), ("pairs", "preference"), ("rejection", "messages"),
+    ("stepwise", "stepwise"), ("prompt", "prompt"), ("practice", "tasks"), ("injected", "preference"),
+])
+def test_build_json(cli, tmp_path, kind, format):
+    out = tmp_path / kind
+    payload = json.loads(cli("build", kind, "--run", "planted", "--out", out, "--json").stdout)
+    assert payload["records"] > 0 and payload["format"] == format and payload["path"] == str(out)
+    assert set(payload["dropped"]) == {"duplicates", "heldout_overlap", "limit"}
+    assert payload["excluded_heldout_attempts"] > 0
+    assert len((out / "lessons.jsonl").read_text().splitlines()) == payload["records"]
+    assert json.loads((out / "lesson_set.json").read_text())["format"] == format
+
+
+def test_limit_and_options(cli, tmp_path):
+    payload = json.loads(cli("build", "correction", "--run", "planted", "--out", tmp_path / "c", "--limit", 3,
+                             "-x", "kinds=splice", "-x", "recheck=false", "--json").stdout)
+    assert payload["records"] == 3 and payload["dropped"]["limit"] > 0
+    meta = json.loads((tmp_path / "c" / "lesson_set.json").read_text())
+    assert meta["args"]["kinds"] == ["splice"] and meta["args"]["recheck"] is False
+
+
+def test_table_output_says_what_to_do_next(cli, tmp_path):
+    result = cli("build", "pairs", "--run", "planted", "--out", tmp_path / "p")
+    assert "records" in result.stdout and "lessons train" in result.stdout and "--method dpo" in result.stdout
+
+
+def test_show_options(cli):
+    payload = json.loads(cli("build", "injected", "--show-options", "--json").stdout)
+    assert payload["format"] == "preference"
+    assert {o["option"] for o in payload["options"]} == {"per_task", "kinds", "gold_fallback", "seed"}
+
+
+def test_unknown_kind_lists_the_kinds(cli, tmp_path):
+    result = cli("build", "nonsense", "--run", "planted", "--out", tmp_path / "x", ok=False)
+    kinds = "correction, injected, pairs, practice, prompt, rejection, stepwise"
+    assert f"unknown builder 'nonsense'; available: {kinds}" in " ".join(result.output.split())
+
+
+def test_undiagnosed_run_says_to_diagnose_it(cli, tmp_path, run_maker):
+    store, _ = run_maker(tmp_path / "log.db", name="raw", diagnose=False, samples=1)
+    store.close()
+    for kind in ("correction", "stepwise", "prompt"):
+        result = cli("build", kind, "--run", "raw", "--out", tmp_path / kind, ok=False)
+        assert "run `lessons diagnose raw` first" in " ".join(result.output.split())  # rich wraps lines
+    assert json.loads(cli("build", "rejection", "--run", "raw", "--out", tmp_path / "r", "--json").stdout)["records"]
+
+
+def test_bad_option_and_missing_run(cli, tmp_path):
+    result = cli("build", "pairs", "--run", "planted", "--out", tmp_path / "p", "-x", "per_tasks=2", ok=False)
+    assert "no option 'per_tasks'; options: per_task" in " ".join(result.output.split())
+    result = cli("build", "pairs", "--run", "nope", "--out", tmp_path / "p", ok=False)
+    assert "no run 'nope'" in result.output
+    result = cli("build", "pairs", "--out", tmp_path / "p", ok=False)
+    assert "--run RUN and --out DIR are required" in result.output
