@@ -1,0 +1,109 @@
+"""`lessons train`: LoRA-train a model on a lesson set and register the new model version."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, err, open_store, out
+from lessons.train import TrainConfig, TrainError, TrainProgress, TrainResult, train
+
+
+@command("train")
+def train_command(
+    model: str = typer.Option(..., "--model", "-m", help="Base: packaged model, registered version or local HF dir."),
+    data: str = typer.Option(..., "--data", "-d", help="`lessons build` output dir, or a JSONL file of TRL rows."),
+    method: str = typer.Option("sft", "--method", help="sft (messages, prompt/completion) or dpo (prompt/chosen/rejected)."),
+    lora_r: int = typer.Option(16, "--lora-r", min=1, help="LoRA rank."),
+    lora_alpha: int = typer.Option(32, "--lora-alpha", min=1),
+    lora_dropout: float = typer.Option(0.05, "--lora-dropout", min=0.0, max=1.0),
+    target_modules: str = typer.Option("all-linear", "--target-modules", help="all-linear, or names: q_proj,v_proj"),
+    learning_rate: Optional[float] = typer.Option(None, "--learning-rate", "--lr", help="Default: 2e-4 SFT, 5e-6 DPO."),
+    epochs: float = typer.Option(1.0, "--epochs"),
+    max_steps: int = typer.Option(-1, "--max-steps", help="Optimizer steps; overrides --epochs when > 0."),
+    batch_size: int = typer.Option(4, "--batch-size", min=1),
+    grad_accum: int = typer.Option(1, "--grad-accum", min=1),
+    max_length: int = typer.Option(1024, "--max-length", min=1, help="Tokens per row after the chat template."),
+    beta: float = typer.Option(0.1, "--beta", help="DPO beta."),
+    seed: int = typer.Option(0, "--seed"),
+    save_steps: int = typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps (what a re-run resumes from)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    name: Optional[str] = typer.Option(None, "--name", help="New version's name. Default: <base>-<method>-<hash8>."),
+    out_dir: Optional[str] = typer.Option(None, "--out", help="Output dir. Default: ./lessons-models/<name>."),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Train a model on lessons (TRL + LoRA); the same command again resumes from the last checkpoint."""
+    targets = target_modules if target_modules == "all-linear" else tuple(target_modules.split(","))
+    config = TrainConfig(
+        method=method, lora_r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout, target_modules=targets,
+        learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
+        grad_accum=grad_accum, max_length=max_length, beta=beta, seed=seed, save_steps=save_steps,
+        device=device, name=name, output_dir=out_dir,
+    )
+    store = open_store(db)
+    _quiet_libraries()
+    err.print(f"[dim]training {model} on {data} ({method}) ...[/dim]")
+    with train_bar(f"train {model}") as update:
+        try:
+            result = train(model, data, config, on_progress=update, store=store)
+        except TrainError as e:
+            raise CliError(str(e)) from None
+    _render(result, as_json)
+
+
+@contextmanager
+def train_bar(description: str) -> Iterator:
+    """A bar over optimizer steps with the latest loss and tokens/s; yields the `on_progress` hook."""
+    columns = [
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err, transient=False) as bar:
+        handle = bar.add_task(description, total=None, info="")
+
+        def update(p: TrainProgress) -> None:
+            loss = "" if p.loss is None else f"loss {p.loss:.4f}  "
+            bar.update(handle, completed=p.step, total=p.total, info=f"{loss}{p.tokens_per_second:.0f} tok/s")
+
+        yield update
+
+
+def _quiet_libraries() -> None:
+    """HF libraries print their own bars and deprecation notes; ours is the one bar shown
+    (LESSONS_DEBUG=1 keeps theirs)."""
+    if os.environ.get("LESSONS_DEBUG"):
+        return
+    import warnings
+
+    import datasets
+    import transformers
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+def _render(result: TrainResult, as_json: bool) -> None:
+    payload = {
+        "model": result.model_name, "path": result.path, "steps": result.steps, "train_loss": result.train_loss,
+        "tokens": result.tokens, "tokens_per_second": result.tokens_per_second, "adapter_dir": result.adapter_dir,
+        "resumed_from_step": result.resumed_from_step, "version_id": result.version_id,
+    }
+    if as_json:
+        emit_json(payload)
+        return
+    table = Table(title=f"model version {result.model_name}", show_header=False)
+    table.add_row("steps", f"{result.steps}" + (f" (resumed at {result.resumed_from_step})" if result.resumed_from_step else ""))
+    table.add_row("train loss", "-" if result.train_loss is None else f"{result.train_loss:.4f}")
+    table.add_row("tokens", f"{result.tokens} at {result.tokens_per_second:.0f} tok/s")
+    table.add_row("merged model", result.path)
+    table.add_row("adapter", result.adapter_dir)
+    out.print(table)
+    out.print(f"next: [bold]lessons eval --model {result.model_name} --suite arith[/bold]")
