@@ -205,6 +205,6 @@ def test_llama_cpp_server_answers_arithmetic_prompts(llama_server):
             assert c.logprob is not None and c.logprob <= 0.0
             assert c.latency_s > 0
     assert any(row[0].text != row[1].text for row in out)  # seeds differ per sample
-    # Per-sample seeds make a rerun repeat the same samples.
-    again = backend.generate(chats(ARITHMETIC[0]), params)
-    assert [c.text for c in again[0]] == [c.text for c in out[0]]
+    # No rerun-equality check here: the server's prompt cache changes the numerics of a
+    # repeated prompt, so a seeded sample may differ (seen once in CI). That the backend
+    # sends per-sample seeds is checked against the scripted server.
