@@ -56,10 +56,11 @@ def mistakes_command(
     store = open_store(db)
     record = store.get_run(run)
     diagnoses = {d.attempt_id: d for d in store.diagnoses(record.id)}
-    rows = store.attempts(record.id, mistakes_only=True, skill=skill, status=status)
+    # The type filter needs the diagnoses, so the limit goes to SQL only without one.
+    rows = store.attempts(record.id, mistakes_only=True, skill=skill, status=status,
+                          limit=None if error_type else limit)
     if error_type:
-        rows = [r for r in rows if r.id in diagnoses and error_type in diagnoses[r.id].error_types]
-    rows = rows[:limit] if limit else rows
+        rows = [r for r in rows if r.id in diagnoses and error_type in diagnoses[r.id].error_types][:limit]
     if as_json:
         emit_json({"run": record.name, "mistakes": [
             {**asdict(r), "error_types": list(diagnoses[r.id].error_types) if r.id in diagnoses else [],
