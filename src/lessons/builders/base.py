@@ -118,13 +118,15 @@ def make_config(builder: LessonBuilder, options: dict[str, Any] | None = None) -
             f"builder {builder.name!r} has no option {unknown[0]!r}; options: {', '.join(fields) or '(none)'}"
         )
     defaults = cls()
-    values = {k: _convert(k, v, getattr(defaults, k)) for k, v in options.items()}
+    values = {k: _convert(k, v, getattr(defaults, k), str(fields[k].type)) for k, v in options.items()}
     return cls(**values)
 
 
-def _convert(name: str, value: Any, default: Any) -> Any:
+def _convert(name: str, value: Any, default: Any, annotation: str = "") -> Any:
     if not isinstance(value, str) or isinstance(default, str):
         return value
+    if default is None and "str" in annotation:  # optional text (a model name): empty means None
+        return value or None
     try:
         if isinstance(default, bool):
             if value.lower() in ("1", "true", "yes", "on"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +21,18 @@ class BuildSummary:
     report: WriteReport
     excluded_attempts: int  # attempts on held-out tasks, never offered to the builder
     train_method: str | None  # what `lessons train` does with this format
+    rejected: dict[str, int] = field(default_factory=dict)  # candidates the builder dropped, by reason (if it counts)
 
 
 def build_lesson_set(
     store: Store, run_name: str, kind: str, out_dir: str | Path, options: dict[str, Any] | None = None,
-    limit: int | None = None, embedder: Any = None, diagnosis_method: str | None = None,
+    limit: int | None = None, embedder: Any = None, diagnosis_method: str | None = None, teacher: Any = None,
 ) -> BuildSummary:
     """Build lessons of `kind` from the run's train split and write them to `out_dir`.
     `options` set fields of the builder's config (text values are converted); `limit`
-    caps the rows written (the first ones, in the builder's order)."""
-    builder = make_builder(kind, embedder=embedder)
+    caps the rows written (the first ones, in the builder's order). `embedder` and
+    `teacher` (a model backend) go to the builders that take them."""
+    builder = make_builder(kind, embedder=embedder, teacher=teacher)
     config = make_config(builder, options)
     source = load_source(store, run_name, diagnosis_method)
     if getattr(builder, "needs_diagnoses", False) and source.mistakes() and not source.diagnoses:
@@ -44,4 +46,4 @@ def build_lesson_set(
     )
     report = write_lesson_set(lessons, out_dir, info, load_heldout(store, run), limit)
     return BuildSummary(kind, builder.format, run.id, run.name, report, source.excluded_attempts,
-                        TRAIN_METHOD.get(builder.format))
+                        TRAIN_METHOD.get(builder.format), dict(getattr(builder, "rejected", None) or {}))

@@ -7,12 +7,19 @@ difficulty) groups whose error rate is above the run's are used instead. Then:
 - built-in `arith`: the generator draws new tasks with the parameters (skill, difficulty)
   of the slice's failed tasks, kept when they satisfy all the slice's predicates;
 - task files: failed tasks in the slice whose gold solution lets the answer be recomputed
-  get their numbers re-sampled (see `_resample`).
+  get their numbers re-sampled (see `_resample`);
+- a teacher model, when one is configured (`teacher=`, the backend passed as the
+  `teacher` resource), for any suite: it is shown two or three of the slice's failed
+  tasks and writes one new problem with a stepwise solution per chat (see `_teacher`).
+  Teacher problems must also have numbers, use every number of their question in the
+  steps (a solution that ignores the question cannot pass), and stay in the slice.
 
 Every practice task is verified before use: each gold step's statement recomputes exactly
 to its stated value, the last one is the answer, and the gold solution passes the run's
-verifier. New tasks are never copies of the run's tasks; the writer drops any whose
-question overlaps a held-out task.
+verifier. New tasks are never copies of the run's tasks (for teacher tasks: nor overlap
+one, by the held-out overlap rule); the writer drops any whose question overlaps a
+held-out task. Rejected candidates are counted by reason (`PracticeBuilder.rejected`,
+and per slice in each teacher lesson's provenance).
 """
 
 from __future__ import annotations
@@ -27,13 +34,19 @@ from typing import Any, Iterator
 
 from lessons.builders._arith import find_statements, parse_number
 from lessons.builders._resample import parse_chain, resample
-from lessons.builders._solutions import gold_solution
+from lessons.builders._solutions import gold_solution, normalized
+from lessons.builders._teacher import parse_problem, teacher_chat
 from lessons.builders.base import Lesson, Provenance, config_args
+from lessons.builders.overlap import OverlapIndex, tokens
 from lessons.builders.source import LessonSource
 from lessons.diagnose.slices import SliceRow, find_weak_slices
+from lessons.models.base import Backend, SamplingParams
 from lessons.tasks.base import Task
 
 _RANGE = re.compile(r"^\[(-?[\d.]+), (-?[\d.]+)([)\]])$")
+TEACHER_TEMPERATURE = 0.8  # varied problems; every one is verified, so variety costs only rejects
+TEACHER_MAX_TOKENS = 400  # a question and a few steps
+TEACHER_EXAMPLES = 3  # failed tasks shown per chat
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,8 @@ class PracticeConfig:
     per_slice: int = 8  # new tasks per slice
     seed: int = 0  # draws are reproducible from (run, seed)
     max_tries: int = 40  # draws per wanted task before the slice gives up
+    teacher: str | None = None  # model that writes the tasks (as `lessons eval --model` takes); None: no teacher
+    teacher_samples: int = 2  # teacher problems per wanted task (some fail verification)
 
 
 @dataclass(frozen=True)
@@ -56,37 +71,62 @@ class PracticeBuilder:
     format = "tasks"
     needs_diagnoses = False
     config_class = PracticeConfig
+    resources = ("teacher",)
+
+    def __init__(self, teacher: Backend | None = None):
+        self.teacher = teacher  # used only when the config names a teacher
+        self.rejected: Counter = Counter()  # candidates the last build() dropped, by reason
 
     def build(self, source: LessonSource, config: PracticeConfig | None = None) -> list[Lesson]:
         config = config or PracticeConfig()
+        if config.teacher and self.teacher is None:
+            raise ValueError(
+                f"practice teacher {config.teacher!r} is configured but no teacher model was given: pass the "
+                "backend as make_builder('practice', teacher=backend) (`lessons build` resolves -x teacher= itself)")
         generator = source.suite.get("source") == "builtin:arith"
-        taken = {t.prompt for t in source.tasks.values()}
+        train = {normalized(t.prompt) for t in source.tasks.values()}
+        copies = OverlapIndex(t.prompt for t in source.tasks.values()) if config.teacher else None
+        taken: set[str] = set()
+        self.rejected = Counter()
         lessons = []
         for number, weak in enumerate(weak_slices(source, config.slices)):
-            made = arith_practice(source, weak, number, config) if generator else file_practice(
-                source, weak, number, config)
-            count = 0
+            rejected: Counter = Counter()
+            if config.teacher:
+                made = teacher_practice(source, weak, number, config, self.teacher, rejected)
+            elif generator:
+                made = arith_practice(source, weak, number, config)
+            else:
+                made = file_practice(source, weak, number, config)
+            kept = []
             for task, seeds in made:
-                if count >= config.per_slice:
+                if len(kept) >= config.per_slice:
                     break
-                if task.prompt in taken or not verified(source, task):
+                key = normalized(task.prompt)
+                reason = ("copy" if key in train or (copies and copies.overlaps(task.prompt)) else
+                          "duplicate" if key in taken else rejection_reason(source, task))
+                if reason:
+                    rejected[reason] += 1
                     continue
-                taken.add(task.prompt)
-                lessons.append(self._lesson(source, task, seeds, weak, config))
-                count += 1
+                taken.add(key)
+                kept.append((task, seeds))
+            self.rejected.update(rejected)
+            lessons += [self._lesson(source, task, seeds, weak, config, rejected) for task, seeds in kept]
         return lessons
 
     def _lesson(self, source: LessonSource, task: Task, seeds: tuple[str, ...], weak: WeakSlice,
-                config: PracticeConfig) -> Lesson:
+                config: PracticeConfig, rejected: Counter) -> Lesson:
         row = {
             "prompt": source.render(task), "task_id": task.id, "question": task.prompt, "answer": task.answer,
             "solution": "\n".join(s.text for s in task.steps), "skill": task.skill,
             "difficulty": task.metadata.get("difficulty"), "slice": _describe(weak.predicates),
         }
         attempts = tuple(a.id for t in seeds for a in source.by_task.get(t, []) if not a.correct)
+        detail: dict[str, Any] = {"slice": weak.predicates, "slice_error_rate": weak.error_rate}
+        if config.teacher:
+            detail |= {"source": "teacher", "teacher": config.teacher, "rejected": dict(sorted(rejected.items()))}
         return Lesson(row, Provenance(
             builder=self.name, run_id=source.run.id, task_id=task.id, attempt_ids=attempts, source_tasks=seeds,
-            args=config_args(config), detail={"slice": weak.predicates, "slice_error_rate": weak.error_rate},
+            args=config_args(config), detail=detail,
         ))
 
 
@@ -189,6 +229,58 @@ def file_practice(source: LessonSource, weak: WeakSlice, number: int, config: Pr
                 task.id,)
 
 
+def teacher_practice(source: LessonSource, weak: WeakSlice, number: int, config: PracticeConfig,
+                     teacher: Backend, rejected: Counter) -> Iterator[tuple[Task, tuple[str, ...]]]:
+    """Problems the teacher writes like the slice's failed tasks: one chat per wanted task,
+    `teacher_samples` samples each, in one generate() call. Replies that do not parse, have
+    no numbers, leave a number of their question unused, or fall outside the slice are
+    counted in `rejected` and skipped; the caller verifies the rest."""
+    failed = [source.tasks[t] for t in weak.failed]
+    shown = [tuple(failed[(i + k) % len(failed)] for k in range(min(TEACHER_EXAMPLES, len(failed))))
+             for i in range(config.per_slice)]
+    chats = [teacher_chat(examples, _describe(weak.predicates), i, len(shown)) for i, examples in enumerate(shown)]
+    seed = int(hashlib.sha256(f"teacher/{source.run.id}/{config.seed}/{number}".encode()).hexdigest()[:8], 16)
+    params = SamplingParams(n=config.teacher_samples, temperature=TEACHER_TEMPERATURE,
+                            max_new_tokens=TEACHER_MAX_TOKENS, seed=seed)
+    replies = teacher.generate(chats, params) if chats else []
+    for sample in range(config.teacher_samples):  # first samples of every chat first: spread over the leads
+        for examples, completions in zip(shown, replies):
+            if sample >= len(completions):
+                continue
+            problem = parse_problem(completions[sample].text)
+            if problem is None:
+                rejected["unparseable"] += 1
+                continue
+            metadata = {**_features(examples[0]), "source": "teacher", "teacher": config.teacher}
+            if "n_steps" in metadata:
+                metadata["n_steps"] = len(problem.steps)
+            task = Task(_practice_id(source, problem.question), problem.question, problem.answer, problem.steps,
+                        metadata)
+            reason = _unfit(task, weak)
+            if reason:
+                rejected[reason] += 1
+                continue
+            yield task, tuple(t.id for t in examples)
+
+
+def _unfit(task: Task, weak: WeakSlice) -> str | None:
+    """Why a teacher's problem cannot be a practice task before it is even verified: no
+    numbers, a number of the question the solution never uses (the solution is then of
+    some other problem), or metadata outside the slice (another number of steps)."""
+    given = _numbers(task.prompt)
+    if not given:
+        return "no_numbers"
+    if given - _numbers(" ".join(s.text for s in task.steps)):
+        return "unused_numbers"
+    return None if matches(task.metadata, weak.predicates) else "off_slice"
+
+
+def _numbers(text: str) -> set[Fraction]:
+    """The numbers in a text, as exact values ("1,200" and "1200" are one; "3/4" is 3/4)."""
+    values = (parse_number(t) for t in tokens(text) if t[:1].isdigit())
+    return {v for v in values if v is not None}
+
+
 def _practice_id(source: LessonSource, prompt: str) -> str:
     return f"practice-{hashlib.sha256(f'{source.run.id}/{prompt}'.encode()).hexdigest()[:12]}"
 
@@ -196,13 +288,21 @@ def _practice_id(source: LessonSource, prompt: str) -> str:
 def verified(source: LessonSource, task: Task) -> bool:
     """Every valued gold step recomputes exactly (a division with remainder by divmod), the
     last value is the answer, and the written-out gold solution passes the run's verifier."""
+    return rejection_reason(source, task) is None
+
+
+def rejection_reason(source: LessonSource, task: Task) -> str | None:
+    """Why `task` fails verification ("no_steps", "wrong_step", "wrong_answer", "verifier"),
+    or None when it passes (see `verified`)."""
     values = [s for s in task.steps if s.value]
-    if not values or parse_number(values[-1].value or "") != parse_number(task.answer):
-        return False
+    if not values:
+        return "no_steps"
     for step in values:
         if not _step_recomputes(step.text, parse_number(step.value or "")):
-            return False
-    return source.is_correct(task, gold_solution(task, source.template))
+            return "wrong_step"
+    if parse_number(values[-1].value or "") != parse_number(task.answer):
+        return "wrong_answer"
+    return None if source.is_correct(task, gold_solution(task, source.template)) else "verifier"
 
 
 def _step_recomputes(text: str, value: Fraction | None) -> bool:

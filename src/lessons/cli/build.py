@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lessons.builders import BuildSummary, build_lesson_set, make_builder
 from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, err, open_store, out
+from lessons.models import ModelOptions, resolve_model
 
 EMPTY_HINTS = {  # why a builder may produce nothing, and what to do
     "pairs": "pairs need tasks with both a correct and a wrong sample: evaluate with --samples 4, "
@@ -45,6 +46,9 @@ def build_command(
     option: list[str] = typer.Option([], "--option", "-x", help="Builder option KEY=VALUE (repeatable)."),
     method: Optional[str] = typer.Option(None, "--method", help="Use diagnoses of this locator (default: latest)."),
     show_options: bool = typer.Option(False, "--show-options", help="List the builder's options and exit."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL",
+                                           help="Endpoint for -x teacher=openai:<model>."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -60,9 +64,15 @@ def build_command(
         from lessons.diagnose.taxonomy import MiniLMEmbedder
 
         embedder = MiniLMEmbedder()
+    options = _options(option)
     store = open_store(db)
+    teacher = None
+    if "teacher" in getattr(builder, "resources", ()) and options.get("teacher"):
+        err.print(f"[dim]loading teacher model {options['teacher']} ...[/dim]")
+        teacher = resolve_model(options["teacher"], ModelOptions(base_url=base_url, api_key=api_key),
+                                store.registered_models())
     err.print(f"[dim]building {kind} lessons from run {run} ...[/dim]")
-    summary = build_lesson_set(store, run, kind, out_dir, _options(option), limit, embedder, method)
+    summary = build_lesson_set(store, run, kind, out_dir, options, limit, embedder, method, teacher=teacher)
     _render(summary, as_json)
 
 
@@ -71,7 +81,7 @@ def _render(s: BuildSummary, as_json: bool) -> None:
     payload: dict[str, Any] = {
         "records": r.records, "format": s.format, "path": r.path, "builder": s.builder, "run": s.run_name,
         "run_id": s.run_id, "built": r.built, "dropped": r.dropped, "excluded_heldout_attempts": s.excluded_attempts,
-        "content_hash": r.content_hash, "train_method": s.train_method,
+        "content_hash": r.content_hash, "train_method": s.train_method, "rejected": s.rejected,
     }
     if as_json:
         emit_json(payload)
@@ -81,6 +91,8 @@ def _render(s: BuildSummary, as_json: bool) -> None:
         table.add_row(key, escape(str(payload[key])))
     table.add_row("dropped", ", ".join(f"{k} {v}" for k, v in r.dropped.items()))
     table.add_row("held-out attempts left out", str(s.excluded_attempts))
+    if s.rejected:
+        table.add_row("candidates rejected", ", ".join(f"{k} {v}" for k, v in sorted(s.rejected.items())))
     out.print(table)
     if r.records == 0:
         err.print(f"[yellow]no lessons: {EMPTY_HINTS.get(s.builder, 'nothing to build from')}[/yellow]")
