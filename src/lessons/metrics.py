@@ -92,6 +92,21 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = 10_000, seed
     return float(lo), float(hi)
 
 
+def bootstrap_ci(scores: np.ndarray, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of mean(scores) over tasks resampled with replacement."""
+    if len(scores) == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    means = scores[rng.integers(0, len(scores), size=(resamples, len(scores)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def task_scores(attempts: Iterable[AttemptRow]) -> dict[str, float]:
+    """Per task, the share of its samples that are correct."""
+    return {t: float(np.mean([a.correct for a in s])) for t, s in by_task(attempts).items()}
+
+
 @dataclass(frozen=True)
 class Comparison:
     tasks: int  # tasks both runs attempted

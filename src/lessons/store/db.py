@@ -14,6 +14,7 @@ from lessons.models.base import ModelInfo, SamplingParams
 from lessons.prompts import PromptTemplate
 from lessons.records import Attempt
 from lessons.store.diagnoses import DiagnosisLog
+from lessons.store.loops import LoopLog
 from lessons.store.migrations import apply_migrations
 from lessons.tasks.base import GoldStep, SuiteInfo, Task
 
@@ -77,7 +78,7 @@ class AttemptRow:
     metadata: dict[str, Any]
 
 
-class Store(DiagnosisLog):
+class Store(DiagnosisLog, LoopLog):
     """Open with `Store.open(path)`; migrates on open. Not shared across threads."""
 
     def __init__(self, db: sqlite3.Connection, path: str):

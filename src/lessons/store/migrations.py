@@ -168,6 +168,31 @@ def m002_diagnoses(db: sqlite3.Connection) -> None:
         """,
     )
 
+@migration
+def m003_loops(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE loops (
+            name TEXT PRIMARY KEY,
+            config TEXT NOT NULL,           -- JSON LoopConfig; a resumed loop must match it
+            out_dir TEXT NOT NULL,          -- lesson sets, models and the report
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE TABLE loop_stages (
+            loop TEXT NOT NULL REFERENCES loops(name),
+            round INTEGER NOT NULL,         -- 0: stages outside the rounds (the base's held-out run)
+            stage TEXT NOT NULL,
+            output TEXT NOT NULL,           -- JSON: run names, model names, lesson-set paths, counts
+            wall_s REAL NOT NULL,
+            finished_at TEXT NOT NULL,
+            PRIMARY KEY (loop, round, stage)
+        );
+        """,
+    )
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction; return
     the names applied now. Refuses a database that knows migrations this code doesn't.

@@ -1,0 +1,168 @@
+"""`lessons loop` (the whole loop, resumable) and `lessons report` (its HTML report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, err, open_store, out
+
+
+def _mix(text: Optional[str]) -> Optional[dict[str, float]]:
+    """`practice=0.5,correction=0.5` -> {"practice": 0.5, "correction": 0.5}."""
+    if text is None:
+        return None
+    mix = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        kind, sep, share = item.partition("=")
+        try:
+            mix[kind.strip()] = float(share) if sep else 1.0
+        except ValueError:
+            raise CliError(f"--mix {text!r}: expected BUILDER=SHARE[,BUILDER=SHARE]") from None
+    return mix
+
+
+class _Bars:
+    """One bar per stage: tasks for evaluation, steps for training, mistakes for diagnosis."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.task = progress, None
+
+    def stage(self, round: int, stage: str, what: str) -> None:
+        label = f"r{round} {stage}" if round else stage
+        self.task = self.progress.add_task(f"{label}: {escape(what)}", total=None, info="")
+
+    def skipped(self, round: int, stage: str) -> None:
+        label = f"r{round} {stage}" if round else stage
+        err.print(f"[dim]{label}: done before, skipped[/dim]")
+
+    def eval_progress(self, p: Any) -> None:
+        rate = f"{p.completion_tokens / p.elapsed_s:.0f} tok/s" if p.elapsed_s > 0 and p.completion_tokens else ""
+        self.progress.update(self.task, completed=p.tasks_done, total=p.tasks_total, info=rate)
+
+    def train_progress(self, p: Any) -> None:
+        loss = "" if p.loss is None else f"loss {p.loss:.3f}"
+        self.progress.update(self.task, completed=p.step, total=p.total, info=loss)
+
+    def diagnose_progress(self, n: int, tokens: int) -> None:
+        self.progress.advance(self.task, n)
+
+
+@command("loop")
+def loop_command(
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file of loop settings (flags override)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Loop name; the same name resumes the loop."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Base model (default: qwen2.5-coder-0.5b)."),
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Built-in suite or task file (default: arith)."),
+    rounds: Optional[int] = typer.Option(None, "--rounds", min=1),
+    train_tasks: Optional[int] = typer.Option(None, "--train-tasks", min=1, help="Train-split tasks per round."),
+    heldout_tasks: Optional[int] = typer.Option(None, "--heldout-tasks", min=1, help="Held-out tasks judged."),
+    mix: Optional[str] = typer.Option(None, "--mix", help="Lesson mix, e.g. practice=0.5,correction=0.5."),
+    rows: Optional[int] = typer.Option(None, "--rows", min=1, help="Budget: lesson rows per round (both arms)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Budget: training steps per round (both arms)."),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Prompts per generate call."),
+    control: Optional[bool] = typer.Option(None, "--control/--no-control", help="Train the control arm (default: yes)."),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    out_dir: Optional[str] = typer.Option(None, "--out", help="Folder for lessons, models, report. Default: lessons-loops/<name>."),
+    quick: bool = typer.Option(False, "--quick", help="A first look in under 10 minutes (smaller sizes)."),
+    report: Optional[str] = typer.Option(None, "--report", help="Report path. Default: <out>/report.html."),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Evaluate, diagnose, build lessons, train, and judge on held-out tasks against a control; resumable."""
+    from lessons.loop import load_config, loop_report_data, run_loop
+    from lessons.loop.run import Hooks
+    from lessons.report import write_report
+    from lessons.cli.train import _quiet_libraries
+
+    overrides = {"name": name, "model": model, "suite": suite, "rounds": rounds, "train_tasks": train_tasks,
+                 "heldout_tasks": heldout_tasks, "mix": _mix(mix), "rows": rows, "steps": steps,
+                 "max_new_tokens": max_new_tokens, "batch_size": batch_size, "control": control, "seed": seed,
+                 "out_dir": out_dir}
+    if name is None and config is None:
+        overrides["name"] = "quick" if quick else "main"
+    cfg = load_config(config, overrides, "quick" if quick else None)
+    store = open_store(db)
+    _quiet_libraries()
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn()]
+    err.print(f"[bold]loop {escape(cfg.name)}[/bold]: {escape(cfg.model)} on {escape(cfg.suite)}, "
+              f"{cfg.rounds} round(s), {cfg.rows} rows / {cfg.steps} steps per arm -> {escape(str(cfg.root))}")
+    with Progress(*columns, console=err, transient=False) as progress:
+        bars = _Bars(progress)
+        hooks = Hooks(stage=bars.stage, skipped=bars.skipped, eval_progress=bars.eval_progress,
+                      train_progress=bars.train_progress, diagnose_progress=bars.diagnose_progress)
+        run_loop(store, cfg, hooks)
+    data = loop_report_data(store, cfg.name)
+    path = Path(report) if report else cfg.root / "report.html"
+    write_report(data, path)
+    _render_headline(data, str(path.resolve()), as_json)
+
+
+def _render_headline(data: dict[str, Any], path: str, as_json: bool) -> None:
+    h = data.get("headline", {})
+    if as_json:
+        emit_json({"base": h.get("base"), "treatment": h.get("treatment"), "control": h.get("control"),
+                   "advantage": h.get("advantage"), "weak_slices": h.get("weak_slices"), "tasks": h.get("tasks"),
+                   "rounds": data.get("rounds"), "report": path})
+        return
+    table = Table("arm", "model", "held-out accuracy", "95% interval", "change", "95% interval",
+                  title=f"held-out: {h.get('tasks', 0)} tasks")
+    for key in ("base", "treatment", "control"):
+        arm = h.get(key)
+        if not arm:
+            continue
+        change = "" if key == "base" else f"{100 * arm['delta']:+.1f} pts"
+        ci = "" if key == "base" else _pts(arm["delta_ci95"])
+        table.add_row(key, escape(arm["name"]), f"{100 * arm['accuracy']:.1f}%", _pct(arm["ci95"]), change, ci)
+    out.print(table)
+    weak = h.get("weak_slices")
+    if weak:
+        line = (f"weak slices ({weak['tasks']} held-out tasks: {escape('; '.join(weak['slices']))}): treatment "
+                f"{100 * weak['treatment_delta']:+.1f} pts {_pts(weak['treatment_delta_ci95'])}")
+        if "control_delta" in weak:
+            line += f", control {100 * weak['control_delta']:+.1f} pts {_pts(weak['control_delta_ci95'])}"
+        out.print(line)
+    adv = h.get("advantage")
+    if adv:
+        out.print(f"treatment - control: {100 * adv['delta']:+.1f} pts {_pts(adv['ci95'])}")
+    out.print(f"report: [bold]{escape(path)}[/bold]")
+
+
+def _pct(ci: list[float]) -> str:
+    return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]%"
+
+
+def _pts(ci: list[float]) -> str:
+    return f"[{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}] pts"
+
+
+@command("report")
+def report_command(
+    target: str = typer.Argument(..., help="Loop name, or run name or id."),
+    output: str = typer.Option("report.html", "--output", "-o", help="HTML file to write."),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write a self-contained HTML report of a loop or a run."""
+    from lessons.loop import loop_report_data, run_report_data
+    from lessons.report import write_report
+
+    store = open_store(db)
+    if store.loop(target) is not None:
+        data = loop_report_data(store, target)
+    elif store.find_run(target) is not None:
+        data = run_report_data(store, target)
+    else:
+        raise CliError(f"no loop or run named {target!r} in {store.path}")
+    write_report(data, output)
+    if as_json:
+        emit_json({"report": output, "title": data["title"], "headline": data.get("headline")})
+        return
+    out.print(f"report: [bold]{escape(output)}[/bold]")

@@ -1,0 +1,116 @@
+"""The loop's configuration: one YAML file (`lessons loop --config loop.yaml`), every key
+also a flag, and two sizes for the embedded default model on a 2-core CPU.
+
+    name: qwen-arith              # the loop's name: the same name resumes it
+    model: qwen2.5-coder-0.5b
+    suite: arith
+    rounds: 1
+    train_tasks: 128              # train-split tasks evaluated each round (the mistakes to learn from)
+    heldout_tasks: 160            # held-out tasks every arm is judged on
+    mix: {practice: 0.5, correction: 0.5}   # builder -> share of the rows
+    rows: 96                      # budget: lesson rows per round, the same for the control arm
+    steps: 24                     # budget: optimizer steps per round, both arms
+    options: {correction: {kinds: splice}}  # builder options (as `lessons build -x`)
+    train: {lora_r: 16, learning_rate: 0.0002, batch_size: 4, max_length: 512}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from lessons.models import DEFAULT_MODEL
+
+DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report, unless out_dir says otherwise
+SFT_BUILDERS = ("correction", "rejection", "practice")  # builders whose rows the loop trains on (SFT)
+
+# Sizes measured for qwen2.5-coder-0.5b on the 2-core CPU (see README): `default` finishes
+# in about 20 minutes, `quick` in under 10.
+SIZES: dict[str, dict[str, int]] = {
+    "default": {"train_tasks": 128, "heldout_tasks": 160, "rows": 96, "steps": 24},
+    "quick": {"train_tasks": 48, "heldout_tasks": 64, "rows": 32, "steps": 8},
+}
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    name: str = "loop"
+    model: str = DEFAULT_MODEL
+    suite: str = "arith"
+    rounds: int = 1
+    train_tasks: int = SIZES["default"]["train_tasks"]
+    heldout_tasks: int = SIZES["default"]["heldout_tasks"]
+    max_new_tokens: int = 320  # arith solutions need ~150 tokens
+    batch_size: int = 16  # prompts per generate call
+    template: str = "step-by-step"
+    locator: str = "arith"  # first-wrong-step locator of the diagnose stage
+    mix: dict[str, float] = field(default_factory=lambda: {"practice": 0.5, "correction": 0.5})
+    options: dict[str, dict[str, Any]] = field(default_factory=lambda: {"correction": {"kinds": "splice"}})
+    rows: int = SIZES["default"]["rows"]
+    steps: int = SIZES["default"]["steps"]
+    train: dict[str, Any] = field(default_factory=lambda: {"batch_size": 4, "max_length": 512})
+    control: bool = True  # train the control arm on untargeted data of the same size
+    seed: int = 0
+    out_dir: str | None = None  # default: lessons-loops/<name>
+
+    def __post_init__(self) -> None:
+        for key in ("rounds", "train_tasks", "heldout_tasks", "rows", "steps", "max_new_tokens", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"loop config: {key} must be at least 1, got {getattr(self, key)}")
+        if not self.mix:
+            raise ValueError("loop config: mix needs at least one builder, e.g. {practice: 0.5, correction: 0.5}")
+        for kind, share in self.mix.items():
+            if kind not in SFT_BUILDERS:
+                raise ValueError(f"loop config: mix builder {kind!r}: the loop trains with SFT on "
+                                 f"{', '.join(SFT_BUILDERS)}")
+            if not isinstance(share, (int, float)) or share <= 0:
+                raise ValueError(f"loop config: mix share of {kind!r} must be a positive number, got {share!r}")
+        from lessons.train.config import TrainConfig
+
+        known = {f.name for f in fields(TrainConfig)} - {"method", "max_steps", "epochs", "name", "output_dir", "seed"}
+        bad = sorted(set(self.train) - known)
+        if bad:
+            raise ValueError(f"loop config: train keys {bad} unknown; known: {', '.join(sorted(known))}")
+
+    @property
+    def root(self) -> Path:
+        return Path(self.out_dir) if self.out_dir else DEFAULT_ROOT / self.name
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the loop's results: a resumed loop must match it (out_dir may move)."""
+        d = dataclasses.asdict(self)
+        d.pop("out_dir")
+        return d
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | None = None) -> LoopConfig:
+    """The config from a YAML file (if any), then `size`'s numbers where the file is silent,
+    then flags (`overrides`, None values ignored). Unknown keys are an error naming the file."""
+    import yaml
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"loop config {path} not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of loop settings, got {type(data).__name__}")
+        known = {f.name for f in fields(LoopConfig)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown loop settings {unknown}; known: {', '.join(sorted(known))}")
+    if size is not None:
+        if size not in SIZES:
+            raise ValueError(f"size {size!r}: use {', '.join(SIZES)}")
+        data = SIZES[size] | data
+    data |= {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return LoopConfig(**data)
+    except TypeError as e:
+        raise ValueError(f"{path or 'loop config'}: {e}") from None

@@ -1,0 +1,294 @@
+"""What a loop (or one run) showed, as the plain dict the HTML report renders.
+
+Every figure comes from attempts in the log and names them: accuracies are over the
+held-out runs' tasks (a task scores the share of its samples that are correct), intervals
+are 95% bootstrap intervals over tasks, paired by task for differences; fixed, new and
+persistent mistakes list the attempt ids before and after.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter, defaultdict
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from lessons.builders.practice import _features, matches
+from lessons.metrics import bootstrap_ci, paired_bootstrap, task_scores
+from lessons.store import Store
+from lessons.store.db import AttemptRow
+
+MAX_CHANGES = 40  # fixed and new mistakes shown with their before/after answers
+EXAMPLES = 3  # per taxonomy cluster
+
+
+class Arm:
+    """One held-out run: its attempts by task, scores and diagnoses."""
+
+    def __init__(self, store: Store, run_name: str, model: str):
+        self.run = store.get_run(run_name)
+        self.name, self.model = run_name, model
+        self.attempts = store.attempts(self.run.id)
+        self.scores = task_scores(self.attempts)
+        self.first = {}  # task -> first sample
+        for a in self.attempts:
+            self.first.setdefault(a.task_id, a)
+        self.types = {d.attempt_id: d.error_type for d in store.diagnoses(self.run.id)}
+
+    def solved(self, task: str) -> bool:
+        return self.scores.get(task, 0.0) >= 0.5
+
+    def error_type(self, task: str) -> str:
+        wrong = [a for a in self.attempts if a.task_id == task and not a.correct]
+        return self.types.get(wrong[0].id, "undiagnosed") if wrong else "-"
+
+
+def _accuracy(arm: Arm, tasks: Sequence[str], seed: int) -> dict[str, Any]:
+    scores = np.array([arm.scores[t] for t in tasks], dtype=float)
+    return {"name": arm.model, "run": arm.name, "accuracy": float(scores.mean()) if len(scores) else 0.0,
+            "ci95": list(bootstrap_ci(scores, seed=seed))}
+
+
+def _delta(a: Arm, b: Arm, tasks: Sequence[str], seed: int) -> tuple[float, list[float]]:
+    sa = np.array([a.scores[t] for t in tasks], dtype=float)
+    sb = np.array([b.scores[t] for t in tasks], dtype=float)
+    if not len(tasks):
+        return 0.0, [0.0, 0.0]
+    return float(sb.mean() - sa.mean()), list(paired_bootstrap(sa, sb, seed=seed))
+
+
+def describe(predicates: dict[str, str]) -> str:
+    return " and ".join(f"{k}={v}" for k, v in sorted(predicates.items())) or "all"
+
+
+def loop_report_data(store: Store, name: str) -> dict[str, Any]:
+    loop = store.loop(name)
+    if loop is None:
+        raise ValueError(f"no loop named {name!r} in {store.path}; `lessons runs` lists runs, which also take a report")
+    config, stages = loop["config"], store.stages(name)
+    seed = int(config.get("seed", 0))
+    if (0, "heldout-base") not in stages:
+        raise ValueError(f"loop {name!r} has not evaluated its base model yet: run `lessons loop` again to go on")
+    base = Arm(store, stages[(0, "heldout-base")]["run"], config["model"])
+    rounds = sorted({r for r, s in stages if r > 0 and s == "heldout-treatment"})
+    data: dict[str, Any] = {
+        "title": f"lessons loop {name}", "subtitle": f"{config['model']} on {config['suite']}",
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "config": config, "rounds": [], "runs": {"base": base.name},
+    }
+    for r in sorted({r for r, _ in stages if r > 0}):
+        data["rounds"].append(_round_row(stages, r))
+    train_run = stages.get((1, "eval-train"), {}).get("run")
+    if train_run and (1, "diagnose") in stages:
+        data["clusters"] = clusters(store, train_run)
+    if not rounds:  # base evaluated, nothing trained yet: what there is
+        tasks = sorted(base.scores)
+        data["headline"] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)}
+        data["error_types"] = _type_rows(base, None, None, tasks)
+        data["lineage"] = lineage(store, [config["model"]])
+        return data
+    last = rounds[-1]
+    treat = Arm(store, stages[(last, "heldout-treatment")]["run"], stages[(last, "train-treatment")]["model"])
+    control = None
+    if (last, "heldout-control") in stages:
+        control = Arm(store, stages[(last, "heldout-control")]["run"], stages[(last, "train-control")]["model"])
+    arms = [base, treat] + ([control] if control else [])
+    tasks = sorted(set.intersection(*(set(a.scores) for a in arms)))
+    weak = [w["predicates"] for r in rounds for w in stages[(r, "build")].get("weak_slices", [])]
+    weak = [dict(p) for p in {tuple(sorted(p.items())) for p in weak}]
+    headline: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)}
+    for key, arm in (("treatment", treat), ("control", control)):
+        if arm is None:
+            continue
+        delta, ci = _delta(base, arm, tasks, seed)
+        headline[key] = _accuracy(arm, tasks, seed) | {"delta": delta, "delta_ci95": ci}
+    if control is not None:
+        delta, ci = _delta(control, treat, tasks, seed)
+        headline["advantage"] = {"delta": delta, "ci95": ci}
+    in_weak = [t for t in tasks if any(matches(_features_of(base, t), p) for p in weak)]
+    if weak:
+        headline["weak_slices"] = _slice_gain(base, treat, control, in_weak, seed) | {
+            "slices": [describe(p) for p in weak]}
+    data["headline"] = headline
+    data["runs"] |= {"treatment": treat.name} | ({"control": control.name} if control else {})
+    data["slices"] = slice_rows(base, treat, control, tasks, weak, seed)
+    data["error_types"] = _type_rows(base, treat, control, tasks)
+    data["changes"] = changes(base, treat, tasks, weak)
+    data["lineage"] = lineage(store, [config["model"]] + [stages[(r, f"train-{arm}")]["model"]
+                                                          for r in rounds for arm in ("treatment", "control")
+                                                          if (r, f"train-{arm}") in stages])
+    return data
+
+
+def _round_row(stages: dict, r: int) -> dict[str, Any]:
+    get = lambda stage, key, default=None: stages.get((r, stage), {}).get(key, default)  # noqa: E731
+    wall = sum(v.get("wall_s", 0.0) for (rr, _), v in stages.items() if rr == r)
+    return {
+        "round": r, "train_run": get("eval-train", "run"), "train_accuracy": get("eval-train", "accuracy"),
+        "mistakes": get("eval-train", "mistakes"), "lessons": get("build", "by_builder", {}),
+        "rows": get("build", "rows"), "control_rows": get("build", "control_rows"),
+        "steps": get("train-treatment", "steps"), "treatment_model": get("train-treatment", "model"),
+        "control_model": get("train-control", "model"), "treatment_loss": get("train-treatment", "train_loss"),
+        "control_loss": get("train-control", "train_loss"), "wall_s": wall,
+        "weak_slices": [describe(w["predicates"]) for w in get("build", "weak_slices", [])],
+    }
+
+
+def _features_of(arm: Arm, task: str) -> dict[str, Any]:
+    a = arm.first[task]
+    return {k: v for k, v in a.metadata.items()
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k not in ("id", "seed_task")}
+
+
+def _slice_gain(base: Arm, treat: Arm, control: Arm | None, tasks: Sequence[str], seed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)["accuracy"],
+                           "treatment": _accuracy(treat, tasks, seed)["accuracy"]}
+    out["treatment_delta"], out["treatment_delta_ci95"] = _delta(base, treat, tasks, seed)
+    if control is not None:
+        out["control"] = _accuracy(control, tasks, seed)["accuracy"]
+        out["control_delta"], out["control_delta_ci95"] = _delta(base, control, tasks, seed)
+        out["advantage"], out["advantage_ci95"] = _delta(control, treat, tasks, seed)
+    return out
+
+
+def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str],
+               weak: Iterable[dict[str, str]], seed: int) -> list[dict[str, Any]]:
+    """The round's weak slices, then every skill: accuracy of each arm with intervals and
+    the fixed/new/persistent counts of the treatment."""
+    groups: list[tuple[str, bool, list[str]]] = []
+    for p in weak:
+        groups.append((describe(p), True, [t for t in tasks if matches(_features_of(base, t), p)]))
+    skills = sorted({base.first[t].skill for t in tasks if base.first[t].skill})
+    for skill in skills:
+        groups.append((f"skill={skill}", False, [t for t in tasks if base.first[t].skill == skill]))
+    rows = []
+    for name, is_weak, members in groups:
+        if not members:
+            continue
+        row: dict[str, Any] = {"name": name, "weak": is_weak, "tasks": len(members)}
+        for key, arm in (("base", base), ("treatment", treat), ("control", control)):
+            if arm is not None:
+                acc = _accuracy(arm, members, seed)
+                row[key], row[f"{key}_ci95"] = acc["accuracy"], acc["ci95"]
+        if treat is not None:
+            row |= _outcomes(base, treat, members)
+        rows.append(row)
+    return rows
+
+
+def _outcomes(base: Arm, treat: Arm, tasks: Iterable[str]) -> dict[str, int]:
+    counts = Counter()
+    for t in tasks:
+        before, after = base.solved(t), treat.solved(t)
+        counts["fixed"] += (not before) and after
+        counts["new"] += before and not after
+        counts["persistent"] += (not before) and not after
+    return {k: counts[k] for k in ("fixed", "new", "persistent")}
+
+
+def _type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str]) -> list[dict[str, Any]]:
+    """Mistakes per error type in each arm (Pareto order of the base); fixed and persistent
+    mistakes counted under the base's type, new ones under the treatment's."""
+    rows: dict[str, dict[str, Any]] = defaultdict(lambda: {"base": 0, "treatment": 0, "control": 0, "fixed": 0,
+                                                           "new": 0, "persistent": 0})
+    for key, arm in (("base", base), ("treatment", treat), ("control", control)):
+        if arm is None:
+            continue
+        for t in tasks:
+            if not arm.solved(t):
+                rows[arm.error_type(t)][key] += 1
+    if treat is not None:
+        for t in tasks:
+            before, after = base.solved(t), treat.solved(t)
+            if not before:
+                rows[base.error_type(t)]["fixed" if after else "persistent"] += 1
+            elif not after:
+                rows[treat.error_type(t)]["new"] += 1
+    out = [{"type": k} | v for k, v in rows.items()]
+    out.sort(key=lambda r: (-r["base"], -r["treatment"], r["type"]))
+    if treat is None:
+        out = [{"type": r["type"], "base": r["base"]} for r in out]
+    return out
+
+
+def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[dict[str, str]]) -> dict[str, Any]:
+    def side(arm: Arm, t: str) -> dict[str, Any]:
+        a = arm.first[t]
+        return {"attempt_id": a.id, "answer": a.answer, "correct": a.correct, "response": a.text}
+
+    def entry(t: str, kind: str) -> dict[str, Any]:
+        a = base.first[t]
+        hit = [describe(p) for p in weak if matches(_features_of(base, t), p)]
+        return {"task_id": t, "question": a.prompt, "gold": a.gold, "slice": hit[0] if hit else f"skill={a.skill}",
+                "weak": bool(hit), "error_type": base.error_type(t) if kind == "fixed" else treat.error_type(t),
+                "before": side(base, t), "after": side(treat, t)}
+
+    fixed = [t for t in tasks if not base.solved(t) and treat.solved(t)]
+    new = [t for t in tasks if base.solved(t) and not treat.solved(t)]
+    persistent = [t for t in tasks if not base.solved(t) and not treat.solved(t)]
+    return {"fixed": [entry(t, "fixed") for t in fixed[:MAX_CHANGES]],
+            "new": [entry(t, "new") for t in new[:MAX_CHANGES]],
+            "fixed_total": len(fixed), "new_total": len(new), "persistent": len(persistent)}
+
+
+def clusters(store: Store, run_name: str) -> list[dict[str, Any]]:
+    from lessons.diagnose.pipeline import taxonomy_view
+
+    run = store.get_run(run_name)
+    out = []
+    for view in taxonomy_view(store, run, examples=EXAMPLES):
+        examples = []
+        for attempt_id in view.examples:
+            a = store.attempt(attempt_id)
+            d = store.diagnosis_of(attempt_id)
+            step = d.location.step if d is not None else None
+            wrong = d.steps[step].text if d is not None and step is not None and step < len(d.steps) else None
+            examples.append({"attempt_id": a.id, "task_id": a.task_id, "question": a.prompt, "response": a.text,
+                             "wrong_step": wrong, "error_type": d.error_type if d else "undiagnosed",
+                             "gold": a.gold, "answer": a.answer})
+        out.append({"id": view.id, "name": view.name, "size": view.size, "terms": list(view.terms),
+                    "error_types": view.error_types, "examples": examples})
+    return out
+
+
+def lineage(store: Store, names: Sequence[str]) -> list[dict[str, Any]]:
+    versions = {v["name"]: v for v in store.model_versions()}
+    out = []
+    for name in dict.fromkeys(names):
+        v = versions.get(name)
+        if v is None:
+            out.append({"name": name, "base": None, "kind": "packaged", "lessons": None, "config": {},
+                        "created_at": ""})
+            continue
+        lin = v["lineage"]
+        lessons = lin.get("lesson_set") or None
+        out.append({
+            "name": name, "base": lin.get("base_model"), "kind": "trained" if lin else "packaged",
+            "lessons": {"builder": lessons.get("builder"), "rows": lessons.get("rows"),
+                        "content_hash": (lessons.get("content_hash") or "")[:12], "path": lessons.get("path")}
+            if lessons else None,
+            "config": {k: lin.get("train_config", {}).get(k) for k in ("method", "max_steps", "lora_r",
+                                                                       "learning_rate", "batch_size")} if lin else {},
+            "train_loss": lin.get("train_loss"), "created_at": v.get("created_at", ""),
+        })
+    return out
+
+
+def run_report_data(store: Store, run_name: str) -> dict[str, Any]:
+    """A report of one run: accuracy, per-skill slices, error types, taxonomy clusters."""
+    run = store.get_run(run_name)
+    arm = Arm(store, run.name, run.model_name)
+    tasks = sorted(arm.scores)
+    return {
+        "title": f"lessons run {run.name}", "subtitle": f"{run.model_name} on {run.components['suite']['name']}",
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "config": {"run": run.name, "model": run.model_name, "suite": run.suite_id, **run.components.get(
+            "selection", {})},
+        "runs": {"base": run.name},
+        "headline": {"tasks": len(tasks), "base": _accuracy(arm, tasks, 0)},
+        "slices": slice_rows(arm, None, None, tasks, [], 0),
+        "error_types": _type_rows(arm, None, None, tasks),
+        "clusters": clusters(store, run.name),
+        "lineage": lineage(store, [run.model_name]),
+    }

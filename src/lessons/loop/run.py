@@ -1,0 +1,247 @@
+"""`run_loop`: rounds of evaluate (train split) -> diagnose -> build lessons -> train ->
+evaluate (held-out), with a control arm trained on untargeted data of the same size.
+
+Every stage is recorded in the mistake log when it finishes (`loop_stages`), so the same
+command after a crash skips finished stages and resumes the one it was in: evaluation and
+diagnosis resume where their logged batches stop, training from its last checkpoint.
+
+    round 0   heldout-base                       the base model on the held-out tasks
+    round r   eval-train      model_r on the train split (model_1 = base, then the treatment)
+              diagnose        first wrong step, error types, taxonomy
+              build           treatment mix and control set, same row budget
+              train-treatment model_r + treatment lessons -> <name>-r<r>-treatment
+              train-control   control_r + control lessons -> <name>-r<r>-control
+              heldout-treatment, heldout-control
+              diagnose-heldout   the held-out mistakes of every arm, for fixed/new by type
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from lessons.loop.config import LoopConfig
+from lessons.models.base import Backend
+from lessons.store import Store
+
+STAGES = ("eval-train", "diagnose", "build", "train-treatment", "train-control", "heldout-treatment",
+          "heldout-control", "diagnose-heldout")
+
+
+class LoopMismatch(ValueError):
+    """A loop of this name exists with other settings: resuming it would mix two experiments."""
+
+
+@dataclass
+class Hooks:
+    """What the caller sees while the loop runs (all optional)."""
+
+    stage: Callable[[int, str, str], None] | None = None  # (round, stage, what it does) when a stage starts
+    skipped: Callable[[int, str], None] | None = None  # a stage finished before (resume)
+    eval_progress: Callable[[Any], None] | None = None  # runner.Progress
+    train_progress: Callable[[Any], None] | None = None  # train.TrainProgress
+    diagnose_progress: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class Deps:
+    """How the loop gets models, trains and embeds: real by default, fakes in tests."""
+
+    backend: Callable[[str, Store, LoopConfig], Backend] | None = None
+    train: Callable[..., Any] | None = None
+    embedder: Callable[[], Any] | None = None
+
+    def make_backend(self, name: str, store: Store, config: LoopConfig) -> Backend:
+        if self.backend is not None:
+            return self.backend(name, store, config)
+        from lessons.models import ModelOptions, resolve_model
+
+        return resolve_model(name, ModelOptions(batch_size=config.batch_size), store.registered_models())
+
+    def make_embedder(self) -> Any:
+        if self.embedder is not None:
+            return self.embedder()
+        from lessons.diagnose.taxonomy import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+
+    def run_train(self, *args: Any, **kwargs: Any) -> Any:
+        if self.train is not None:
+            return self.train(*args, **kwargs)
+        from lessons.train import train
+
+        return train(*args, **kwargs)
+
+
+@dataclass
+class LoopState:
+    config: LoopConfig
+    done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, round: int, stage: str) -> dict[str, Any]:
+        return self.done[(round, stage)]
+
+
+def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps: Deps | None = None) -> LoopState:
+    """Run (or resume) the loop; return every stage's output."""
+    hooks, deps = hooks or Hooks(), deps or Deps()
+    recorded = store.start_loop(config.name, config.identity(), str(config.root.resolve()))
+    if recorded != config.identity():
+        diff = sorted(k for k in set(recorded) | set(config.identity()) if recorded.get(k) != config.identity().get(k))
+        raise LoopMismatch(
+            f"loop {config.name!r} was started with other settings ({', '.join(diff)} differ): run it with the "
+            f"same config to resume, or choose another --name"
+        )
+    state = LoopState(config, store.stages(config.name))
+    runner = _Stages(store, config, hooks, deps, state)
+    runner.once(0, "heldout-base", "base model on the held-out tasks",
+                lambda: runner.evaluate(config.model, "heldout", config.heldout_tasks, f"{config.name}-heldout-base"))
+    for r in range(1, config.rounds + 1):
+        runner.round(r)
+    store.finish_loop(config.name)
+    return state
+
+
+class _Stages:
+    def __init__(self, store: Store, config: LoopConfig, hooks: Hooks, deps: Deps, state: LoopState):
+        self.store, self.config, self.hooks, self.deps, self.state = store, config, hooks, deps, state
+        self._embedder: Any = None
+
+    def once(self, round: int, stage: str, description: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        if (round, stage) in self.state.done:
+            if self.hooks.skipped:
+                self.hooks.skipped(round, stage)
+            return self.state.get(round, stage)
+        if self.hooks.stage:
+            self.hooks.stage(round, stage, description)
+        started = time.perf_counter()
+        output = work()
+        wall = time.perf_counter() - started
+        self.store.save_stage(self.config.name, round, stage, output, wall)
+        self.state.done[(round, stage)] = output | {"wall_s": wall}
+        return self.state.done[(round, stage)]
+
+    # -- one round -----------------------------------------------------------------------
+
+    def round(self, r: int) -> None:
+        c, name = self.config, self.config.name
+        model = c.model if r == 1 else self.state.get(r - 1, "train-treatment")["model"]
+        control_base = c.model if r == 1 else self.state.get(r - 1, "train-control")["model"]
+        train_run = f"{name}-r{r}-train"
+        self.once(r, "eval-train", f"{model} on {c.train_tasks} train tasks",
+                  lambda: self.evaluate(model, "train", c.train_tasks, train_run))
+        self.once(r, "diagnose", f"diagnose the mistakes of {train_run}", lambda: self.diagnose(train_run))
+        built = self.once(r, "build", f"lessons: {', '.join(c.mix)} ({c.rows} rows) and the control set",
+                          lambda: self.build(r, train_run))
+        if not built["rows"]:
+            raise RuntimeError(f"round {r}: the mix {dict(c.mix)} built no lessons from {train_run}; "
+                               "evaluate more train tasks or change the mix")
+        self.once(r, "train-treatment", f"LoRA-train {model} on {built['rows']} lessons, {c.steps} steps",
+                  lambda: self.train(model, built["treatment_path"], f"{name}-r{r}-treatment"))
+        if c.control:
+            self.once(r, "train-control", f"LoRA-train {control_base} on {built['control_rows']} control rows",
+                      lambda: self.train(control_base, built["control_path"], f"{name}-r{r}-control"))
+        arms = ("treatment", "control") if c.control else ("treatment",)
+        for arm in arms:
+            trained = self.state.get(r, f"train-{arm}")["model"]
+            self.once(r, f"heldout-{arm}", f"{trained} on the held-out tasks",
+                      lambda trained=trained, arm=arm: self.evaluate(trained, "heldout", c.heldout_tasks,
+                                                                     f"{name}-r{r}-heldout-{arm}"))
+        runs = [self.state.get(0, "heldout-base")["run"]] + [self.state.get(r, f"heldout-{a}")["run"] for a in arms]
+        self.once(r, "diagnose-heldout", "diagnose the held-out mistakes of every arm",
+                  lambda: {"runs": {run: self.diagnose(run, cluster=False) for run in runs}})
+
+    # -- stages --------------------------------------------------------------------------
+
+    def evaluate(self, model: str, split: str, limit: int, run_name: str) -> dict[str, Any]:
+        from lessons.runner import EvalConfig, evaluate
+        from lessons.tasks import load_suite
+
+        c = self.config
+        backend = self.deps.make_backend(model, self.store, c)
+        try:
+            result = evaluate(
+                self.store, backend, load_suite(c.suite),
+                EvalConfig(limit=limit, split=split, max_new_tokens=c.max_new_tokens, seed=c.seed,
+                           batch_size=c.batch_size, template=c.template, run_name=run_name),
+                on_progress=self.hooks.eval_progress,
+            )
+        finally:
+            del backend
+            gc.collect()
+        s = result.summary
+        return {"run": s.run_name, "run_id": s.run_id, "model": model, "tasks": s.tasks, "accuracy": s.accuracy,
+                "mistakes": s.mistakes, "tokens_per_second": result.tokens_per_second}
+
+    def diagnose(self, run_name: str, cluster: bool = True) -> dict[str, Any]:
+        from lessons.diagnose.locators import make_locator, needs_backend
+        from lessons.diagnose.pipeline import DiagnoseConfig, diagnose_run
+
+        run = self.store.get_run(run_name)
+        backend = self.deps.make_backend(run.model_name, self.store, self.config) if needs_backend(
+            self.config.locator) else None
+        locator = make_locator(self.config.locator, backend)
+        progress = self.hooks.diagnose_progress
+        summary = diagnose_run(self.store, run, locator, DiagnoseConfig(cluster=cluster),
+                               embedder=self.embedder() if cluster else None,
+                               progress=progress)
+        return {"run": run_name, "mistakes": summary.mistakes, "typed": summary.typed, "located": summary.located,
+                "by_type": summary.by_type, "clusters": len(summary.clusters)}
+
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            self._embedder = self.deps.make_embedder()
+        return self._embedder
+
+    def build(self, r: int, train_run: str) -> dict[str, Any]:
+        from lessons.builders.practice import weak_slices
+        from lessons.builders.source import load_heldout, load_source
+        from lessons.builders.write import LessonSetInfo, write_lesson_set
+        from lessons.loop.mix import FORMAT, control_set, count_by_builder, treatment_mix
+        from lessons.tasks import load_suite
+
+        c = self.config
+        source = load_source(self.store, train_run)
+        heldout = load_heldout(self.store, source.run)
+        resources = {"embedder": self.embedder()} if "prompt" in c.mix else {}
+        mix = treatment_mix(source, heldout, c, r, resources)
+        control = control_set(source, heldout, load_suite(c.suite), len(mix.lessons), c, r) if c.control else []
+        folder = c.root / f"r{r}"
+        run_info = {"id": source.run.id, "name": source.run.name, "model": source.run.model_name,
+                    "suite_id": source.run.suite_id, "template": source.template.name}
+        treatment = write_lesson_set(mix.lessons, folder / "treatment-lessons", LessonSetInfo(
+            "loop-mix", FORMAT, {"mix": dict(c.mix), "options": c.options, "rows": c.rows}, run_info), heldout)
+        out: dict[str, Any] = {
+            "rows": treatment.records, "by_builder": count_by_builder(mix.lessons), "built": mix.built,
+            "treatment_path": treatment.path, "treatment_hash": treatment.content_hash,
+            "weak_slices": [{"predicates": w.predicates, "error_rate": w.error_rate, "failed": list(w.failed)}
+                            for w in weak_slices(source, 5)],
+        }
+        if c.control:
+            written = write_lesson_set(control, folder / "control-lessons", LessonSetInfo(
+                "loop-control", FORMAT, {"rows": len(mix.lessons), "draw": "random train tasks"}, run_info), heldout)
+            out |= {"control_rows": written.records, "control_path": written.path,
+                    "control_hash": written.content_hash}
+        return out
+
+    def train(self, model: str, data: str, name: str) -> dict[str, Any]:
+        from lessons.train import TrainConfig
+
+        c = self.config
+        config = TrainConfig(method="sft", max_steps=c.steps, seed=c.seed, name=name,
+                             output_dir=str(c.root / "models" / name), **c.train)
+        result = self.deps.run_train(model, data, config, on_progress=self.hooks.train_progress, store=self.store)
+        gc.collect()
+        return {"model": result.model_name, "path": result.path, "steps": result.steps,
+                "train_loss": result.train_loss, "tokens_per_second": result.tokens_per_second,
+                "resumed_from_step": result.resumed_from_step}
+
+
+def loop_root(store: Store, name: str) -> Path:
+    row = store.loop(name)
+    if row is None:
+        raise ValueError(f"no loop named {name!r} in {store.path}")
+    return Path(row["out_dir"])

@@ -1,0 +1,118 @@
+"""The loop with scripted models: stages, budget, control, resume, measurement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lessons.loop import LoopMismatch, load_config, loop_report_data, run_loop
+from lessons.loop.mix import allocate
+from lessons.loop.run import STAGES, Hooks
+from lessons.store import Store
+
+from loop_fakes import WEAK, skill_of
+
+
+def _lesson_rows(path):
+    return [json.loads(line) for line in open(f"{path}/lessons.jsonl", encoding="utf-8")]
+
+
+def test_loop_trains_both_arms_on_the_same_budget_and_judges_them_on_the_same_heldout_tasks(world, deps, config):
+    store = Store.open(":memory:")
+    state = run_loop(store, config, deps=deps)
+    build = state.get(1, "build")
+    assert build["rows"] == build["control_rows"] == config.rows
+    treatment, control = _lesson_rows(build["treatment_path"]), _lesson_rows(build["control_path"])
+    assert len(treatment) == len(control) == config.rows
+    # targeted: the practice rows aim at the weak skill; the control rows are random train tasks
+    weak_t = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in treatment)
+    weak_c = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in control)
+    assert weak_t >= len(treatment) / 4 > weak_c  # the fake trainer learns a skill from a quarter of the rows
+    assert world.train_calls == ["t-r1-treatment", "t-r1-control"]
+    base = store.get_run("t-heldout-base")
+    heldout_runs = [store.get_run(f"t-r1-heldout-{arm}") for arm in ("treatment", "control")]
+    assert all(r.task_ids == base.task_ids for r in heldout_runs)
+    assert all(t.split == "heldout" for t in store.tasks(base.suite_id, base.task_ids))
+    assert not set(base.task_ids) & set(store.get_run("t-r1-train").task_ids)
+
+
+def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_attempts(world, deps, config):
+    store = Store.open(":memory:")
+    run_loop(store, config, deps=deps)
+    data = loop_report_data(store, "t")
+    h = data["headline"]
+    assert h["tasks"] == config.heldout_tasks
+    weak = h["weak_slices"]
+    assert any(WEAK in s for s in weak["slices"])
+    assert weak["treatment_delta_ci95"][0] > 0  # the interval excludes zero
+    assert weak["control_delta"] < weak["treatment_delta"]
+    skill = next(s for s in data["slices"] if s["name"] == f"skill={WEAK}")
+    assert (skill["base"], skill["treatment"], skill["control"]) == (0.0, 1.0, 0.0)  # the treatment learned it
+    assert h["treatment"]["delta"] > h["control"]["delta"]
+    lo, hi = h["treatment"]["delta_ci95"]
+    assert lo <= h["treatment"]["delta"] <= hi
+    # every fixed mistake names its attempts before and after, and those attempts exist
+    fixed = data["changes"]["fixed"]
+    assert fixed and data["changes"]["fixed_total"] == len(fixed) and data["changes"]["new_total"] == 0
+    for change in fixed:
+        before, after = store.attempt(change["before"]["attempt_id"]), store.attempt(change["after"]["attempt_id"])
+        assert before.task_id == after.task_id == change["task_id"]
+        assert not before.correct and after.correct
+    types = {row["type"]: row for row in data["error_types"]}
+    assert sum(r["fixed"] for r in types.values()) == len(fixed)
+    assert skill["fixed"] == skill["tasks"] and skill["new"] == 0
+    assert [m["name"] for m in data["lineage"]] == ["base-model", "t-r1-treatment", "t-r1-control"]
+    assert data["lineage"][1]["base"] == "base-model" and data["lineage"][1]["lessons"]["rows"] == config.rows
+
+
+def test_killed_during_training_the_same_command_resumes_at_the_training_stage(world, deps, config):
+    store = Store.open(":memory:")
+    world.crash_on = "t-r1-treatment"
+    started: list[tuple[int, str]] = []
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(store, config, Hooks(stage=lambda r, s, what: started.append((r, s))), deps)
+    assert started[-1] == (1, "train-treatment")
+    attempts_before = {r.name: len(store.attempts(r.id)) for r in store.runs()}
+    resumed: list[tuple[int, str]] = []
+    skipped: list[tuple[int, str]] = []
+    run_loop(store, config, Hooks(stage=lambda r, s, what: resumed.append((r, s)),
+                                  skipped=lambda r, s: skipped.append((r, s))), deps)
+    assert skipped == [(0, "heldout-base"), (1, "eval-train"), (1, "diagnose"), (1, "build")]
+    assert resumed[0] == (1, "train-treatment")
+    assert [s for _, s in resumed] == [s for s in STAGES if s not in ("eval-train", "diagnose", "build")]
+    # nothing evaluated before the crash was evaluated again
+    for name, n in attempts_before.items():
+        assert len(store.attempts(store.get_run(name).id)) == n
+    # a finished loop run again does nothing
+    again: list = []
+    run_loop(store, config, Hooks(stage=lambda r, s, what: again.append(s)), deps)
+    assert again == []
+
+
+def test_a_loop_resumed_with_other_settings_is_refused(deps, config):
+    store = Store.open(":memory:")
+    store.start_loop(config.name, config.identity(), "x")
+    changed = type(config)(**{**config.__dict__, "rows": config.rows + 1})
+    with pytest.raises(LoopMismatch, match="rows"):
+        run_loop(store, changed, deps=deps)
+
+
+def test_allocate_splits_the_budget_by_share_and_hands_unfilled_rows_on():
+    assert allocate({"a": 0.5, "b": 0.5}, {"a": 100, "b": 100}, 10) == {"a": 5, "b": 5}
+    assert allocate({"a": 2, "b": 1}, {"a": 100, "b": 100}, 10) == {"a": 7, "b": 3}
+    assert allocate({"a": 0.5, "b": 0.5}, {"a": 2, "b": 100}, 10) == {"a": 2, "b": 8}
+    assert allocate({"a": 0.5, "b": 0.5}, {"a": 2, "b": 3}, 10) == {"a": 2, "b": 3}
+
+
+def test_config_file_errors_name_the_file_and_key(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("name: x\nrowz: 3\n")
+    with pytest.raises(ValueError, match=r"loop.yaml: unknown loop settings \['rowz'\]"):
+        load_config(path, {})
+    path.write_text("name: x\nmix: {pairs: 1}\n")
+    with pytest.raises(ValueError, match="pairs"):
+        load_config(path, {})
+    path.write_text("name: x\nsteps: 5\n")
+    config = load_config(path, {"rows": 7}, "quick")
+    assert (config.steps, config.rows, config.heldout_tasks) == (5, 7, 64)  # file, flag, size

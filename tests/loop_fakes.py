@@ -1,0 +1,109 @@
+"""A loop over the real `arith` suite with scripted models and a fake trainer.
+
+The scripted base model solves every task except those of a "weak" skill (multiplication)
+and every fifth other one, writing the gold steps with the last value wrong. A model
+trained by the fake trainer fixes a mistake when its lessons hold rows of that skill:
+the treatment (practice aimed at the weak slice) learns multiplication, the control
+(random tasks) mostly does not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from pathlib import Path
+
+from fakes import ScriptedBackend, WordHashEmbedder
+from lessons.loop import Deps, LoopConfig
+from lessons.models.base import ModelInfo
+from lessons.tasks import load_suite
+from lessons.train.results import TrainResult
+
+WEAK = "multiplication"
+
+
+def _tasks_by_prompt() -> dict:
+    suite = load_suite("arith")
+    return {t.prompt: t for t in suite.tasks(3000)}
+
+
+TASKS = _tasks_by_prompt()
+
+
+def task_of(content: str):
+    """The arith task whose question the rendered prompt holds (practice tasks are new: None)."""
+    return next((t for p, t in TASKS.items() if p in content), None)
+
+
+def skill_of(content: str) -> str:
+    """A lesson prompt's skill: its task's, or for a new practice task, read off the question."""
+    task = task_of(content)
+    if task is not None:
+        return task.skill
+    return WEAK if re.search(r"×|Multiply|product of", content) else "other"
+
+
+def solution(task, right: bool) -> str:
+    lines = []
+    for i, s in enumerate(task.steps, 1):
+        value = s.value
+        if not right and i == len(task.steps):
+            value = str(int(float(s.value)) + 7) if s.value and s.value.lstrip("-").isdigit() else "999"
+            text = s.text.rsplit("=", 1)[0] + f"= {value}" if "=" in s.text else f"{s.text} = {value}"
+        else:
+            text = s.text
+        lines.append(f"Step {i}: {text}")
+    answer = task.answer if right else (value if task.steps else "999")
+    return "\n".join(lines + [f"Answer: {answer}"])
+
+
+class World:
+    """Which skills each model version has learned; shared by the fake backend and trainer."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.learned: dict[str, set[str]] = {}  # model name -> skills fixed
+        self.train_calls: list[str] = []
+        self.crash_on: str | None = None  # a model name whose training raises KeyboardInterrupt once
+        self.decorate = lambda text: text  # e.g. plant markup in every response
+
+    def knows(self, model: str, task) -> bool:
+        if task.skill in self.learned.get(model, set()):
+            return True
+        if task.skill == WEAK:
+            return False
+        return zlib.crc32(task.id.encode()) % 5 != 0
+
+    def backend(self, name: str, store, config) -> ScriptedBackend:
+        def respond(chat, sample):
+            task = task_of(chat[-1]["content"])
+            return self.decorate(solution(task, self.knows(name, task)))
+
+        return ScriptedBackend(respond, name=name)
+
+    def train(self, model, data, config, on_progress=None, store=None):
+        from lessons.train.data import load_lessons
+
+        if self.crash_on == config.name:
+            self.crash_on = None
+            raise KeyboardInterrupt
+        self.train_calls.append(config.name)
+        lessons = load_lessons(data)
+        skills = {}
+        for row in lessons.rows:
+            prompt = row["prompt"][-1]["content"]
+            skill = skill_of(prompt)
+            skills[skill] = skills.get(skill, 0) + 1
+        # a skill is learned when it fills at least a quarter of the lessons
+        learned = {s for s, n in skills.items() if n >= len(lessons.rows) / 4} | self.learned.get(model, set())
+        self.learned[config.name] = learned
+        out = Path(config.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "skills.json").write_text(json.dumps(sorted(learned)))
+        info = ModelInfo(config.name, "scripted", str(out), {})
+        lineage = {"base_model": model, "lesson_set": lessons.describe(), "train_config": {"method": "sft",
+                   "max_steps": config.max_steps}, "train_loss": 0.5}
+        base_id = store.save_model_version(ModelInfo(model, "scripted", "base", {}))
+        store.save_model_version(info, parent_id=base_id, lineage=lineage)
+        return TrainResult(config.name, str(out), config.max_steps, 0.5, 100, 10.0, str(out), str(out), str(out))
