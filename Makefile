@@ -1,11 +1,9 @@
 # The two commands of the README. Both install what they need into .venv first.
 .PHONY: demo test test-fast setup
 
-demo:  ## evaluate the embedded default model on the built-in suite, diagnose and list its mistakes
+demo:  ## the whole loop on the embedded default model: learn from its mistakes, judge against a control, write the report
 	scripts/setup.sh
-	.venv/bin/lessons eval --model qwen2.5-coder-0.5b --suite arith --limit 50 --run demo-qwen-arith-50
-	.venv/bin/lessons diagnose demo-qwen-arith-50
-	.venv/bin/lessons mistakes demo-qwen-arith-50 --limit 15
+	.venv/bin/lessons loop --config loop.yaml
 
 test:  ## every test, the slow ones (real models, a real server) included
 	scripts/setup.sh test

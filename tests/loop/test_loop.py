@@ -30,11 +30,35 @@ def test_loop_trains_both_arms_on_the_same_budget_and_judges_them_on_the_same_he
     weak_c = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in control)
     assert weak_t >= len(treatment) / 4 > weak_c  # the fake trainer learns a skill from a quarter of the rows
     assert world.train_calls == ["t-r1-treatment", "t-r1-control"]
-    base = store.get_run("t-heldout-base")
-    heldout_runs = [store.get_run(f"t-r1-heldout-{arm}") for arm in ("treatment", "control")]
+    base = store.get_run(state.get(0, "heldout-base")["run"])
+    heldout_runs = [store.get_run(state.get(1, f"heldout-{arm}")["run"]) for arm in ("treatment", "control")]
+    assert [r.model_name for r in heldout_runs] == ["t-r1-treatment", "t-r1-control"]
     assert all(r.task_ids == base.task_ids for r in heldout_runs)
     assert all(t.split == "heldout" for t in store.tasks(base.suite_id, base.task_ids))
-    assert not set(base.task_ids) & set(store.get_run("t-r1-train").task_ids)
+    assert not set(base.task_ids) & set(store.get_run(state.get(1, "eval-train")["run"]).task_ids)
+
+
+def test_a_second_loop_with_the_same_base_and_sizes_reuses_the_base_runs(world, deps, config, tmp_path):
+    store = Store.open(":memory:")
+    first = run_loop(store, config, deps=deps)
+    sent: list[str] = []
+
+    def counting(name, s, c):
+        backend = world.backend(name, s, c)
+        generate = backend.generate
+        backend.generate = lambda prompts, params: sent.extend(p[-1]["content"] for p in prompts) or generate(
+            prompts, params)
+        return backend if name == "base-model" else world.backend(name, s, c)
+
+    other = type(config)(**{**config.__dict__, "name": "u", "mix": {"practice": 1, "correction": 1},
+                            "out_dir": str(tmp_path / "u")})
+    second = run_loop(store, other, deps=type(deps)(backend=counting, train=deps.train, embedder=deps.embedder))
+    for stage in ((0, "heldout-base"), (1, "eval-train")):
+        assert second.get(*stage)["run"] == first.get(*stage)["run"]
+        run = store.get_run(first.get(*stage)["run"])
+        assert len(store.attempts(run.id)) == len(run.task_ids)
+        # the base model answered none of these questions again
+        assert not {a.prompt for a in store.attempts(run.id)} & {q for q in sent}
 
 
 def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_attempts(world, deps, config):
@@ -48,7 +72,8 @@ def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_att
     assert weak["treatment_delta_ci95"][0] > 0  # the interval excludes zero
     assert weak["control_delta"] < weak["treatment_delta"]
     skill = next(s for s in data["slices"] if s["name"] == f"skill={WEAK}")
-    assert (skill["base"], skill["treatment"], skill["control"]) == (0.0, 1.0, 0.0)  # the treatment learned it
+    assert skill["base"] < 0.5 and skill["treatment"] == 1.0  # the treatment learned it
+    assert skill["control"] == skill["base"]  # the control did not
     assert h["treatment"]["delta"] > h["control"]["delta"]
     lo, hi = h["treatment"]["delta_ci95"]
     assert lo <= h["treatment"]["delta"] <= hi
@@ -61,7 +86,7 @@ def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_att
         assert not before.correct and after.correct
     types = {row["type"]: row for row in data["error_types"]}
     assert sum(r["fixed"] for r in types.values()) == len(fixed)
-    assert skill["fixed"] == skill["tasks"] and skill["new"] == 0
+    assert skill["fixed"] == round(skill["tasks"] * (1 - skill["base"])) and skill["new"] == 0
     assert [m["name"] for m in data["lineage"]] == ["base-model", "t-r1-treatment", "t-r1-control"]
     assert data["lineage"][1]["base"] == "base-model" and data["lineage"][1]["lessons"]["rows"] == config.rows
 
@@ -113,6 +138,9 @@ def test_config_file_errors_name_the_file_and_key(tmp_path):
     path.write_text("name: x\nmix: {pairs: 1}\n")
     with pytest.raises(ValueError, match="pairs"):
         load_config(path, {})
-    path.write_text("name: x\nsteps: 5\n")
-    config = load_config(path, {"rows": 7}, "quick")
-    assert (config.steps, config.rows, config.heldout_tasks) == (5, 7, 64)  # file, flag, size
+    path.write_text("name: x\nsteps: 5\nmodel: m\n")
+    config = load_config(path, {"rows": 7, "seed": None}, "quick")
+    assert (config.steps, config.rows, config.seed, config.name) == (8, 7, 0, "x-quick")  # size > file; flag > size
+    assert load_config(path, {"name": "y"}, "quick").name == "y"
+    path.write_text("steps: 5\nmodel: ./models/My Model/\n")
+    assert load_config(path, {}).name == "My-Model-arith"

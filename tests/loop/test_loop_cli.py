@@ -69,9 +69,10 @@ def test_loop_with_other_settings_under_the_same_name_is_refused(cli):
 
 def test_report_of_a_run_and_of_a_loop(cli, tmp_path):
     cli("loop", "--name", "r", *ARGS)
+    train_run = Store.open(tmp_path / "log.db").stages("r")[(1, "eval-train")]["run"]
     out = tmp_path / "run.html"
-    cli("report", "r-r1-train", "-o", out)
-    assert "r-r1-train" in out.read_text()
+    cli("report", train_run, "-o", out)
+    assert train_run in out.read_text()
     cli("report", "r", "-o", tmp_path / "loop.html")
     assert "r-r1-control" in (tmp_path / "loop.html").read_text()
     missing = cli("report", "nothing", ok=False)

@@ -52,6 +52,7 @@ class LoopConfig:
     steps: int = SIZES["default"]["steps"]
     train: dict[str, Any] = field(default_factory=lambda: {"batch_size": 4, "max_length": 512})
     control: bool = True  # train the control arm on untargeted data of the same size
+    solutions: str = "self"  # completions of practice and control tasks: self (own, verified) or gold
     seed: int = 0
     out_dir: str | None = None  # default: lessons-loops/<name>
 
@@ -59,6 +60,8 @@ class LoopConfig:
         for key in ("rounds", "train_tasks", "heldout_tasks", "rows", "steps", "max_new_tokens", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"loop config: {key} must be at least 1, got {getattr(self, key)}")
+        if self.solutions not in ("self", "gold"):
+            raise ValueError(f"loop config: solutions {self.solutions!r}: use self or gold")
         if not self.mix:
             raise ValueError("loop config: mix needs at least one builder, e.g. {practice: 0.5, correction: 0.5}")
         for kind, share in self.mix.items():
@@ -86,8 +89,10 @@ class LoopConfig:
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | None = None) -> LoopConfig:
-    """The config from a YAML file (if any), then `size`'s numbers where the file is silent,
-    then flags (`overrides`, None values ignored). Unknown keys are an error naming the file."""
+    """The config from a YAML file (if any), then `size`'s numbers (`--quick` is a flag, so
+    it beats the file), then the other flags (`overrides`, None values ignored). Unknown
+    keys are an error naming the file. Without a name, the loop is named after its model
+    and suite, and a sized loop gets the size as a suffix, so it never resumes another."""
     import yaml
 
     data: dict[str, Any] = {}
@@ -108,9 +113,21 @@ def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | 
     if size is not None:
         if size not in SIZES:
             raise ValueError(f"size {size!r}: use {', '.join(SIZES)}")
-        data = SIZES[size] | data
+        data |= SIZES[size]
     data |= {k: v for k, v in overrides.items() if v is not None}
+    if "name" not in overrides or overrides["name"] is None:
+        stem = data.get("name") or default_name(data.get("model", DEFAULT_MODEL), data.get("suite", "arith"))
+        data["name"] = f"{stem}-{size}" if size and size != "default" else stem
     try:
         return LoopConfig(**data)
     except TypeError as e:
         raise ValueError(f"{path or 'loop config'}: {e}") from None
+
+
+def default_name(model: str, suite: str) -> str:
+    """`qwen2.5-coder-0.5b-arith`: the model's last path part and the suite's file stem."""
+    import re
+
+    model_stem = Path(model.rstrip("/").removeprefix("openai:")).name
+    suite_stem = Path(suite.partition(":")[0]).stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model_stem}-{suite_stem}").strip("-.")

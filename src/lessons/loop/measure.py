@@ -253,7 +253,10 @@ def clusters(store: Store, run_name: str) -> list[dict[str, Any]]:
 
 
 def lineage(store: Store, names: Sequence[str]) -> list[dict[str, Any]]:
-    versions = {v["name"]: v for v in store.model_versions()}
+    versions: dict[str, dict[str, Any]] = {}
+    for v in store.model_versions():  # a name trained here is the version with a lineage
+        if v["name"] not in versions or v["lineage"]:
+            versions[v["name"]] = v
     out = []
     for name in dict.fromkeys(names):
         v = versions.get(name)

@@ -2,18 +2,24 @@
 and the control's untargeted data.
 
 - treatment: each builder of the mix runs on the round's train run; its rows become SFT
-  prompt/completion rows (practice tasks get their verified gold solution as the
-  completion), are checked against the held-out tasks, and fill the row budget by share.
-  A builder with fewer rows than its share leaves its place to the others.
-- control: gold solutions, written the same way, for train-split tasks drawn at random from
-  the suite, not from mistakes: the same prompts, format and budget, without the targeting.
+  prompt/completion rows, are checked against the held-out tasks, and fill the row budget
+  by share. A builder with fewer rows than its share leaves its place to the others.
+- control: train-split tasks drawn at random from the suite, not from mistakes: the same
+  prompts, format and budget, without the targeting.
+
+Tasks without a written answer (practice tasks, control tasks) get one of two kinds of
+completion, `solutions` in the config: `self`, the model's own solution, kept only when the
+verifier accepts it (rejection sampling, as in STaR/RFT: the lesson is in the model's own
+words, so training does not also teach it a new style), or `gold`, the task's gold steps.
+Both arms always get the same kind.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lessons.builders.base import Lesson, Provenance, make_builder, make_config
 from lessons.builders.source import HeldOut, LessonSource
@@ -50,8 +56,12 @@ def as_sft(lesson: Lesson, source: LessonSource) -> Lesson:
     raise ValueError(f"builder {lesson.provenance.builder!r} rows ({sorted(row)}) cannot be trained on with SFT")
 
 
+# Solves tasks with the round's model: task id -> the text of a correct attempt and its id.
+Solver = Callable[[str, Sequence[Task]], dict[str, tuple[str, int]]]
+
+
 def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, round: int,
-                  resources: dict[str, Any] | None = None) -> Mix:
+                  resources: dict[str, Any] | None = None, solve: Solver | None = None) -> Mix:
     pools: dict[str, list[Lesson]] = {}
     for kind in config.mix:
         builder = make_builder(kind, **(resources or {}))
@@ -59,7 +69,10 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
         if kind == "practice":  # enough new tasks per weak slice to fill the whole budget if need be
             options.setdefault("per_slice", config.rows)
         built = builder.build(source, make_config(builder, options))
-        rows = [as_sft(lesson, source) for lesson in built]
+        if kind == "practice" and config.solutions == "self":
+            rows = own_solutions(built, source, config, round, solve)
+        else:
+            rows = [as_sft(lesson, source) for lesson in built]
         kept, _ = select_rows(rows, FORMAT, heldout)
         random.Random(f"mix/{config.seed}/{round}/{kind}").shuffle(kept)  # spread over tasks, reproducibly
         pools[kind] = kept
@@ -68,6 +81,35 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
     # One set: rows that two builders made alike count once.
     unique, _ = select_rows(chosen, FORMAT, heldout)
     return Mix(tuple(unique), quotas, {k: len(v) for k, v in pools.items()})
+
+
+def own_solutions(practice: Sequence[Lesson], source: LessonSource, config: LoopConfig, round: int,
+                  solve: Solver | None) -> list[Lesson]:
+    """Practice tasks the model solves itself, as SFT rows of its own (verified) solution.
+    At most three tasks per row of the budget are tried: enough at a 1-in-3 solve rate."""
+    if solve is None:
+        raise ValueError("solutions: self needs a model to solve the practice tasks")
+    chosen = list(practice)
+    random.Random(f"practice/{config.seed}/{round}").shuffle(chosen)
+    chosen = chosen[: 3 * config.rows]
+    own = solve("practice", [task_of_row(lesson.row) for lesson in chosen])
+    rows = []
+    for lesson in chosen:
+        hit = own.get(lesson.row["task_id"])
+        if hit is not None:
+            text, attempt_id = hit
+            p = lesson.provenance
+            rows.append(Lesson({"prompt": lesson.row["prompt"], "completion": [{"role": "assistant", "content": text}]},
+                               dataclasses.replace(p, attempt_ids=(*p.attempt_ids, attempt_id),
+                                                   detail={**p.detail, "solution": "own", "solution_attempt": attempt_id})))
+    return rows
+
+
+def task_of_row(row: dict[str, Any]) -> Task:
+    """A practice row (`tasks` format) back as a task."""
+    steps = tuple(GoldStep(text, None) for text in str(row.get("solution", "")).splitlines() if text.strip())
+    metadata = {k: row[k] for k in ("skill", "difficulty") if row.get(k) is not None} | {"source": "practice"}
+    return Task(id=row["task_id"], prompt=row["question"], answer=str(row["answer"]), steps=steps, metadata=metadata)
 
 
 def allocate(shares: dict[str, float], available: dict[str, int], budget: int) -> dict[str, int]:
@@ -88,16 +130,26 @@ def allocate(shares: dict[str, float], available: dict[str, int], budget: int) -
 
 
 def control_set(source: LessonSource, heldout: HeldOut, suite: Suite, size: int, config: LoopConfig,
-                round: int) -> list[Lesson]:
-    """`size` gold-solution rows for train-split tasks of the suite drawn at random (a pool
-    four times the budget, or the file's whole train split)."""
+                round: int, solve: Solver | None = None) -> list[Lesson]:
+    """`size` rows for train-split tasks of the suite drawn at random from the first
+    `4 * size` (or the file's whole train split), with gold solutions or, for `self`, the
+    model's own correct ones (twice `size` tasks are tried)."""
     pool = [t for t in select_tasks(suite, "train", max(4 * size, config.train_tasks)) if t.steps or t.answer]
-    rng = random.Random(f"control/{config.seed}/{round}")
-    rng.shuffle(pool)
+    random.Random(f"control/{config.seed}/{round}").shuffle(pool)
+    if config.solutions == "self":
+        if solve is None:
+            raise ValueError("solutions: self needs a model to solve the control tasks")
+        pool = pool[: 2 * size]
+        own = solve("control", pool)
+        texts = {t.id: own[t.id] for t in pool if t.id in own}
+    else:
+        texts = {t.id: (gold_solution(t, source.template), None) for t in pool}
     rows = [Lesson(
-        {"prompt": source.render(t), "completion": [{"role": "assistant", "content": gold_solution(t, source.template)}]},
-        Provenance(builder="control", run_id=source.run.id, task_id=t.id, detail={"draw": "random train task"}),
-    ) for t in pool]
+        {"prompt": source.render(t), "completion": [{"role": "assistant", "content": texts[t.id][0]}]},
+        Provenance(builder="control", run_id=source.run.id, task_id=t.id,
+                   attempt_ids=(texts[t.id][1],) if texts[t.id][1] is not None else (),
+                   detail={"draw": "random train task", "solution": config.solutions}),
+    ) for t in pool if t.id in texts]
     kept, _ = select_rows(rows, FORMAT, heldout)
     return kept[:size]
 

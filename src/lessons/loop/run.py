@@ -21,11 +21,12 @@ import gc
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 from lessons.loop.config import LoopConfig
 from lessons.models.base import Backend
-from lessons.store import Store
+from lessons.store import Store, content_id
+from lessons.tasks.base import SuiteInfo, Task
 
 STAGES = ("eval-train", "diagnose", "build", "train-treatment", "train-control", "heldout-treatment",
           "heldout-control", "diagnose-heldout")
@@ -98,7 +99,7 @@ def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps:
     state = LoopState(config, store.stages(config.name))
     runner = _Stages(store, config, hooks, deps, state)
     runner.once(0, "heldout-base", "base model on the held-out tasks",
-                lambda: runner.evaluate(config.model, "heldout", config.heldout_tasks, f"{config.name}-heldout-base"))
+                lambda: runner.evaluate(config.model, "heldout", config.heldout_tasks))
     for r in range(1, config.rounds + 1):
         runner.round(r)
     store.finish_loop(config.name)
@@ -130,9 +131,9 @@ class _Stages:
         c, name = self.config, self.config.name
         model = c.model if r == 1 else self.state.get(r - 1, "train-treatment")["model"]
         control_base = c.model if r == 1 else self.state.get(r - 1, "train-control")["model"]
-        train_run = f"{name}-r{r}-train"
-        self.once(r, "eval-train", f"{model} on {c.train_tasks} train tasks",
-                  lambda: self.evaluate(model, "train", c.train_tasks, train_run))
+        evaluated = self.once(r, "eval-train", f"{model} on {c.train_tasks} train tasks",
+                              lambda: self.evaluate(model, "train", c.train_tasks))
+        train_run = evaluated["run"]
         self.once(r, "diagnose", f"diagnose the mistakes of {train_run}", lambda: self.diagnose(train_run))
         built = self.once(r, "build", f"lessons: {', '.join(c.mix)} ({c.rows} rows) and the control set",
                           lambda: self.build(r, train_run))
@@ -148,15 +149,17 @@ class _Stages:
         for arm in arms:
             trained = self.state.get(r, f"train-{arm}")["model"]
             self.once(r, f"heldout-{arm}", f"{trained} on the held-out tasks",
-                      lambda trained=trained, arm=arm: self.evaluate(trained, "heldout", c.heldout_tasks,
-                                                                     f"{name}-r{r}-heldout-{arm}"))
+                      lambda trained=trained: self.evaluate(trained, "heldout", c.heldout_tasks))
         runs = [self.state.get(0, "heldout-base")["run"]] + [self.state.get(r, f"heldout-{a}")["run"] for a in arms]
         self.once(r, "diagnose-heldout", "diagnose the held-out mistakes of every arm",
                   lambda: {"runs": {run: self.diagnose(run, cluster=False) for run in runs}})
 
     # -- stages --------------------------------------------------------------------------
 
-    def evaluate(self, model: str, split: str, limit: int, run_name: str) -> dict[str, Any]:
+    def evaluate(self, model: str, split: str, limit: int) -> dict[str, Any]:
+        """Evaluate under the runner's default run name (model, suite, settings): loops that
+        share a base model and sizes share its runs, and `lessons eval` with the same
+        settings finds them too."""
         from lessons.runner import EvalConfig, evaluate
         from lessons.tasks import load_suite
 
@@ -166,7 +169,7 @@ class _Stages:
             result = evaluate(
                 self.store, backend, load_suite(c.suite),
                 EvalConfig(limit=limit, split=split, max_new_tokens=c.max_new_tokens, seed=c.seed,
-                           batch_size=c.batch_size, template=c.template, run_name=run_name),
+                           batch_size=c.batch_size, template=c.template),
                 on_progress=self.hooks.eval_progress,
             )
         finally:
@@ -207,8 +210,11 @@ class _Stages:
         source = load_source(self.store, train_run)
         heldout = load_heldout(self.store, source.run)
         resources = {"embedder": self.embedder()} if "prompt" in c.mix else {}
-        mix = treatment_mix(source, heldout, c, r, resources)
-        control = control_set(source, heldout, load_suite(c.suite), len(mix.lessons), c, r) if c.control else []
+        model = source.run.model_name
+        solve = lambda kind, tasks: self.solve(model, kind, tasks, r)  # noqa: E731
+        mix = treatment_mix(source, heldout, c, r, resources, solve)
+        suite = load_suite(c.suite)
+        control = control_set(source, heldout, suite, len(mix.lessons), c, r, solve) if c.control else []
         folder = c.root / f"r{r}"
         run_info = {"id": source.run.id, "name": source.run.name, "model": source.run.model_name,
                     "suite_id": source.run.suite_id, "template": source.template.name}
@@ -227,6 +233,32 @@ class _Stages:
                     "control_hash": written.content_hash}
         return out
 
+    def solve(self, model: str, kind: str, tasks: Sequence[Task], r: int) -> dict[str, tuple[str, int]]:
+        """Have `model` answer `tasks` (a run of its own, resumable) and return the correct
+        attempts: task id -> (text, attempt id)."""
+        from lessons.runner import EvalConfig, evaluate
+
+        c = self.config
+        if not tasks:
+            return {}
+        ids = [t.id for t in tasks]
+        info = SuiteInfo(name=f"{kind}-tasks", version="1", source=f"loop:{c.name}:r{r}", fingerprint=content_id(ids))
+        # Named by what decides the answers, so loops that pose the same tasks share the run.
+        run_name = f"{Path(model).name}-solve-{kind}-{len(ids)}-" + content_id(
+            model, ids, c.max_new_tokens, c.template, c.seed)[:8]
+        backend = self.deps.make_backend(model, self.store, c)
+        try:
+            result = evaluate(
+                self.store, backend, _Listed(info, tuple(tasks)),
+                EvalConfig(split="all", max_new_tokens=c.max_new_tokens, seed=c.seed, batch_size=c.batch_size,
+                           template=c.template, run_name=run_name),
+                on_progress=self.hooks.eval_progress,
+            )
+        finally:
+            del backend
+            gc.collect()
+        return {a.task_id: (a.text, a.id) for a in self.store.attempts(result.summary.run_id) if a.correct}
+
     def train(self, model: str, data: str, name: str) -> dict[str, Any]:
         from lessons.train import TrainConfig
 
@@ -238,6 +270,17 @@ class _Stages:
         return {"model": result.model_name, "path": result.path, "steps": result.steps,
                 "train_loss": result.train_loss, "tokens_per_second": result.tokens_per_second,
                 "resumed_from_step": result.resumed_from_step}
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """A suite over given tasks (practice tasks, a control draw) for one solve run."""
+
+    info: SuiteInfo
+    listed: tuple[Task, ...]
+
+    def tasks(self, limit: int | None = None) -> Iterator[Task]:
+        return iter(self.listed[:limit] if limit is not None else self.listed)
 
 
 def loop_root(store: Store, name: str) -> Path:
