@@ -68,6 +68,7 @@ def loop_command(
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Prompts per generate call."),
     control: Optional[bool] = typer.Option(None, "--control/--no-control", help="Train the control arm (default: yes)."),
+    solutions: Optional[str] = typer.Option(None, "--solutions", help="Practice/control completions: self (own, verified) or gold."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out_dir: Optional[str] = typer.Option(None, "--out", help="Folder for lessons, models, report. Default: lessons-loops/<name>."),
     quick: bool = typer.Option(False, "--quick", help="A first look in under 10 minutes (smaller sizes)."),
@@ -83,10 +84,8 @@ def loop_command(
 
     overrides = {"name": name, "model": model, "suite": suite, "rounds": rounds, "train_tasks": train_tasks,
                  "heldout_tasks": heldout_tasks, "mix": _mix(mix), "rows": rows, "steps": steps,
-                 "max_new_tokens": max_new_tokens, "batch_size": batch_size, "control": control, "seed": seed,
+                 "max_new_tokens": max_new_tokens, "batch_size": batch_size, "control": control, "solutions": solutions, "seed": seed,
                  "out_dir": out_dir}
-    if name is None and config is None:
-        overrides["name"] = "quick" if quick else "main"
     cfg = load_config(config, overrides, "quick" if quick else None)
     store = open_store(db)
     _quiet_libraries()
@@ -110,7 +109,7 @@ def _render_headline(data: dict[str, Any], path: str, as_json: bool) -> None:
     if as_json:
         emit_json({"base": h.get("base"), "treatment": h.get("treatment"), "control": h.get("control"),
                    "advantage": h.get("advantage"), "weak_slices": h.get("weak_slices"), "tasks": h.get("tasks"),
-                   "rounds": data.get("rounds"), "report": path})
+                   "rounds": data.get("rounds"), "wall_s": data.get("wall_s"), "report": path})
         return
     table = Table("arm", "model", "held-out accuracy", "95% interval", "change", "95% interval",
                   title=f"held-out: {h.get('tasks', 0)} tasks")

@@ -76,6 +76,7 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
         "title": f"lessons loop {name}", "subtitle": f"{config['model']} on {config['suite']}",
         "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "config": config, "rounds": [], "runs": {"base": base.name},
+        "wall_s": sum(v.get("wall_s", 0.0) for v in stages.values()),  # every stage, summed over resumes' last runs
     }
     for r in sorted({r for r, _ in stages if r > 0}):
         data["rounds"].append(_round_row(stages, r))

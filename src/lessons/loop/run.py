@@ -263,8 +263,10 @@ class _Stages:
         from lessons.train import TrainConfig
 
         c = self.config
+        # a checkpoint every quarter of the budget: a killed loop loses at most that much training
+        settings = {"save_steps": max(1, c.steps // 4)} | c.train
         config = TrainConfig(method="sft", max_steps=c.steps, seed=c.seed, name=name,
-                             output_dir=str(c.root / "models" / name), **c.train)
+                             output_dir=str(c.root / "models" / name), **settings)
         result = self.deps.run_train(model, data, config, on_progress=self.hooks.train_progress, store=self.store)
         gc.collect()
         return {"model": result.model_name, "path": result.path, "steps": result.steps,
