@@ -140,7 +140,7 @@ def test_config_file_errors_name_the_file_and_key(tmp_path):
         load_config(path, {})
     path.write_text("name: x\nsteps: 5\nmodel: m\n")
     config = load_config(path, {"rows": 7, "seed": None}, "quick")
-    assert (config.steps, config.rows, config.seed, config.name) == (6, 7, 0, "x-quick")  # size > file; flag > size
+    assert (config.steps, config.rows, config.seed, config.name) == (5, 7, 0, "x-quick")  # size > file; flag > size
     assert load_config(path, {"name": "y"}, "quick").name == "y"
     path.write_text("steps: 5\nmodel: ./models/My Model/\n")
     assert load_config(path, {}).name == "My-Model-arith"

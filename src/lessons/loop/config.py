@@ -6,7 +6,7 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     suite: arith
     rounds: 1
     train_tasks: 128              # train-split tasks evaluated each round (the mistakes to learn from)
-    heldout_tasks: 160            # held-out tasks every arm is judged on
+    heldout_tasks: 128            # held-out tasks every arm is judged on
     mix: {practice: 1.0}          # builder -> share of the rows, e.g. {practice: 0.5, correction: 0.5}
     rows: 48                      # budget: lesson rows per round, the same for the control arm
     steps: 12                     # budget: optimizer steps per round, both arms
@@ -26,11 +26,11 @@ from lessons.models import DEFAULT_MODEL
 DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report, unless out_dir says otherwise
 SFT_BUILDERS = ("correction", "rejection", "practice")  # builders whose rows the loop trains on (SFT)
 
-# Sizes measured for qwen2.5-coder-0.5b on the 2-core CPU (see README): `default` finishes
-# in about 20 minutes, `quick` in under 10.
+# Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` with 160
+# held-out tasks took 29 minutes, so it judges 128; `quick` is a first look in under 10.
 SIZES: dict[str, dict[str, int]] = {
-    "default": {"train_tasks": 128, "heldout_tasks": 160, "rows": 48, "steps": 12},
-    "quick": {"train_tasks": 48, "heldout_tasks": 48, "rows": 16, "steps": 6},
+    "default": {"train_tasks": 128, "heldout_tasks": 128, "rows": 48, "steps": 12},
+    "quick": {"train_tasks": 40, "heldout_tasks": 40, "rows": 16, "steps": 5},
 }
 
 

@@ -161,8 +161,10 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
     for p in weak:
         groups.append((describe(p), True, [t for t in tasks if matches(_features_of(base, t), p)]))
     skills = sorted({base.first[t].skill for t in tasks if base.first[t].skill})
-    for skill in skills:
-        groups.append((f"skill={skill}", False, [t for t in tasks if base.first[t].skill == skill]))
+    named = {name for name, _, _ in groups}
+    for skill in skills:  # a skill already listed as a weak slice is not listed twice
+        if f"skill={skill}" not in named:
+            groups.append((f"skill={skill}", False, [t for t in tasks if base.first[t].skill == skill]))
     rows = []
     for name, is_weak, members in groups:
         if not members:
