@@ -227,3 +227,17 @@ def test_a_problem_outside_the_slice_is_unfit():
     assert _unfit(Task("p", "What is 3 + 4?", "7", steps, {"n_steps": 1}), weak) == "off_slice"
     assert _unfit(Task("p", "What is 3 + 4?", "7", steps * 2, {"n_steps": 2}), weak) is None
     assert _unfit(Task("p", "What is 3 + 4 + 5?", "7", steps * 2, {"n_steps": 2}), weak) == "unused_numbers"
+
+
+@pytest.mark.parametrize("question, steps, answer, reason", [
+    # replies a real teacher (qwen2.5-coder-0.5b) wrote for a fractions slice and a 2-step slice
+    ("How many candies are in 12 boxes?", ["12 * 5 = 60"], "60", "ungrounded"),
+    ("Calculate (3/4) + (1/2) = 1/2", ["3/4 + 1/2 = 5/4"], "5/4", "states_result"),
+    ("What is 2/3 + 1/3? Give the answer as a fraction in lowest terms.", ["2/3 + 1/3 = 3/3"], "3/3",
+     "not_lowest_terms"),
+    ("A shirt costs $40 and is 25% off. What is the sale price?", ["40 * 25 / 100 = 10", "40 - 10 = 30"], "30", None),
+])
+def test_teacher_problems_missing_a_fact_or_stating_a_result_are_unfit(question, steps, answer, reason):
+    weak = WeakSlice({}, ("t",), 1.0)
+    gold = tuple(GoldStep(text, text.rpartition("=")[2].strip()) for text in steps)
+    assert _unfit(Task("p", question, answer, gold, {}), weak) == reason

@@ -266,13 +266,32 @@ def teacher_practice(source: LessonSource, weak: WeakSlice, number: int, config:
 def _unfit(task: Task, weak: WeakSlice) -> str | None:
     """Why a teacher's problem cannot be a practice task before it is even verified: no
     numbers, a number of the question the solution never uses (the solution is then of
-    some other problem), or metadata outside the slice (another number of steps)."""
+    some other problem), a question that states a result, a solution that uses a number
+    neither the question nor an earlier step gave (the question is missing a fact), a
+    fraction not in the lowest terms the question asks for, or metadata outside the slice
+    (another number of steps)."""
     given = _numbers(task.prompt)
     if not given:
         return "no_numbers"
     if given - _numbers(" ".join(s.text for s in task.steps)):
         return "unused_numbers"
+    if "=" in task.prompt:
+        return "states_result"  # "Calculate 3/4 + 1/2 = 1/2": a claim, not a question
+    reached = set(given) | UNIT_CONSTANTS
+    for step in task.steps:  # a number the solution uses must come from the question or an earlier step
+        operands = _numbers(step.text.rpartition("=")[0])
+        if operands - reached:
+            return "ungrounded"
+        reached |= _numbers(step.value or "")
+    answer = parse_number(task.answer)
+    if "lowest terms" in task.prompt.lower() and "/" in task.answer and answer is not None and (
+            f"{answer.numerator}/{answer.denominator}" != task.answer.replace(" ", "")):
+        return "not_lowest_terms"
     return None if matches(task.metadata, weak.predicates) else "off_slice"
+
+
+# Numbers a solution may use without the question stating them: percent and unit factors.
+UNIT_CONSTANTS = {Fraction(n) for n in (1, 2, 7, 10, 12, 24, 60, 100, 1000)}
 
 
 def _numbers(text: str) -> set[Fraction]:
