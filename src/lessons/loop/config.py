@@ -27,7 +27,7 @@ DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report,
 SFT_BUILDERS = ("correction", "rejection", "practice")  # builders whose rows the loop trains on (SFT)
 
 # Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` with 160
-# held-out tasks took 29 minutes, so it judges 128; `quick` is a first look in under 10.
+# held-out tasks took 29 minutes, so it judges 128 (24 minutes with setup); `quick` 8.8 minutes.
 SIZES: dict[str, dict[str, int]] = {
     "default": {"train_tasks": 128, "heldout_tasks": 128, "rows": 48, "steps": 12},
     "quick": {"train_tasks": 40, "heldout_tasks": 40, "rows": 16, "steps": 5},
