@@ -118,7 +118,7 @@ class PracticeBuilder:
         row = {
             "prompt": source.render(task), "task_id": task.id, "question": task.prompt, "answer": task.answer,
             "solution": "\n".join(s.text for s in task.steps), "skill": task.skill,
-            "difficulty": task.metadata.get("difficulty"), "slice": _describe(weak.predicates),
+            "difficulty": task.metadata.get("difficulty"), "slice": describe(weak.predicates),
         }
         attempts = tuple(a.id for t in seeds for a in source.by_task.get(t, []) if not a.correct)
         detail: dict[str, Any] = {"slice": weak.predicates, "slice_error_rate": weak.error_rate}
@@ -145,7 +145,12 @@ def weak_slices(source: LessonSource, limit: int) -> list[WeakSlice]:
 
 
 def _features(task: Task) -> dict[str, Any]:
-    return {k: v for k, v in task.metadata.items()
+    return features(task.metadata)
+
+
+def features(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The metadata a slice is described by: plain values, not ids."""
+    return {k: v for k, v in metadata.items()
             if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k not in ("id", "seed_task")}
 
 
@@ -191,7 +196,7 @@ def _label(value: Any) -> str:
     return str(value)
 
 
-def _describe(predicates: dict[str, str]) -> str:
+def describe(predicates: dict[str, str]) -> str:
     return " and ".join(f"{k}={v}" for k, v in sorted(predicates.items())) or "all"
 
 
@@ -238,7 +243,7 @@ def teacher_practice(source: LessonSource, weak: WeakSlice, number: int, config:
     failed = [source.tasks[t] for t in weak.failed]
     shown = [tuple(failed[(i + k) % len(failed)] for k in range(min(TEACHER_EXAMPLES, len(failed))))
              for i in range(config.per_slice)]
-    chats = [teacher_chat(examples, _describe(weak.predicates), i, len(shown)) for i, examples in enumerate(shown)]
+    chats = [teacher_chat(examples, describe(weak.predicates), i, len(shown)) for i, examples in enumerate(shown)]
     seed = int(hashlib.sha256(f"teacher/{source.run.id}/{config.seed}/{number}".encode()).hexdigest()[:8], 16)
     params = SamplingParams(n=config.teacher_samples, temperature=TEACHER_TEMPERATURE,
                             max_new_tokens=TEACHER_MAX_TOKENS, seed=seed)

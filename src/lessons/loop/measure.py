@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from lessons.builders.practice import _features, matches
+from lessons.builders.practice import describe, features, matches
 from lessons.metrics import bootstrap_ci, paired_bootstrap, task_scores
 from lessons.store import Store
 from lessons.store.db import AttemptRow
@@ -31,17 +31,20 @@ class Arm:
         self.name, self.model = run_name, model
         self.attempts = store.attempts(self.run.id)
         self.scores = task_scores(self.attempts)
-        self.first = {}  # task -> first sample
+        self.first: dict[str, AttemptRow] = {}  # task -> first sample
+        self.first_wrong: dict[str, AttemptRow] = {}  # task -> first wrong sample
         for a in self.attempts:
             self.first.setdefault(a.task_id, a)
+            if not a.correct:
+                self.first_wrong.setdefault(a.task_id, a)
         self.types = {d.attempt_id: d.error_type for d in store.diagnoses(self.run.id)}
 
     def solved(self, task: str) -> bool:
         return self.scores.get(task, 0.0) >= 0.5
 
     def error_type(self, task: str) -> str:
-        wrong = [a for a in self.attempts if a.task_id == task and not a.correct]
-        return self.types.get(wrong[0].id, "undiagnosed") if wrong else "-"
+        wrong = self.first_wrong.get(task)
+        return self.types.get(wrong.id, "undiagnosed") if wrong else "-"
 
 
 def _accuracy(arm: Arm, tasks: Sequence[str], seed: int) -> dict[str, Any]:
@@ -56,10 +59,6 @@ def _delta(a: Arm, b: Arm, tasks: Sequence[str], seed: int) -> tuple[float, list
     if not len(tasks):
         return 0.0, [0.0, 0.0]
     return float(sb.mean() - sa.mean()), list(paired_bootstrap(sa, sb, seed=seed))
-
-
-def describe(predicates: dict[str, str]) -> str:
-    return " and ".join(f"{k}={v}" for k, v in sorted(predicates.items())) or "all"
 
 
 def loop_report_data(store: Store, name: str) -> dict[str, Any]:
@@ -97,7 +96,7 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     arms = [base, treat] + ([control] if control else [])
     tasks = sorted(set.intersection(*(set(a.scores) for a in arms)))
     weak = [w["predicates"] for r in rounds for w in stages[(r, "build")].get("weak_slices", [])]
-    weak = [dict(p) for p in {tuple(sorted(p.items())) for p in weak}]
+    weak = [dict(p) for p in dict.fromkeys(tuple(sorted(p.items())) for p in weak)]  # once each, in order
     headline: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)}
     for key, arm in (("treatment", treat), ("control", control)):
         if arm is None:
@@ -107,7 +106,7 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     if control is not None:
         delta, ci = _delta(control, treat, tasks, seed)
         headline["advantage"] = {"delta": delta, "ci95": ci}
-    in_weak = [t for t in tasks if any(matches(_features_of(base, t), p) for p in weak)]
+    in_weak = [t for t in tasks if any(matches(features(base.first[t].metadata), p) for p in weak)]
     if weak:
         headline["weak_slices"] = _slice_gain(base, treat, control, in_weak, seed) | {
             "slices": [describe(p) for p in weak]}
@@ -136,12 +135,6 @@ def _round_row(stages: dict, r: int) -> dict[str, Any]:
     }
 
 
-def _features_of(arm: Arm, task: str) -> dict[str, Any]:
-    a = arm.first[task]
-    return {k: v for k, v in a.metadata.items()
-            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k not in ("id", "seed_task")}
-
-
 def _slice_gain(base: Arm, treat: Arm, control: Arm | None, tasks: Sequence[str], seed: int) -> dict[str, Any]:
     out: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)["accuracy"],
                            "treatment": _accuracy(treat, tasks, seed)["accuracy"]}
@@ -159,7 +152,7 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
     the fixed/new/persistent counts of the treatment."""
     groups: list[tuple[str, bool, list[str]]] = []
     for p in weak:
-        groups.append((describe(p), True, [t for t in tasks if matches(_features_of(base, t), p)]))
+        groups.append((describe(p), True, [t for t in tasks if matches(features(base.first[t].metadata), p)]))
     skills = sorted({base.first[t].skill for t in tasks if base.first[t].skill})
     named = {name for name, _, _ in groups}
     for skill in skills:  # a skill already listed as a weak slice is not listed twice
@@ -222,7 +215,7 @@ def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[dict[str
 
     def entry(t: str, kind: str) -> dict[str, Any]:
         a = base.first[t]
-        hit = [describe(p) for p in weak if matches(_features_of(base, t), p)]
+        hit = [describe(p) for p in weak if matches(features(base.first[t].metadata), p)]
         return {"task_id": t, "question": a.prompt, "gold": a.gold, "slice": hit[0] if hit else f"skill={a.skill}",
                 "weak": bool(hit), "error_type": base.error_type(t) if kind == "fixed" else treat.error_type(t),
                 "before": side(base, t), "after": side(treat, t)}

@@ -48,9 +48,7 @@ def as_sft(lesson: Lesson, source: LessonSource) -> Lesson:
         messages = row["messages"]
         return Lesson({"prompt": messages[:-1], "completion": [messages[-1]]}, lesson.provenance)
     if "solution" in row and "answer" in row:  # a practice task: its (verified) gold solution
-        steps = tuple(GoldStep(text, None) for text in str(row["solution"]).splitlines() if text.strip())
-        task = Task(id=row["task_id"], prompt=row["question"], answer=str(row["answer"]), steps=steps)
-        completion = gold_solution(task, source.template)
+        completion = gold_solution(task_of_row(row), source.template)
         return Lesson({"prompt": row["prompt"], "completion": [{"role": "assistant", "content": completion}]},
                       lesson.provenance)
     raise ValueError(f"builder {lesson.provenance.builder!r} rows ({sorted(row)}) cannot be trained on with SFT")
