@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
+import random
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from lessons import faults
 from lessons.models.base import ModelInfo, SamplingParams
 from lessons.prompts import PromptTemplate
 from lessons.records import Attempt
 from lessons.store.diagnoses import DiagnosisLog
 from lessons.store.loops import LoopLog
-from lessons.store.migrations import apply_migrations
+from lessons.store.migrations import MIGRATIONS, NewerLogError, apply_migrations, recorded_migrations
 from lessons.tasks.base import GoldStep, SuiteInfo, Task
 
 DEFAULT_DB = "lessons.db"
+# Seconds one statement waits for another process's write lock. Every transaction of
+# lessons is a short batch of SQL, so a wait this long means a stuck writer; the lock is
+# then tried once more over the same span before a one-line error.
+BUSY_TIMEOUT_S = 60.0
 
 
 def _json(obj: Any) -> str:
@@ -31,7 +40,7 @@ def content_id(*parts: Any) -> str:
 
 
 class StoreError(RuntimeError):
-    pass
+    """A problem with the mistake log, for the user: one line that starts with its path."""
 
 
 @dataclass(frozen=True)
@@ -79,36 +88,112 @@ class AttemptRow:
 
 
 class Store(DiagnosisLog, LoopLog):
-    """Open with `Store.open(path)`; migrates on open. Not shared across threads."""
+    """Open with `Store.open(path)`; migrates on open. Not shared across threads.
+    Several processes may use one log at once: every write is a short BEGIN IMMEDIATE
+    transaction that waits its turn; reads never wait for writers (WAL)."""
 
-    def __init__(self, db: sqlite3.Connection, path: str):
+    def __init__(self, db: sqlite3.Connection, path: str, read_only: str | None = None,
+                 busy_timeout_s: float = BUSY_TIMEOUT_S):
         self.db, self.path = db, path
+        self.read_only = read_only  # why the log can't be written, or None
+        self.busy_timeout_s = busy_timeout_s
 
     @classmethod
-    def open(cls, path: str | Path = DEFAULT_DB) -> "Store":
+    def open(cls, path: str | Path = DEFAULT_DB, busy_timeout_s: float | None = None) -> "Store":
+        """Open (creating when absent) and migrate the log. A corrupt, foreign or newer
+        file is refused with a StoreError before anything is written to it; a read-only
+        one opens for reading when it needs no migration."""
         path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses no committed batch
-        db.execute("PRAGMA foreign_keys=ON")
-        apply_migrations(db)
-        return cls(db, path)
+        busy_timeout_s = BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+        read_only = None if path == ":memory:" else _read_only_reason(path)
+        store = cls(_connect(path, read_only, busy_timeout_s), path, read_only, busy_timeout_s)
+        try:
+            store._prepare()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        try:
+            done = self._retry_busy(lambda: _recorded_migrations(self.db), "open")
+        except NewerLogError as e:
+            raise StoreError(f"{self.path}: {e}") from None
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"{self.path}: cannot open ({e})") from None
+        except sqlite3.DatabaseError as e:  # SQLITE_NOTADB, SQLITE_CORRUPT: random bytes, a truncated file
+            raise StoreError(f"{self.path}: not a lessons mistake log ({e})") from None
+        if done is None:
+            raise StoreError(f"{self.path}: not a lessons mistake log (an SQLite database without a migrations table)")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        pending = [name for name, _ in MIGRATIONS if name not in done]
+        if self.read_only:
+            if pending:
+                raise StoreError(f"{self.path}: read-only, cannot write the migrations it needs "
+                                 f"({', '.join(pending)}; {self.read_only})")
+            return
+        if self.path != ":memory:":
+            try:
+                self._retry_busy(self._enter_wal, "switch to WAL mode")
+            except sqlite3.OperationalError as e:  # e.g. a device file, a filesystem without shared memory
+                raise StoreError(f"{self.path}: cannot use WAL mode ({e})") from None
+        self.db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses no committed batch
+        if pending:
+            try:
+                self._retry_busy(lambda: apply_migrations(self.db), "migrate")
+            except NewerLogError as e:  # a newer lessons migrated it while we waited
+                raise StoreError(f"{self.path}: {e}") from None
+
+    def _enter_wal(self) -> None:
+        # Switching needs an exclusive lock and does not wait on the busy timeout, so two
+        # processes creating one log at once race here: the loser gets SQLITE_BUSY and retries.
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        mode = self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise StoreError(f"{self.path}: cannot use WAL mode (journal mode stays {mode!r})")
+
+    def _retry_busy(self, fn: Callable[[], Any], doing: str) -> Any:
+        """Run `fn` again while it fails with SQLITE_BUSY, at least once and for about one
+        more busy timeout, then raise a one-line StoreError: `database is locked` never
+        reaches the user. (Some waits skip the busy handler: the WAL switch, a stale snapshot.)"""
+        deadline = time.monotonic() + 2 * self.busy_timeout_s
+        for attempt in itertools.count():
+            try:
+                return fn()
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e):
+                    raise
+                if attempt > 0 and time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"{self.path}: busy: another process held the mistake log's lock for over "
+                        f"{2 * self.busy_timeout_s:g} s, so this command could not {doing}; try again when it finishes"
+                    ) from None
+            time.sleep(min(1.0, 0.01 * 2 ** min(attempt, 7)) * random.uniform(0.5, 1.0))  # jitter: racers part
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One write transaction, holding the write lock from its start (BEGIN IMMEDIATE),
+        so it never fails half-way on another writer. Inside another it joins that one."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        if self.read_only:
+            raise StoreError(f"{self.path}: read-only, cannot write ({self.read_only})")
+        self._retry_busy(lambda: self.db.execute("BEGIN IMMEDIATE"), "write")
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            faults.point("log-commit")
+            self.db.execute("COMMIT")
+        except BaseException as e:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError) and _errorname(e).startswith("SQLITE_READONLY"):
+                raise StoreError(f"{self.path}: read-only, cannot write ({e})") from None
             raise
-        self.db.execute("COMMIT")
 
     # -- components -------------------------------------------------------------------
 
@@ -142,10 +227,11 @@ class Store(DiagnosisLog, LoopLog):
         self, info: ModelInfo, parent_id: str | None = None, lineage: dict | None = None
     ) -> str:
         version_id = content_id(info.backend, info.source, info.args)
-        self.db.execute(
-            "INSERT OR IGNORE INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-            (version_id, info.name, info.backend, info.source, _json(info.args), parent_id, _json(lineage or {})),
-        )
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                (version_id, info.name, info.backend, info.source, _json(info.args), parent_id, _json(lineage or {})),
+            )
         return version_id
 
     def model_versions(self) -> list[dict[str, Any]]:
@@ -158,10 +244,11 @@ class Store(DiagnosisLog, LoopLog):
         return {r["name"]: r["source"] for r in rows}
 
     def save_template(self, template: PromptTemplate) -> str:
-        self.db.execute(
-            "INSERT OR IGNORE INTO prompt_templates VALUES (?, ?, ?, ?, datetime('now'))",
-            (template.id, template.name, template.system, template.user),
-        )
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO prompt_templates VALUES (?, ?, ?, ?, datetime('now'))",
+                (template.id, template.name, template.system, template.user),
+            )
         return template.id
 
     # -- runs -------------------------------------------------------------------------
@@ -177,35 +264,36 @@ class Store(DiagnosisLog, LoopLog):
         task_ids: Sequence[str],
     ) -> RunRecord:
         """Create the run, or return it for resuming when one of that name exists with the
-        same configuration; a different configuration under the same name is an error."""
-        existing = self.find_run(name)
+        same configuration; a different configuration under the same name is an error.
+        One transaction, so two processes starting the same run both get it."""
         fields = dict(
             suite_id=suite_id, model_version_id=model_version_id, template_id=template_id,
             sampling=sampling, task_ids=tuple(task_ids),
         )
-        if existing is not None:
-            differs = [k for k, v in fields.items() if getattr(existing, k) != v]
-            if differs:
-                raise StoreError(
-                    f"run {name!r} exists with a different {', '.join(differs)}; "
-                    "choose another --run name to start a new run"
-                )
-            self.db.execute("UPDATE runs SET status = 'running' WHERE id = ?", (existing.id,))
-            return self.get_run(existing.id)
-        run_id = content_id(name, suite_id, model_version_id, template_id, asdict(sampling), list(task_ids))
-        self.db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', datetime('now'), NULL)",
-            (
-                run_id, name, suite_id, model_version_id, template_id,
-                _json(asdict(sampling)), _json(components), _json(list(task_ids)),
-            ),
-        )
-        return self.get_run(run_id)
+        with self.transaction() as db:
+            existing = self.find_run(name)
+            if existing is not None:
+                differs = [k for k, v in fields.items() if getattr(existing, k) != v]
+                if differs:
+                    raise StoreError(
+                        f"run {name!r} exists with a different {', '.join(differs)}; "
+                        "choose another --run name to start a new run"
+                    )
+                db.execute("UPDATE runs SET status = 'running' WHERE id = ?", (existing.id,))
+                return self.get_run(existing.id)
+            run_id = content_id(name, suite_id, model_version_id, template_id, asdict(sampling), list(task_ids))
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', datetime('now'), NULL)",
+                (
+                    run_id, name, suite_id, model_version_id, template_id,
+                    _json(asdict(sampling)), _json(components), _json(list(task_ids)),
+                ),
+            )
+            return self.get_run(run_id)
 
     def finish_run(self, run_id: str, status: str = "done") -> None:
-        self.db.execute(
-            "UPDATE runs SET status = ?, finished_at = datetime('now') WHERE id = ?", (status, run_id)
-        )
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET status = ?, finished_at = datetime('now') WHERE id = ?", (status, run_id))
 
     def find_run(self, name_or_id: str) -> RunRecord | None:
         row = self.db.execute(
@@ -283,6 +371,56 @@ class Store(DiagnosisLog, LoopLog):
         if row is None:
             raise StoreError(f"no attempt {attempt_id} in {self.path}")
         return _attempt_from_row(row)
+
+
+def _read_only_reason(path: str) -> str | None:
+    """Why the log at `path` can't be written, or None. Write bits count even for root
+    (who may write anyway): a log made 0444 was made read-only on purpose."""
+    def writable(p: Path) -> bool:
+        return os.access(p, os.W_OK) and bool(p.stat().st_mode & 0o222)
+
+    file, folder = Path(path), Path(path).absolute().parent
+    if file.exists() and not writable(file):
+        return f"file mode {file.stat().st_mode & 0o777:04o}"
+    if folder.exists() and not writable(folder):  # SQLite could not create the -wal and -shm files
+        return f"directory {folder} is read-only"
+    return None
+
+
+def _connect(path: str, read_only: str | None, busy_timeout_s: float) -> sqlite3.Connection:
+    try:
+        if read_only is None:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_s)
+        elif not Path(path).exists():
+            raise StoreError(f"{path}: read-only, cannot create a mistake log there ({read_only})")
+        else:
+            # immutable: nothing can change the file, so SQLite needs no -shm file (which it
+            # could not create in a read-only folder); not when a -wal holds commits to read
+            wal = Path(path + "-wal")
+            immutable = "&immutable=1" if not wal.exists() or wal.stat().st_size == 0 else ""
+            uri = f"{Path(path).absolute().as_uri()}?mode=ro{immutable}"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_s)
+    except (OSError, sqlite3.Error) as e:
+        raise StoreError(f"{path}: cannot open ({getattr(e, 'strerror', None) or e})") from None
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _recorded_migrations(db: sqlite3.Connection) -> set[str] | None:
+    """Migrations recorded in the log (only reads); None for an SQLite file of something else."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return None if tables and "migrations" not in tables else recorded_migrations(db)
+
+
+def _errorname(e: sqlite3.Error) -> str:
+    return getattr(e, "sqlite_errorname", "") or ""
+
+
+def _is_busy(e: sqlite3.OperationalError) -> bool:
+    name = _errorname(e)
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or (not name and "locked" in str(e))
 
 
 _ATTEMPT_SELECT = (

@@ -128,7 +128,9 @@ class DiagnosisLog:
             )
 
     def slices(self, run_id: str) -> Iterator[dict[str, Any]]:
-        for r in self.db.execute("SELECT * FROM slices WHERE run_id = ? ORDER BY view, rank", (run_id,)):
+        # fetched whole: a half-read cursor would keep a stale snapshot that a later write can't upgrade
+        rows = self.db.execute("SELECT * FROM slices WHERE run_id = ? ORDER BY view, rank", (run_id,)).fetchall()
+        for r in rows:
             yield {**dict(r), "predicates": json.loads(r["predicates"])}
 
 

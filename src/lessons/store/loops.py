@@ -16,18 +16,20 @@ class LoopLog:
 
     def start_loop(self, name: str, config: dict[str, Any], out_dir: str) -> dict[str, Any]:
         """Record a new loop, or return the recorded config of an existing one (the caller
-        checks that it matches)."""
-        row = self.db.execute("SELECT config FROM loops WHERE name = ?", (name,)).fetchone()
-        if row is not None:
-            return json.loads(row["config"])
-        self.db.execute(
-            "INSERT INTO loops VALUES (?, ?, ?, datetime('now'), NULL)",
-            (name, json.dumps(config, sort_keys=True), out_dir),
-        )
+        checks that it matches). One transaction, so two processes starting it agree."""
+        with self.transaction() as db:
+            row = db.execute("SELECT config FROM loops WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                return json.loads(row["config"])
+            db.execute(
+                "INSERT INTO loops VALUES (?, ?, ?, datetime('now'), NULL)",
+                (name, json.dumps(config, sort_keys=True), out_dir),
+            )
         return config
 
     def finish_loop(self, name: str) -> None:
-        self.db.execute("UPDATE loops SET finished_at = datetime('now') WHERE name = ?", (name,))
+        with self.transaction() as db:
+            db.execute("UPDATE loops SET finished_at = datetime('now') WHERE name = ?", (name,))
 
     def loop(self, name: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM loops WHERE name = ?", (name,)).fetchone()
@@ -40,10 +42,11 @@ class LoopLog:
         return [dict(r) | {"config": json.loads(r["config"])} for r in rows]
 
     def save_stage(self, loop: str, round: int, stage: str, output: dict[str, Any], wall_s: float) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO loop_stages VALUES (?, ?, ?, ?, ?, datetime('now'))",
-            (loop, round, stage, json.dumps(output, sort_keys=True, default=str), wall_s),
-        )
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO loop_stages VALUES (?, ?, ?, ?, ?, datetime('now'))",
+                (loop, round, stage, json.dumps(output, sort_keys=True, default=str), wall_s),
+            )
 
     def stages(self, loop: str) -> dict[tuple[int, str], dict[str, Any]]:
         """(round, stage) -> output of every finished stage, with `wall_s` added."""

@@ -193,31 +193,53 @@ def m003_loops(db: sqlite3.Connection) -> None:
     )
 
 
+class NewerLogError(RuntimeError):
+    """The log records migrations this code doesn't know: a newer lessons wrote it."""
+
+    def __init__(self, unknown: set[str]):
+        self.unknown = sorted(unknown)
+        super().__init__(
+            f"written by a newer lessons (unknown migration{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(self.unknown)}); upgrade lessons"
+        )
+
+
+def recorded_migrations(db: sqlite3.Connection) -> set[str]:
+    """Names in the `migrations` table (none before the first migration); only reads.
+    Raises NewerLogError when one of them is unknown here."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").fetchone() is None:
+        return set()
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    unknown = done - {name for name, _ in MIGRATIONS}
+    if unknown:
+        raise NewerLogError(unknown)
+    return done
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction; return
     the names applied now. Refuses a database that knows migrations this code doesn't.
-    `db` must be in autocommit mode (isolation_level=None): transactions are explicit."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
-    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
-    known = {name for name, _ in MIGRATIONS}
-    unknown = done - known
-    if unknown:
-        raise RuntimeError(
-            f"this mistake log was written by a newer lessons (migrations {sorted(unknown)}); upgrade lessons"
-        )
+    `db` must be in autocommit mode (isolation_level=None): transactions are explicit.
+
+    Safe when several processes open one log at once: each migration takes the write
+    lock (BEGIN IMMEDIATE) and re-reads what is recorded inside it, so only one process
+    applies it. A process that finds the lock held waits on the connection's busy timeout;
+    the caller retries on SQLITE_BUSY (everything here can simply run again)."""
+    done = recorded_migrations(db)  # read-only fast path: a migrated log takes no lock
     applied = []
     for name, fn in MIGRATIONS:
         if name in done:
             continue
         db.execute("BEGIN IMMEDIATE")  # one transaction per migration: a failed one leaves nothing
         try:
-            fn(db)
-            db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+            db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            if name not in recorded_migrations(db):  # another process may have applied it meanwhile
+                fn(db)
+                db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+                applied.append(name)
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        applied.append(name)
     return applied
