@@ -17,12 +17,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from lessons.atomic import replace_dir
 from lessons.builders.base import FORMATS, HeldOutLeak, Lesson
 from lessons.builders.formats import canonical, check_row, prompt_text, row_key
 from lessons.builders.overlap import RULE, OverlapIndex
@@ -101,9 +100,7 @@ def write_lesson_set(
     out = Path(out_dir)
     _check_target(out)
     kept, counts = select_rows(lessons, info.format, heldout, limit)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with replace_dir(out) as staging:  # a killed build leaves the old set or the new one, never half
         digest = _write_files(staging, kept)
         report = WriteReport(str(out), len(kept), len(lessons), counts["duplicates"], counts["heldout_overlap"],
                              counts["limit"], digest)
@@ -114,12 +111,6 @@ def write_lesson_set(
                                                 **RULE},
         }
         (staging / MARKER).write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return report
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from lessons import faults
 from lessons.loop.config import LoopConfig
 from lessons.models.base import Backend
 from lessons.store import Store, content_id
@@ -122,6 +123,7 @@ class _Stages:
         output = work()
         wall = time.perf_counter() - started
         self.store.save_stage(self.config.name, round, stage, output, wall)
+        faults.point("loop-stage")
         self.state.done[(round, stage)] = output | {"wall_s": wall}
         return self.state.done[(round, stage)]
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 from jinja2 import Environment, PackageLoader, Undefined
 from markupsafe import Markup, escape
 
+from lessons.atomic import write_text
 from lessons.report import charts, formatting
 
 MAX_CHANGES = 40  # fixed / new mistakes shown in full per list; the rest are counted
@@ -175,7 +176,4 @@ def render_report(data: Mapping[str, Any], *, max_changes: int = MAX_CHANGES) ->
 
 def write_report(data: Mapping[str, Any], path: str | Path, *, max_changes: int = MAX_CHANGES) -> Path:
     """Render `data` and write it to `path` (UTF-8); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(data, max_changes=max_changes), encoding="utf-8")
-    return path
+    return write_text(path, render_report(data, max_changes=max_changes))

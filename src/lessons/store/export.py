@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
+from lessons.atomic import replace_file
 from lessons.store.db import Store
 
 ExportFormat = Literal["parquet", "jsonl"]
@@ -21,17 +22,17 @@ def export_run(store: Store, run_name: str, fmt: ExportFormat, path: str | Path)
         row["metadata"] = json.dumps(row["metadata"], ensure_ascii=False)  # heterogeneous: keep as JSON text
         row |= {"run_name": run.name, "model": run.model_name, "suite_id": run.suite_id}
         rows.append(row)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "jsonl":
-        with open(path, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    elif fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        pq.write_table(pa.Table.from_pylist(rows), path)
-    else:
+    if fmt not in ("parquet", "jsonl"):
         raise ValueError(f"unknown export format {fmt!r}; use parquet or jsonl")
+    path = Path(path)
+    with replace_file(path) as tmp:  # a killed export leaves no half file for a reader to trust
+        if fmt == "jsonl":
+            with open(tmp, "w", encoding="utf-8") as f:
+                for row in rows:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist(rows), tmp)
     return path, len(rows)

@@ -4,10 +4,14 @@ a merged bf16 model that `lessons eval` can load by name.
 Output directory layout (default `lessons-models/<name>/`):
 
     train.json      base model, lesson set and config of the run that owns this directory
-    checkpoints/    TRL checkpoints every `save_steps`; a re-run resumes from the last one
+    checkpoints/    TRL checkpoints every `save_steps`; a re-run resumes from the newest complete one
+    checkpoints.incomplete/  checkpoints a killed run left half-written, moved aside (see checkpoints.py)
     adapter/        the LoRA adapter (peft) and tokenizer
     merged/         base + adapter merged, bf16 safetensors and tokenizer: the new model version
     result.json     written last; a re-run that finds it trains nothing
+
+Every file and folder here but the checkpoints appears atomically (written beside, then
+renamed), and the version is registered in the log only after result.json exists.
 
 On CPU the base weights are loaded in bf16 and the trainer runs under bf16 autocast
 (TRL's `bf16=True` with `use_cpu=True`): the frozen weights need no per-op cast and take
@@ -24,8 +28,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from lessons import atomic, faults
 from lessons.models.embedded import PACKAGED
 from lessons.train.config import DEFAULT_ROOT, TrainConfig, config_dict, fingerprint, lora_config, trl_config, version_name
+from lessons.train.checkpoints import resumable_checkpoint
 from lessons.train.data import LessonSet, check_method, load_lessons
 from lessons.train.lineage import BaseModel, register_version, resolve_base
 from lessons.train.results import TrainError, TrainProgress, TrainResult
@@ -85,8 +91,7 @@ def _claim_output_dir(out: Path, manifest: dict[str, Any]) -> None:
                 "choose another --name or --out (or delete that directory)"
             )
         return
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    atomic.write_text(path, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def _finished(out: Path) -> TrainResult | None:
@@ -100,24 +105,24 @@ def _run(
     base: BaseModel, lessons: LessonSet, config: TrainConfig, name: str, out: Path,
     on_progress: Callable[[TrainProgress], None] | None,
 ) -> TrainResult:
-    from transformers.trainer_utils import get_last_checkpoint
-
     checkpoints = out / "checkpoints"
     trainer, tokenizer = build_trainer(base.path, lessons, config, checkpoints)
     from lessons.train.progress import ProgressReporter  # imports transformers: only when training
 
     reporter = ProgressReporter(on_progress)
     trainer.add_callback(reporter)
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last = resumable_checkpoint(checkpoints)
     started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last)
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
     seconds = time.perf_counter() - started
     adapter_dir, merged_dir = out / "adapter", out / "merged"
-    trainer.model.save_pretrained(str(adapter_dir))
-    tokenizer.save_pretrained(str(adapter_dir))
+    with atomic.replace_dir(adapter_dir) as staging:
+        trainer.model.save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
     state = trainer.state
     del trainer  # free the training copy before the fp32 merge loads another
     merge_adapter(base.path, adapter_dir, merged_dir)
+    faults.point("train-merged")
     tokens_now = state.num_input_tokens_seen - reporter.tokens_at_start
     result = TrainResult(
         model_name=name, path=str(merged_dir.resolve()), steps=state.global_step,
@@ -126,7 +131,8 @@ def _run(
         adapter_dir=str(adapter_dir.resolve()), merged_dir=str(merged_dir.resolve()),
         output_dir=str(out.resolve()), resumed_from_step=reporter.step_at_start, train_seconds=seconds,
     )
-    (out / "result.json").write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
+    # written last and atomically: its presence (with merged/) is what "finished" means
+    atomic.write_text(out / "result.json", json.dumps(asdict(result), indent=2))
     return result
 
 
@@ -162,7 +168,27 @@ def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, chec
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config)
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log line to stdout
+    _mark_checkpoint_writes(trainer)
     return trainer, tokenizer
+
+
+def _mark_checkpoint_writes(trainer: Any) -> None:
+    """Fault points inside a checkpoint write (weights on disk, optimizer state and trainer
+    state not yet) and after it, for the crash tests; see `lessons.faults`."""
+    from transformers import TrainerCallback
+
+    save_state = trainer._save_optimizer_and_scheduler
+
+    def save_optimizer_and_scheduler(output_dir: str) -> None:
+        faults.point("checkpoint-write")
+        save_state(output_dir)
+
+    class Saved(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            faults.point("checkpoint-saved")
+
+    trainer._save_optimizer_and_scheduler = save_optimizer_and_scheduler
+    trainer.add_callback(Saved())
 
 
 def merge_adapter(base_dir: Path, adapter_dir: Path, merged_dir: Path) -> Path:
@@ -174,14 +200,9 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, merged_dir: Path) -> Path:
 
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    staging = merged_dir.with_name(merged_dir.name + ".partial")  # a crash mid-save leaves no half model
-    merged.to(torch.bfloat16).save_pretrained(str(staging), safe_serialization=True)
-    AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(str(staging))
-    if merged_dir.exists():
-        import shutil
-
-        shutil.rmtree(merged_dir)
-    staging.rename(merged_dir)
+    with atomic.replace_dir(merged_dir) as staging:  # a crash mid-save leaves no half model
+        merged.to(torch.bfloat16).save_pretrained(str(staging), safe_serialization=True)
+        AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(str(staging))
     return merged_dir
 
 
