@@ -9,6 +9,7 @@ the attempt count and the final error message are under one roof.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -156,10 +157,14 @@ class OpenAIBackend:
             raise BackendError(f"endpoint {self.base_url} rejected the request ({reason})") from err
         except openai.OpenAIError as err:  # e.g. a body that is not a chat completion
             raise BackendError(f"endpoint {self.base_url} gave an unusable response: {err}") from err
+        # A malformed body is retried like a 5xx: servers mid-restart and proxies answering for
+        # them send such bodies for a while; one that stays malformed fails after as many attempts.
+        except json.JSONDecodeError as err:  # the client does not wrap its parse of a JSON content type
+            raise _Retryable(f"malformed response: invalid JSON ({err})", unreachable=False) from err
         try:
             return _to_completion(response, time.perf_counter() - start)
         except ValueError as err:
-            raise BackendError(f"endpoint {self.base_url} gave an unusable response: {err}") from err
+            raise _Retryable(f"malformed response: {err}", unreachable=False) from err
 
     def _create(self, kwargs: dict[str, Any]) -> Any:
         import openai
@@ -188,12 +193,18 @@ def _abandon(pool: ThreadPoolExecutor, stop: threading.Event) -> None:
 
 
 def _to_completion(response: Any, latency_s: float) -> Completion:
+    """The first choice as a Completion; ValueError for a body that is not a chat completion
+    (the client builds its objects without validation, so any shape can arrive here)."""
     if not getattr(response, "choices", None):
-        raise ValueError(f"response has no choices: {str(response)[:300]}")
-    choice = response.choices[0]
+        raise ValueError(f"no choices in {_one_line(str(response))[:300]}")
+    try:
+        choice = response.choices[0]
+        text = (choice.message.content if choice.message else None) or ""
+    except (AttributeError, KeyError, TypeError) as err:
+        raise ValueError(f"no message in {_one_line(str(response.choices))[:300]}") from err
     usage = getattr(response, "usage", None)
     return Completion(
-        text=(choice.message.content if choice.message else None) or "",
+        text=text,
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         finish_reason="length" if choice.finish_reason == "length" else "stop",
@@ -233,7 +244,12 @@ def _server_message(err: Any) -> str:
         message = body.get("message") or body.get("detail") or body
     else:
         message = body or err.message
-    return str(message)[:500]
+    return _one_line(str(message))[:500]
+
+
+def _one_line(text: str) -> str:
+    """Whitespace folded, so that a server's HTML error page cannot break the one-line error."""
+    return " ".join(text.split())
 
 
 def _retry_after(err: Any) -> float | None:
