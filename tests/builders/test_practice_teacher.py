@@ -182,6 +182,7 @@ def cli(tmp_path, monkeypatch, planted_db):
         if planted_db.with_name(planted_db.name + suffix).exists():
             shutil.copy(planted_db.with_name(planted_db.name + suffix), tmp_path / f"log.db{suffix}")
     monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
+    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
     runner = CliRunner()
 
     def invoke(*args, ok=True):

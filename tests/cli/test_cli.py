@@ -17,6 +17,7 @@ SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
+    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
     runner = CliRunner()
 
     def invoke(*args, ok=True):

@@ -33,6 +33,7 @@ def sloppy(chat, sample):
 def cli(tmp_path, monkeypatch):
     db = tmp_path / "log.db"
     monkeypatch.setenv("LESSONS_DB", str(db))
+    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
     monkeypatch.setattr("lessons.diagnose.taxonomy.MiniLMEmbedder", WordHashEmbedder)
     store = Store.open(db)
     evaluate(store, ScriptedBackend(sloppy), SUITE, EvalConfig(limit=30, run_name="r"))

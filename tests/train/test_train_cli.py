@@ -13,6 +13,7 @@ from lessons.train import TrainProgress, TrainResult
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
+    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
     monkeypatch.delenv("LESSONS_DEBUG", raising=False)
     runner = CliRunner()
 
@@ -59,12 +60,15 @@ def test_train_table_output(cli, fake_train, sft_file):
     assert "m-sft-0123abcd" in result.stdout and "lessons eval --model m-sft-0123abcd" in result.stdout
 
 
-def test_bad_lessons_give_one_red_line_with_file_and_line(cli, tmp_path):
+def test_bad_lessons_give_one_red_line_with_file_and_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")  # narrower than the line: it must not wrap
+    monkeypatch.setattr("lessons.cli.train._quiet_libraries", lambda: None)  # no HF imports in a unit test
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n{oops\n')
     result = cli("train", "--model", "smollm2-135m", "--data", bad, "--json")
     assert result.exit_code == 1
-    assert f"{bad}:2: invalid JSON" in result.stderr.replace("\n", "")
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {bad}:2: invalid JSON")
 
 
 def test_wrong_method_is_refused(cli, dpo_file):

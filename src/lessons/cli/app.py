@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from lessons.cli.errors import OneLineErrorsGroup, print_error, print_line
 from lessons.store import DEFAULT_DB, Store
 
 app = typer.Typer(
@@ -23,9 +24,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrorsGroup,  # usage errors print as one line too, not in Rich's box
 )
-out = Console()  # results
-err = Console(stderr=True)  # progress and messages, so `--json` stdout stays clean
+
+
+def _console(**options: Any) -> Console:
+    """A Console that measures the terminal (and $COLUMNS) each time it prints. Rich reads $COLUMNS once,
+    when the Console is made, here at import: a COLUMNS set later (a test's) would go unheard."""
+    console = Console(**options)
+    console.width = None  # type: ignore[assignment]  # no fixed width: measure at each print
+    return console
+
+
+out = _console()  # results
+err = _console(stderr=True)  # progress and messages, so `--json` stdout stays clean
 
 DbOption = typer.Option(
     None, "--db", envvar="LESSONS_DB", help=f"Mistake log (SQLite). Default: ./{DEFAULT_DB}", show_default=False
@@ -34,7 +46,7 @@ JsonOption = typer.Option(False, "--json", help="Print one JSON object instead o
 
 
 class CliError(Exception):
-    """An error for the user: printed as one red line, exit code 1."""
+    """An error for the user: printed as one line, `error: WHERE: WHAT`, exit code 1."""
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -48,8 +60,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def command(name: str | None = None, group: typer.Typer | None = None, **kwargs: Any):
-    """`app.command` (or `group.command`) whose user errors print as one red line with exit code 1 instead of a
-    traceback (set LESSONS_DEBUG=1 for the traceback)."""
+    """`app.command` (or `group.command`) whose user errors print as one line (red in a terminal) with exit
+    code 1 instead of a traceback (set LESSONS_DEBUG=1 for the traceback). Other exceptions are bugs: they
+    keep their traceback."""
 
     def decorate(fn):
         @functools.wraps(fn)
@@ -59,15 +72,49 @@ def command(name: str | None = None, group: typer.Typer | None = None, **kwargs:
             except _user_errors() as e:
                 if os.environ.get("LESSONS_DEBUG"):
                     raise
-                err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
+                print_error(str(e))
                 raise typer.Exit(1) from None
             except KeyboardInterrupt:
-                err.print("interrupted: finished batches are in the log; run the same command again to resume")
+                print_line(INTERRUPTED)
                 raise typer.Exit(130) from None
 
         return (group or app).command(name, **kwargs)(wrapper)
 
     return decorate
+
+
+INTERRUPTED = "interrupted: finished batches are in the log; run the same command again to resume"
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, one line however narrow the terminal (yellow in a terminal)."""
+    print_line(f"warning: {message}", style="yellow")
+
+
+@contextmanager
+def working(message: str) -> Iterator[None]:
+    """A spinner on stderr while a slow step runs (loading a model). It shows in a terminal only and is
+    gone when the step ends, so an error from the step stands alone as the one line on stderr."""
+    with err.status(escape(message)):
+        yield
+
+
+@contextmanager
+def bar_on_stderr(*columns: Any, quiet: bool = False) -> Iterator[Progress]:
+    """A Progress on stderr. A bar that fails before anything is done leaves no trace: it would only be
+    an empty bar above the one-line error. Once work is done, the bar stays (what it reached is news)."""
+    bar = Progress(*columns, console=err, disable=quiet, transient=False)
+    bar.start()
+    try:
+        yield bar
+    except BaseException:
+        if any(t.completed for t in bar.tasks):
+            bar.stop()
+        else:
+            bar.live.transient = True
+            bar.live.stop()  # not bar.stop(): off a terminal, that prints an empty line as well
+        raise
+    bar.stop()
 
 
 def open_store(db: str | None) -> Store:
@@ -91,7 +138,7 @@ def progress_bar(description: str, total: int, quiet: bool = False) -> Iterator[
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err, disable=quiet, transient=False) as bar:
+    with bar_on_stderr(*columns, quiet=quiet) as bar:
         handle = bar.add_task(description, total=total, rate="")
 
         def update(done: int, total: int, done_now: int = 0, tokens: int = 0, elapsed: float = 0.0) -> None:

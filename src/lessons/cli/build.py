@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lessons.builders import BuildSummary, build_lesson_set, make_builder
-from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, err, open_store, out
+from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, open_store, out, warn, working
 from lessons.models import ModelOptions, resolve_model
 
 EMPTY_HINTS = {  # why a builder may produce nothing, and what to do
@@ -68,11 +68,11 @@ def build_command(
     store = open_store(db)
     teacher = None
     if "teacher" in getattr(builder, "resources", ()) and options.get("teacher"):
-        err.print(f"[dim]loading teacher model {options['teacher']} ...[/dim]")
-        teacher = resolve_model(options["teacher"], ModelOptions(base_url=base_url, api_key=api_key),
-                                store.registered_models())
-    err.print(f"[dim]building {kind} lessons from run {run} ...[/dim]")
-    summary = build_lesson_set(store, run, kind, out_dir, options, limit, embedder, method, teacher=teacher)
+        with working(f"loading teacher model {options['teacher']} ..."):
+            teacher = resolve_model(options["teacher"], ModelOptions(base_url=base_url, api_key=api_key),
+                                    store.registered_models())
+    with working(f"building {kind} lessons from run {run} ..."):
+        summary = build_lesson_set(store, run, kind, out_dir, options, limit, embedder, method, teacher=teacher)
     _render(summary, as_json)
 
 
@@ -95,7 +95,7 @@ def _render(s: BuildSummary, as_json: bool) -> None:
         table.add_row("candidates rejected", ", ".join(f"{k} {v}" for k, v in sorted(s.rejected.items())))
     out.print(table)
     if r.records == 0:
-        err.print(f"[yellow]no lessons: {EMPTY_HINTS.get(s.builder, 'nothing to build from')}[/yellow]")
+        warn(f"no lessons: {EMPTY_HINTS.get(s.builder, 'nothing to build from')}")
     elif s.train_method in ("sft", "dpo"):
         out.print(f"next: [bold]lessons train --data {escape(r.path)} --method {s.train_method}[/bold]")
 

@@ -10,7 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lessons.cli.app import CliError, app, DbOption, JsonOption, command, emit_json, err, fmt_pct, open_store, out, progress_bar
+from lessons.cli.app import (
+    CliError, app, DbOption, JsonOption, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
+)
 from lessons.diagnose.locators import locators, make_locator, needs_backend
 from lessons.diagnose.pipeline import (
     DiagnoseConfig, DiagnoseSummary, diagnose_run, find_run_slices, find_run_suspects, taxonomy_view,
@@ -24,8 +26,8 @@ METHODS = "arith, rollout, critic or consensus"
 def _backend(model: Optional[str], base_url: Optional[str], api_key: Optional[str], store) -> Any:
     if model is None:
         return None
-    err.print(f"[dim]loading model {model} ...[/dim]")
-    return resolve_model(model, ModelOptions(base_url=base_url, api_key=api_key), store.registered_models())
+    with working(f"loading model {model} ..."):
+        return resolve_model(model, ModelOptions(base_url=base_url, api_key=api_key), store.registered_models())
 
 
 def _locator(method: str, backend: Any, template: str, rollouts: int) -> Any:
@@ -200,8 +202,8 @@ def suspects_command(
         emit_json({"run_id": record.id, "suspects": found})
         return
     if record.sampling.n < min_samples:
-        err.print(f"[yellow]run {record.name} has {record.sampling.n} sample(s) per task; suspects need "
-                  f"{min_samples}: evaluate with --samples {min_samples} or more[/yellow]")
+        warn(f"run {record.name} has {record.sampling.n} sample(s) per task; suspects need {min_samples}: "
+             f"evaluate with --samples {min_samples} or more")
     table = Table("task", "gold", "agreed answer", "agreement", "samples", title="suspect labels")
     for s in found:
         table.add_row(s.task_id, escape(s.gold), escape(s.agreed_answer), fmt_pct(s.agreement), str(s.samples))

@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from lessons.cli.app import DbOption, JsonOption, CliError, command, emit_json, err, fmt_pct, open_store, out, progress_bar
+from lessons.cli.app import (
+    DbOption, JsonOption, CliError, command, emit_json, fmt_pct, open_store, out, progress_bar, working,
+)
 from lessons.models import DEFAULT_MODEL, ModelOptions, available_models, resolve_model
 from lessons.models.base import BackendError
 from lessons.runner import EvalConfig, EvalResult, evaluate
@@ -61,11 +63,11 @@ def eval_command(
     store = open_store(db)
     task_suite = load_suite(suite, _field_map(field))
     registered = store.registered_models()
-    err.print(f"[dim]loading model {model} ...[/dim]")
-    backend = resolve_model(
-        model, ModelOptions(base_url=base_url, api_key=api_key, concurrency=concurrency, batch_size=batch_size),
-        registered,
-    )
+    with working(f"loading model {model} ..."):
+        backend = resolve_model(
+            model, ModelOptions(base_url=base_url, api_key=api_key, concurrency=concurrency, batch_size=batch_size),
+            registered,
+        )
     with progress_bar(f"eval {model}", total=limit or 1) as update:
         def on_progress(p):
             update(p.tasks_done, p.tasks_total, p.tasks_done_now, p.completion_tokens, p.elapsed_s)

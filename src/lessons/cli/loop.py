@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, err, open_store, out
+from lessons.cli.app import CliError, DbOption, JsonOption, bar_on_stderr, command, emit_json, err, open_store, out
 
 
 def _mix(text: Optional[str]) -> Optional[dict[str, float]]:
@@ -93,7 +93,7 @@ def loop_command(
                TimeElapsedColumn()]
     err.print(f"[bold]loop {escape(cfg.name)}[/bold]: {escape(cfg.model)} on {escape(cfg.suite)}, "
               f"{cfg.rounds} round(s), {cfg.rows} rows / {cfg.steps} steps per arm -> {escape(str(cfg.root))}")
-    with Progress(*columns, console=err, transient=False) as progress:
+    with bar_on_stderr(*columns) as progress:
         bars = _Bars(progress)
         hooks = Hooks(stage=bars.stage, skipped=bars.skipped, eval_progress=bars.eval_progress,
                       train_progress=bars.train_progress, diagnose_progress=bars.diagnose_progress)

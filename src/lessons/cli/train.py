@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, err, open_store, out
+from lessons.cli.app import CliError, DbOption, JsonOption, bar_on_stderr, command, emit_json, open_store, out
 from lessons.train import TrainConfig, TrainError, TrainProgress, TrainResult, train
 
 
@@ -48,8 +49,8 @@ def train_command(
     )
     store = open_store(db)
     _quiet_libraries()
-    err.print(f"[dim]training {model} on {data} ({method}) ...[/dim]")
-    with train_bar(f"train {model}") as update:
+    # No note before the bar: an error in the lessons file must be the only line on stderr.
+    with train_bar(escape(f"train {model} on {data} ({method})")) as update:
         try:
             result = train(model, data, config, on_progress=update, store=store)
         except TrainError as e:
@@ -64,7 +65,7 @@ def train_bar(description: str) -> Iterator:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(), TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err, transient=False) as bar:
+    with bar_on_stderr(*columns) as bar:
         handle = bar.add_task(description, total=None, info="")
 
         def update(p: TrainProgress) -> None:
