@@ -202,11 +202,11 @@ MALFORMED = [
 
 @pytest.mark.parametrize("text", MALFORMED + [garbage(random.Random(seed), 2000) for seed in range(20)])
 def test_malformed_text_never_crashes(text):
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not add to it, as it does to wall time
     claims = check_step(text)
     ArithLocator().locate([Case("q", split_steps(text)), Case(text, steps_from_list([text]))])
     assert all(isinstance(c, Claim) for c in claims)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 60  # a runaway, not a slow machine: the slowest takes about 1 s
 
 
 def test_division_by_zero_is_not_a_claim():

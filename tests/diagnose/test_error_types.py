@@ -112,6 +112,6 @@ def test_no_steps_given():
 
 def test_long_text_is_fast():
     text = "Step 1: 45 - 12 = 33 dollars left over after buying the book.\n" * 800  # ~50,000 chars
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine does not add to it, as it does to wall time
     classify(SAVINGS, text, "length", "truncated")
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 20  # catches a runaway (a regex that backtracks), not a slow machine: ~0.1 s

@@ -156,8 +156,8 @@ def shared_data() -> Path:
 def test_arith_flags_on_real_gsm8k_are_precise(shared_data):
     items = load_processbench(shared_data / "processbench" / "gsm8k.json")
     assert len(items) == 400
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not add to it, as it does to wall time
     scores, _ = run_processbench(items, ArithLocator(), batch_size=64)
-    assert time.perf_counter() - start < 30  # about a second on a laptop
+    assert time.process_time() - start < 120  # a runaway, not a slow machine: about a second on a laptop
     assert scores["flag_precision"] >= 0.8, scores
     assert scores["n_flagged"] >= 15 and scores["acc_correct"] >= 0.97, scores

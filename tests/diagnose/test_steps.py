@@ -83,11 +83,11 @@ def test_unknown_mode_is_a_clear_error():
     ],
 )
 def test_long_text_is_fast_and_consistent(text):
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not add to it, as it does to wall time
     for mode in MODES:
         steps = split_steps(text, mode)
         assert all(text[s.start : s.end] == s.text for s in steps)
-    assert time.perf_counter() - start < 5  # linear: well under a second on a laptop
+    assert time.process_time() - start < 30  # catches a runaway (a regex that backtracks), not a slow machine: ~0.2 s
 
 
 def test_steps_from_list_offsets_into_joined_text():
