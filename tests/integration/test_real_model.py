@@ -6,7 +6,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,8 +18,10 @@ pytestmark = [
 LESSONS = [sys.executable, "-m", "lessons.cli"]
 
 
-def run_cli(*args, db, timeout=600):
-    env = dict(os.environ, LESSONS_DB=str(db))
+def run_cli(*args, db, timeout=600, env=None):
+    """The CLI in a subprocess; fault points (`lessons.faults`) only where `env` plans them."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("LESSONS_FAULT")}
+    env = inherited | {"LESSONS_DB": str(db)} | (env or {})
     return subprocess.run([*LESSONS, *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -43,20 +44,21 @@ def test_eval_on_smollm2_logs_every_attempt(tmp_path):
     assert out["correct"] + out["mistakes"] == 20
 
 
+# The eval's log transactions before its first batch (save_suite, model version, template,
+# start_run); each batch of attempts is then one transaction (see LESSONS_FAULT_TRACE).
+SETUP_COMMITS = 4
+
+
 def test_killed_eval_resumes_to_exactly_one_attempt_per_task(tmp_path):
     db = tmp_path / "log.db"
     args = ["eval", "--model", "smollm2-135m", "--suite", "arith", "--limit", 24, "--batch-size", 4,
             "--max-new-tokens", 64, "--run", "killed"]
-    env = dict(os.environ, LESSONS_DB=str(db))
-    proc = subprocess.Popen([*LESSONS, *map(str, args)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while count_attempts(db) < 8 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # as hard as a crash gets
-    proc.wait()
+    # SIGKILL (as hard as a crash gets) just before the third batch's COMMIT: a fault point,
+    # not a timer, so the kill lands mid-run however fast or loaded the machine.
+    killed = run_cli(*args, db=db, env={"LESSONS_FAULT": f"log-commit:{SETUP_COMMITS + 3}"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     partial = count_attempts(db)
-    assert 0 < partial < 24, "the kill should land mid-run"
+    assert partial == 2 * 4, f"two batches of 4 should be logged, the third lost with its commit; got {partial}"
     resumed = run_cli(*args, "--json", db=db)
     assert resumed.returncode == 0, resumed.stderr
     out = json.loads(resumed.stdout)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
+from lessons.models import openai_compat
 from lessons.models.base import BackendError, SamplingParams
 from lessons.models.openai_compat import OpenAIBackend
+
+# How long a test waits for something that should happen at once: long enough that a
+# loaded machine never reaches it, so reaching it means the thing did not happen.
+DEADLINE_S = 30.0
 
 
 def chats(*texts: str) -> list[list[dict[str, str]]]:
@@ -68,7 +74,19 @@ def test_empty_batch(scripted_chat_server):
 
 
 def test_concurrency_limit_holds_across_the_batch(scripted_chat_server):
-    scripted_chat_server.delay_s = lambda body: 0.15
+    # Each request is held until a second one is in flight, so overlap is certain however
+    # the threads are scheduled; the short delay after that only makes any overlap beyond
+    # the limit likelier to show, it is not needed to pass.
+    two_in_flight = threading.Event()
+
+    def hold(body: dict) -> float:
+        with scripted_chat_server.lock:
+            if scripted_chat_server.in_flight >= 2:
+                two_in_flight.set()
+        two_in_flight.wait(DEADLINE_S)
+        return 0.05
+
+    scripted_chat_server.delay_s = hold
     backend = backend_for(scripted_chat_server.base_url, concurrency=3)
     out = backend.generate(chats("a", "b", "c", "d"), SamplingParams(n=3, temperature=1.0))
 
@@ -95,10 +113,22 @@ def test_transient_failures_are_retried_with_growing_backoff(scripted_chat_serve
 
 
 def test_timed_out_request_is_retried(scripted_chat_server):
+    # The first request stalls far past the client's timeout (until the test ends); the retry
+    # is answered at once, well inside it however loaded the machine.
     arrivals = iter(range(100))
-    scripted_chat_server.delay_s = lambda body: 1.0 if next(arrivals) == 0 else 0.0  # only the first is slow
-    backend = backend_for(scripted_chat_server.base_url, timeout_s=0.3)
-    [[completion]] = backend.generate(chats("q"), SamplingParams())
+    release = threading.Event()
+
+    def stall_first(body: dict) -> float:
+        if next(arrivals) == 0:
+            release.wait(DEADLINE_S)
+        return 0.0
+
+    scripted_chat_server.delay_s = stall_first
+    backend = backend_for(scripted_chat_server.base_url, timeout_s=2.0)
+    try:
+        [[completion]] = backend.generate(chats("q"), SamplingParams())
+    finally:
+        release.set()  # so the stalled handler ends and the server stops promptly
     assert completion.text == "q #0"
 
 
@@ -147,26 +177,50 @@ def test_partial_holds_prompts_whose_samples_all_finished(scripted_chat_server):
 
 
 def test_failure_stops_outstanding_work(scripted_chat_server):
+    # Every request but BAD is held in the server until the call has returned, so with two
+    # workers at most two other requests can be sent before the failure stops the batch
+    # (one each: the worker that got BAD may take one more before the stop is set), however
+    # the threads are scheduled. A call that waited for requests on the wire would wait out
+    # the hold: `held_too_long` tells that apart without timing the call.
+    release = threading.Event()
+    held_too_long: list[bool] = []
+
+    def hold(body: dict) -> float:
+        if "BAD" not in body["messages"][-1]["content"]:
+            held_too_long.append(not release.wait(DEADLINE_S))
+        return 0.0
+
     scripted_chat_server.fail_if_contains = "BAD"
-    scripted_chat_server.delay_s = lambda body: 0.05
-    backend = backend_for(scripted_chat_server.base_url, concurrency=2, max_retries=0)
-    start = time.perf_counter()
-    with pytest.raises(BackendError):
-        backend.generate(chats("BAD", *(f"p{i}" for i in range(40))), SamplingParams())
-    assert time.perf_counter() - start < 1.0
-    time.sleep(0.2)  # let any request already on the wire land before counting
-    assert len(scripted_chat_server.requests) <= 5  # of 41
+    scripted_chat_server.delay_s = hold
+    # The client's timeout outlasts the hold, so that a call waiting on the wire cannot end early.
+    backend = backend_for(scripted_chat_server.base_url, concurrency=2, max_retries=0, timeout_s=2 * DEADLINE_S)
+    before = set(threading.enumerate())
+    try:
+        with pytest.raises(BackendError):
+            backend.generate(chats("BAD", *(f"p{i}" for i in range(40))), SamplingParams())
+    finally:
+        release.set()
+    # Count once the backend's workers have ended: a request they sent is then recorded.
+    workers = [t for t in threading.enumerate() if t not in before and t.name.startswith("openai-backend")]
+    for worker in workers:
+        worker.join(DEADLINE_S)
+    assert not any(w.is_alive() for w in workers), "the backend's workers did not stop"
+    assert not any(held_too_long), "generate waited for the requests on the wire"
+    assert len(scripted_chat_server.requests) <= 3  # of 41
 
 
 @pytest.mark.parametrize(("status", "requests"), [("400", 2), ("404", 1), ("401", 1)])
-def test_client_errors_fail_at_once_with_the_servers_message(scripted_chat_server, status, requests):
+def test_client_errors_fail_at_once_with_the_servers_message(scripted_chat_server, status, requests, monkeypatch):
     scripted_chat_server.fail_always = status
     scripted_chat_server.error_message = "prompt is too long"
-    backend = backend_for(scripted_chat_server.base_url, backoff_s=5.0)
+    # A retry would first wait at least 300 s (half of a 600 s step, the cap lifted), so a
+    # call back within 60 s, however loaded the machine, made no backoff wait.
+    monkeypatch.setattr(openai_compat, "MAX_BACKOFF_S", 600.0)
+    backend = backend_for(scripted_chat_server.base_url, backoff_s=600.0)
     start = time.perf_counter()
     with pytest.raises(BackendError, match=rf"rejected the request \(HTTP {status}: prompt is too long\)"):
         backend.generate(chats("q"), SamplingParams())
-    assert time.perf_counter() - start < 2.0  # no backoff wait
+    assert time.perf_counter() - start < 60.0  # no backoff wait
     # A 400 is asked once more without logprobs, in case logprobs were what it refused.
     assert len(scripted_chat_server.requests) == requests
 

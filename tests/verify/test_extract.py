@@ -202,17 +202,20 @@ HOSTILE = [
 @pytest.mark.parametrize("text", HOSTILE, ids=[repr(t[:12]) for t in HOSTILE])
 @pytest.mark.parametrize("finish_reason", ["stop", "length"])
 def test_hostile_text_never_raises_and_is_fast(text, finish_reason):
-    best = min(_timed(text, finish_reason) for _ in range(3))  # the best of 3 drops scheduler noise
+    best = min(_timed(text, finish_reason) for _ in range(3))  # the best of 3 drops the odd GC pause
     extraction = extract_answer(text, finish_reason)
     assert extraction.status in ("ok", "missing", "truncated", "malformed")
     assert (extraction.answer is not None) == (extraction.status == "ok")
-    assert best < 0.010, f"{best * 1000:.1f} ms"
+    # 20x the old 10 ms wall bound: still far below the seconds a quadratic scan of 50,000
+    # characters takes, which is what this guards against.
+    assert best < 0.200, f"{best * 1000:.1f} ms of CPU"
 
 
 def _timed(text: str, finish_reason: str) -> float:
-    start = time.perf_counter()
+    """CPU seconds of one extraction: other processes on the machine do not inflate it."""
+    start = time.process_time()
     extract_answer(text, finish_reason)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 PIECES = ["Answer:", "answer", "**", "\\boxed{", "\\boxed", "}", "{", "\\", "$", "$$", "####", "#",
