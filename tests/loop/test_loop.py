@@ -136,7 +136,7 @@ def test_config_file_errors_name_the_file_and_key(tmp_path):
     with pytest.raises(ValueError, match=r"loop.yaml: unknown loop settings \['rowz'\]"):
         load_config(path, {})
     path.write_text("name: x\nmix: {pairs: 1}\n")
-    with pytest.raises(ValueError, match="pairs"):
+    with pytest.raises(ValueError, match=r"loop.yaml: mix builder 'pairs'"):
         load_config(path, {})
     path.write_text("name: x\nsteps: 5\nmodel: m\n")
     config = load_config(path, {"rows": 7, "seed": None}, "quick")
@@ -144,3 +144,31 @@ def test_config_file_errors_name_the_file_and_key(tmp_path):
     assert load_config(path, {"name": "y"}, "quick").name == "y"
     path.write_text("steps: 5\nmodel: ./models/My Model/\n")
     assert load_config(path, {}).name == "My-Model-arith"
+
+
+@pytest.mark.parametrize(("text", "overrides", "message"), [
+    # The file and line first, then what the parser expected, on one line.
+    ("name: x\nrounds: [1,\n", {}, "{p}:3: not valid YAML (while parsing a flow node: "
+                                    "expected the node content, but found '<stream end>')"),
+    ("name: x\nrows: 3: 4\n", {}, "{p}:2: not valid YAML (mapping values are not allowed here)"),
+    # A value out of range names the file it came from...
+    ("name: x\nrounds: 0\n", {}, "{p}: rounds must be at least 1, got 0"),
+    ("name: x\nsolutions: own\n", {}, "{p}: solutions 'own': use self or gold"),
+    ("name: x\ntrain: {lora: 8}\n", {}, "{p}: train keys ['lora'] unknown; known: "),
+    # ...and not the file when a flag gave it.
+    ("name: x\nmix: {practice: 1}\n", {"mix": {"pairs": 1.0}}, "loop config: mix builder 'pairs'"),
+])
+def test_config_errors_are_one_line_naming_file_and_line(tmp_path, text, overrides, message):
+    path = tmp_path / "loop.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as info:
+        load_config(path, overrides)
+    assert str(info.value).startswith(message.format(p=path))
+    assert "\n" not in str(info.value)
+
+
+def test_a_flag_mends_a_file_value_out_of_range(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("name: x\nrows: 0\n")
+    assert load_config(path, {"rows": 3}).rows == 3
+    assert load_config(path, {}, "quick").rows == 16  # a size's numbers beat the file

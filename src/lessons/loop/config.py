@@ -34,6 +34,15 @@ SIZES: dict[str, dict[str, int]] = {
 }
 
 
+class InvalidSetting(ValueError):
+    """A setting out of range; `key` says which, so that `load_config` can name the file
+    the value came from."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"loop config: {problem}")
+        self.key, self.problem = key, problem
+
+
 @dataclass(frozen=True)
 class LoopConfig:
     name: str = "loop"
@@ -60,23 +69,23 @@ class LoopConfig:
     def __post_init__(self) -> None:
         for key in ("rounds", "train_tasks", "heldout_tasks", "rows", "steps", "max_new_tokens", "batch_size"):
             if getattr(self, key) < 1:
-                raise ValueError(f"loop config: {key} must be at least 1, got {getattr(self, key)}")
+                raise InvalidSetting(key, f"{key} must be at least 1, got {getattr(self, key)}")
         if self.solutions not in ("self", "gold"):
-            raise ValueError(f"loop config: solutions {self.solutions!r}: use self or gold")
+            raise InvalidSetting("solutions", f"solutions {self.solutions!r}: use self or gold")
         if not self.mix:
-            raise ValueError("loop config: mix needs at least one builder, e.g. {practice: 0.5, correction: 0.5}")
+            raise InvalidSetting("mix", "mix needs at least one builder, e.g. {practice: 0.5, correction: 0.5}")
         for kind, share in self.mix.items():
             if kind not in SFT_BUILDERS:
-                raise ValueError(f"loop config: mix builder {kind!r}: the loop trains with SFT on "
-                                 f"{', '.join(SFT_BUILDERS)}")
+                raise InvalidSetting("mix", f"mix builder {kind!r}: the loop trains with SFT on "
+                                            f"{', '.join(SFT_BUILDERS)}")
             if not isinstance(share, (int, float)) or share <= 0:
-                raise ValueError(f"loop config: mix share of {kind!r} must be a positive number, got {share!r}")
+                raise InvalidSetting("mix", f"mix share of {kind!r} must be a positive number, got {share!r}")
         from lessons.train.config import TrainConfig
 
         known = {f.name for f in fields(TrainConfig)} - {"method", "max_steps", "epochs", "name", "output_dir", "seed"}
         bad = sorted(set(self.train) - known)
         if bad:
-            raise ValueError(f"loop config: train keys {bad} unknown; known: {', '.join(sorted(known))}")
+            raise InvalidSetting("train", f"train keys {bad} unknown; known: {', '.join(sorted(known))}")
 
     @property
     def root(self) -> Path:
@@ -92,7 +101,8 @@ class LoopConfig:
 def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | None = None) -> LoopConfig:
     """The config from a YAML file (if any), then `size`'s numbers (`--quick` is a flag, so
     it beats the file), then the other flags (`overrides`, None values ignored). Unknown
-    keys are an error naming the file. Without a name, the loop is named after its model
+    keys, YAML that does not parse (with its line) and settings out of range are errors naming
+    the file, when the value came from it. Without a name, the loop is named after its model
     and suite, and a sized loop gets the size as a suffix, so it never resumes another."""
     import yaml
 
@@ -104,25 +114,42 @@ def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | 
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
-            raise ValueError(f"{path}: not valid YAML: {e}") from None
+            raise ValueError(_yaml_error(path, e)) from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of loop settings, got {type(data).__name__}")
         known = {f.name for f in fields(LoopConfig)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{path}: unknown loop settings {unknown}; known: {', '.join(sorted(known))}")
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    from_file = set(data) - set(flags)  # a size's numbers are always in range
     if size is not None:
         if size not in SIZES:
             raise ValueError(f"size {size!r}: use {', '.join(SIZES)}")
         data |= SIZES[size]
-    data |= {k: v for k, v in overrides.items() if v is not None}
+        from_file -= set(SIZES[size])
+    data |= flags
     if "name" not in overrides or overrides["name"] is None:
         stem = data.get("name") or default_name(data.get("model", DEFAULT_MODEL), data.get("suite", "arith"))
         data["name"] = f"{stem}-{size}" if size and size != "default" else stem
     try:
         return LoopConfig(**data)
+    except InvalidSetting as e:
+        if e.key in from_file:
+            raise ValueError(f"{path}: {e.problem}") from None
+        raise
     except TypeError as e:
         raise ValueError(f"{path or 'loop config'}: {e}") from None
+
+
+def _yaml_error(path: Path, error: Exception) -> str:
+    """`loop.yaml:3: not valid YAML (what the parser expected)`, on one line: the file and
+    line first, as for the other files the CLI reads."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)  # marks count lines from 0
+    parts = [getattr(error, "context", None), getattr(error, "problem", None)]
+    what = ": ".join(p for p in parts if p) or str(error)
+    return f"{where}: not valid YAML ({' '.join(what.split())})"
 
 
 def default_name(model: str, suite: str) -> str:
