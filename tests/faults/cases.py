@@ -56,7 +56,8 @@ FAST = [
          compare=("lessons/corr",)),
     Case("export", ("export", "r1", "--format", "parquet", "-o", "{dir}/r1.parquet"), prepare=_evaluated,
          compare=("r1.parquet",)),
-    Case("loop", LOOP, compare=("loop/r1",), volatile_files=("loop/report.html",), slow=True),
+    Case("loop", LOOP, compare=("loop/r1",), volatile_files=("loop/report.html",), every_hit=True, max_kills=20,
+         slow=True),
     Case("report", ("report", "t", "-o", "{dir}/report.html"), prepare=_looped, compare=("report.html",),
          slow=True),
 ]
