@@ -29,20 +29,9 @@ def _looped(workdir: Path) -> None:
 
 def _model_and_lessons(workdir: Path) -> None:
     """A tiny random Llama with SmolLM2's tokenizer, and 16 SFT rows."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from tiny import save_tiny_llama
 
-    from lessons.models.embedded import bf16_dir
-
-    tokenizer = AutoTokenizer.from_pretrained(bf16_dir("smollm2-135m"))
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=256, tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).to(torch.bfloat16).save_pretrained(workdir / "tiny", safe_serialization=True)
-    tokenizer.save_pretrained(workdir / "tiny")
+    save_tiny_llama(workdir / "tiny", hidden_size=32, layers=1)
     rows = [{"messages": [{"role": "user", "content": f"What is {i} + {i}?"},
                           {"role": "assistant", "content": f"{i} + {i} = {2 * i}\nAnswer: {2 * i}"}]}
             for i in range(16)]

@@ -66,6 +66,11 @@ if __name__ == "__main__":
     import os
 
     install(Path(os.environ["FAULTS_STATE"]))
+    if os.environ.get("LESSONS_TEST_SYNC"):  # meet another command mid-way (tests of a shared log)
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
+        from _scripted_cli import install_sync
+
+        install_sync(json.loads(os.environ["LESSONS_TEST_SYNC"]))
     from lessons.cli import main
 
     sys.argv = ["lessons", *sys.argv[1:]]

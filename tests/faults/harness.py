@@ -70,16 +70,27 @@ class Snapshot:
 def lessons(argv: tuple[str, ...] | list[str], workdir: Path, fault: str | None = None,
             trace: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run `lessons ARGV` through the driver with `workdir` as its folder and log."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LESSONS_FAULT")}
+    with start(argv, workdir, fault=fault, trace=trace) as proc:
+        out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def start(argv: tuple[str, ...] | list[str], workdir: Path, fault: str | None = None, trace: Path | None = None,
+          sync: dict | None = None) -> subprocess.Popen:
+    """`lessons ARGV` started in the background; `sync` makes it meet its peers at a point
+    (LESSONS_TEST_SYNC, see tests/store/_scripted_cli.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LESSONS_FAULT", "LESSONS_TEST_SYNC"))}
     env |= {"LESSONS_DB": str(workdir / "log.db"), "FAULTS_STATE": str(workdir), "OMP_NUM_THREADS": "1",
             "TOKENIZERS_PARALLELISM": "false", "COLUMNS": "200"}
     if fault:
         env["LESSONS_FAULT"] = fault
     if trace:
         env["LESSONS_FAULT_TRACE"] = str(trace)
+    if sync:
+        env["LESSONS_TEST_SYNC"] = json.dumps(sync)
     args = [a.replace("{dir}", str(workdir)) for a in argv]
-    return subprocess.run([sys.executable, str(DRIVER), *args], cwd=workdir, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.Popen([sys.executable, str(DRIVER), *args], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def check(done: subprocess.CompletedProcess, what: str) -> None:

