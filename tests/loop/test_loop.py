@@ -22,9 +22,10 @@ def test_loop_trains_both_arms_on_the_same_budget_and_judges_them_on_the_same_he
     store = Store.open(":memory:")
     state = run_loop(store, config, deps=deps)
     build = state.get(1, "build")
-    assert build["rows"] == build["control_rows"] == config.rows
+    # the scripted model solves a third of the weak skill's tasks: 3 x 24 posed give about 24
+    assert config.rows - 2 <= build["rows"] == build["control_rows"] <= config.rows
     treatment, control = _lesson_rows(build["treatment_path"]), _lesson_rows(build["control_path"])
-    assert len(treatment) == len(control) == config.rows
+    assert len(treatment) == len(control) == build["rows"]
     # targeted: the practice rows aim at the weak skill; the control rows are random train tasks
     weak_t = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in treatment)
     weak_c = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in control)
@@ -88,7 +89,7 @@ def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_att
     assert sum(r["fixed"] for r in types.values()) == len(fixed)
     assert skill["fixed"] == round(skill["tasks"] * (1 - skill["base"])) and skill["new"] == 0
     assert [m["name"] for m in data["lineage"]] == ["base-model", "t-r1-treatment", "t-r1-control"]
-    assert data["lineage"][1]["base"] == "base-model" and data["lineage"][1]["lessons"]["rows"] == config.rows
+    assert data["lineage"][1]["base"] == "base-model" and data["lineage"][1]["lessons"]["rows"] == data["rounds"][0]["rows"]
 
 
 def test_killed_during_training_the_same_command_resumes_at_the_training_stage(world, deps, config):
@@ -103,9 +104,9 @@ def test_killed_during_training_the_same_command_resumes_at_the_training_stage(w
     skipped: list[tuple[int, str]] = []
     run_loop(store, config, Hooks(stage=lambda r, s, what: resumed.append((r, s)),
                                   skipped=lambda r, s: skipped.append((r, s))), deps)
-    assert skipped == [(0, "heldout-base"), (1, "eval-train"), (1, "diagnose"), (1, "build")]
+    assert skipped == [(0, "heldout-base"), (1, "eval-train"), (1, "diagnose"), (1, "target"), (1, "build")]
     assert resumed[0] == (1, "train-treatment")
-    assert [s for _, s in resumed] == [s for s in STAGES if s not in ("eval-train", "diagnose", "build")]
+    assert [s for _, s in resumed] == [s for s in STAGES if s not in ("eval-train", "diagnose", "target", "build")]
     # nothing evaluated before the crash was evaluated again
     for name, n in attempts_before.items():
         assert len(store.attempts(store.get_run(name).id)) == n

@@ -58,7 +58,7 @@ def test_loop_prints_a_headline_and_a_second_run_skips_every_stage(cli, tmp_path
     assert re.search(r"treatment\s+│\s+h-r1-treatment", first.stdout)
     assert "report:" in first.stdout
     again = cli("loop", "--name", "h", *ARGS)
-    assert again.stderr.count("done before, skipped") == 9
+    assert again.stderr.count("done before, skipped") == 11
 
 
 def test_loop_with_other_settings_under_the_same_name_is_refused(cli):

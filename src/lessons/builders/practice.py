@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from lessons.builders._arith import find_statements, parse_number
 from lessons.builders._resample import parse_chain, resample
@@ -77,7 +77,9 @@ class PracticeBuilder:
         self.teacher = teacher  # used only when the config names a teacher
         self.rejected: Counter = Counter()  # candidates the last build() dropped, by reason
 
-    def build(self, source: LessonSource, config: PracticeConfig | None = None) -> list[Lesson]:
+    def build(self, source: LessonSource, config: PracticeConfig | None = None,
+              slices: Sequence[WeakSlice] | None = None) -> list[Lesson]:
+        """New tasks for the weak slices (or for `slices`, when the caller chose them)."""
         config = config or PracticeConfig()
         if config.teacher and self.teacher is None:
             raise ValueError(
@@ -89,7 +91,7 @@ class PracticeBuilder:
         taken: set[str] = set()
         self.rejected = Counter()
         lessons = []
-        for number, weak in enumerate(weak_slices(source, config.slices)):
+        for number, weak in enumerate(weak_slices(source, config.slices) if slices is None else slices):
             rejected: Counter = Counter()
             if config.teacher:
                 made = teacher_practice(source, weak, number, config, self.teacher, rejected)

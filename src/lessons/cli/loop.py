@@ -69,6 +69,13 @@ def loop_command(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Prompts per generate call."),
     control: Optional[bool] = typer.Option(None, "--control/--no-control", help="Train the control arm (default: yes)."),
     solutions: Optional[str] = typer.Option(None, "--solutions", help="Practice/control completions: self (own, verified) or gold."),
+    target_slices: Optional[int] = typer.Option(None, "--target-slices", min=0, help="Slices the round aims at (0: the five weakest share the budget)."),
+    target_tasks: Optional[int] = typer.Option(None, "--target-tasks", min=1, help="Held-out tasks the target is judged on."),
+    samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Solutions sampled per posed task (solutions: self)."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature of those solutions."),
+    retry: Optional[int] = typer.Option(None, "--retry", min=0, help="More samples for each task none solved."),
+    keep: Optional[int] = typer.Option(None, "--keep", min=1, help="Distinct verified solutions kept per task."),
+    hint_share: Optional[float] = typer.Option(None, "--hint-share", help="Most rows from answer-hinted solves (0..1)."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out_dir: Optional[str] = typer.Option(None, "--out", help="Folder for lessons, models, report. Default: lessons-loops/<name>."),
     quick: bool = typer.Option(False, "--quick", help="A first look in under 10 minutes (smaller sizes)."),
@@ -85,6 +92,8 @@ def loop_command(
     overrides = {"name": name, "model": model, "suite": suite, "rounds": rounds, "train_tasks": train_tasks,
                  "heldout_tasks": heldout_tasks, "mix": _mix(mix), "rows": rows, "steps": steps,
                  "max_new_tokens": max_new_tokens, "batch_size": batch_size, "control": control, "solutions": solutions, "seed": seed,
+                 "target_slices": target_slices, "target_tasks": target_tasks, "samples": samples,
+                 "temperature": temperature, "retry": retry, "keep": keep, "hint_share": hint_share,
                  "out_dir": out_dir}
     cfg = load_config(config, overrides, "quick" if quick else None)
     store = open_store(db)
@@ -107,20 +116,20 @@ def loop_command(
 def _render_headline(data: dict[str, Any], path: str, as_json: bool) -> None:
     h = data.get("headline", {})
     if as_json:
-        emit_json({"base": h.get("base"), "treatment": h.get("treatment"), "control": h.get("control"),
-                   "advantage": h.get("advantage"), "weak_slices": h.get("weak_slices"), "tasks": h.get("tasks"),
-                   "rounds": data.get("rounds"), "wall_s": data.get("wall_s"), "report": path})
+        emit_json({"target": h.get("target"), "base": h.get("base"), "treatment": h.get("treatment"),
+                   "control": h.get("control"), "advantage": h.get("advantage"), "weak_slices": h.get("weak_slices"),
+                   "tasks": h.get("tasks"), "rounds": data.get("rounds"), "wall_s": data.get("wall_s"),
+                   "report": path})
         return
-    table = Table("arm", "model", "held-out accuracy", "95% interval", "change", "95% interval",
-                  title=f"held-out: {h.get('tasks', 0)} tasks")
-    for key in ("base", "treatment", "control"):
-        arm = h.get(key)
-        if not arm:
-            continue
-        change = "" if key == "base" else f"{100 * arm['delta']:+.1f} pts"
-        ci = "" if key == "base" else _pts(arm["delta_ci95"])
-        table.add_row(key, escape(arm["name"]), f"{100 * arm['accuracy']:.1f}%", _pct(arm["ci95"]), change, ci)
-    out.print(table)
+    target = h.get("target")
+    if target:
+        out.print(_arms_table(target, f"target {'; '.join(target['slices'])}: {target['tasks']} held-out tasks"))
+        line = f"target: fixed {target['fixed']}, new {target['new']}"
+        if target.get("advantage"):
+            line += f"; treatment - control {100 * target['advantage']['delta']:+.1f} pts " \
+                    f"{_pts(target['advantage']['ci95'])}"
+        out.print(escape(line))
+    out.print(_arms_table(h, f"held-out: {h.get('tasks', 0)} tasks (a random sample)"))
     weak = h.get("weak_slices")
     if weak:
         line = (f"weak slices ({weak['tasks']} held-out tasks: {escape('; '.join(weak['slices']))}): treatment "
@@ -132,6 +141,18 @@ def _render_headline(data: dict[str, Any], path: str, as_json: bool) -> None:
     if adv:
         out.print(f"treatment - control: {100 * adv['delta']:+.1f} pts {_pts(adv['ci95'])}")
     out.print(f"report: [bold]{escape(path)}[/bold]")
+
+
+def _arms_table(figures: dict[str, Any], title: str) -> Table:
+    table = Table("arm", "model", "accuracy", "95% interval", "change", "95% interval", title=escape(title))
+    for key in ("base", "treatment", "control"):
+        arm = figures.get(key)
+        if not arm:
+            continue
+        change = "" if key == "base" else f"{100 * arm['delta']:+.1f} pts"
+        ci = "" if key == "base" else _pts(arm["delta_ci95"])
+        table.add_row(key, escape(arm["name"]), f"{100 * arm['accuracy']:.1f}%", _pct(arm["ci95"]), change, ci)
+    return table
 
 
 def _pct(ci: list[float]) -> str:

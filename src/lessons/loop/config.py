@@ -24,7 +24,7 @@ from typing import Any
 from lessons.models import DEFAULT_MODEL
 
 DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report, unless out_dir says otherwise
-SFT_BUILDERS = ("correction", "rejection", "practice")  # builders whose rows the loop trains on (SFT)
+SFT_BUILDERS = ("correction", "rejection", "practice", "repair")  # builders whose rows the loop trains on (SFT)
 
 # Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` with 160
 # held-out tasks took 29 minutes, so it judges 128 (24 minutes with setup); `quick` 8.8 minutes.
@@ -62,14 +62,34 @@ class LoopConfig:
     steps: int = SIZES["default"]["steps"]
     train: dict[str, Any] = field(default_factory=lambda: {"batch_size": 4, "max_length": 512})
     control: bool = True  # train the control arm on untargeted data of the same size
+    # The target (target.py): this many slices, chosen before training, get the whole
+    # treatment budget and are judged on `target_tasks` held-out tasks (0: the five
+    # weakest SliceLine slices share it, and no target figures).
+    target_slices: int = 1
+    target_tasks: int = 128
     solutions: str = "self"  # completions of practice and control tasks: self (own, verified) or gold
+    # How `self` solutions are sampled, for both arms alike (solutions.py).
+    samples: int = 4
+    temperature: float = 0.7
+    retry: int = 4
+    keep: int = 2
+    hint_share: float = 0.25
     seed: int = 0
     out_dir: str | None = None  # default: lessons-loops/<name>
 
     def __post_init__(self) -> None:
-        for key in ("rounds", "train_tasks", "heldout_tasks", "rows", "steps", "max_new_tokens", "batch_size"):
+        for key in ("rounds", "train_tasks", "heldout_tasks", "rows", "steps", "max_new_tokens", "batch_size",
+                    "samples", "keep", "target_tasks"):
             if getattr(self, key) < 1:
                 raise InvalidSetting(key, f"{key} must be at least 1, got {getattr(self, key)}")
+        for key in ("target_slices", "retry"):
+            if getattr(self, key) < 0:
+                raise InvalidSetting(key, f"{key} must be at least 0, got {getattr(self, key)}")
+        if not 0 <= self.hint_share <= 1:
+            raise InvalidSetting("hint_share", f"hint_share must be between 0 and 1, got {self.hint_share}")
+        if self.temperature <= 0:
+            raise InvalidSetting("temperature", f"temperature must be above 0 (solutions are sampled), "
+                                                f"got {self.temperature}")
         if self.solutions not in ("self", "gold"):
             raise InvalidSetting("solutions", f"solutions {self.solutions!r}: use self or gold")
         if not self.mix:
@@ -90,6 +110,11 @@ class LoopConfig:
     @property
     def root(self) -> Path:
         return Path(self.out_dir) if self.out_dir else DEFAULT_ROOT / self.name
+
+    def sampling(self) -> Any:
+        from lessons.loop.solutions import Sampling
+
+        return Sampling(self.samples, self.temperature, self.retry, self.keep, self.hint_share)
 
     def identity(self) -> dict[str, Any]:
         """What decides the loop's results: a resumed loop must match it (out_dir may move)."""

@@ -39,6 +39,19 @@ class Arm:
                 self.first_wrong.setdefault(a.task_id, a)
         self.types = {d.attempt_id: d.error_type for d in store.diagnoses(self.run.id)}
 
+    def joined(self, other: "Arm", tasks: Sequence[str]) -> "Arm":
+        """This arm's `tasks` together with all of `other`'s (the same model on the target's
+        further held-out tasks): one arm to measure the target on."""
+        out = object.__new__(Arm)
+        out.run, out.name, out.model = self.run, self.name, self.model
+        keep = set(tasks)
+        out.attempts = [a for a in self.attempts if a.task_id in keep] + other.attempts
+        out.scores = {t: v for t, v in self.scores.items() if t in keep} | other.scores
+        out.first = {t: a for t, a in self.first.items() if t in keep} | other.first
+        out.first_wrong = {t: a for t, a in self.first_wrong.items() if t in keep} | other.first_wrong
+        out.types = self.types | other.types
+        return out
+
     def solved(self, task: str) -> bool:
         return self.scores.get(task, 0.0) >= 0.5
 
@@ -110,6 +123,10 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     if weak:
         headline["weak_slices"] = _slice_gain(base, treat, control, in_weak, seed) | {
             "slices": [describe(p) for p in weak]}
+    if (last, "heldout-target") in stages:
+        data["target"] = target_figures(store, stages, last, {"base": base, "treatment": treat, "control": control},
+                                        tasks, seed)
+        headline["target"] = {k: v for k, v in data["target"].items() if k not in ("changes", "error_types")}
     data["headline"] = headline
     data["runs"] |= {"treatment": treat.name} | ({"control": control.name} if control else {})
     data["slices"] = slice_rows(base, treat, control, tasks, weak, seed)
@@ -119,6 +136,34 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
                                                           for r in rounds for arm in ("treatment", "control")
                                                           if (r, f"train-{arm}") in stages])
     return data
+
+
+def target_figures(store: Store, stages: dict, r: int, arms: dict[str, Arm | None], sample: Sequence[str],
+                   seed: int) -> dict[str, Any]:
+    """The round's target: each arm on the random sample's target tasks and the further
+    held-out tasks of the target, as the overall figures are shaped (accuracy with its
+    interval; change from base and treatment - control, paired, with theirs), then the
+    target's fixed and new mistakes."""
+    slices = [s["predicates"] for s in stages[(r, "target")]["slices"]]
+    runs = stages[(r, "heldout-target")]["runs"]
+    base = arms["base"]
+    assert base is not None
+    inside = [t for t in sample if any(matches(features(base.first[t].metadata), p) for p in slices)]
+    joined = {k: a.joined(Arm(store, runs[k], a.model), inside) for k, a in arms.items() if a is not None and k in runs}
+    tasks = sorted(set.intersection(*(set(a.scores) for a in joined.values())))
+    jb, jt, jc = joined["base"], joined["treatment"], joined.get("control")
+    out: dict[str, Any] = {"slices": [describe(p) for p in slices], "tasks": len(tasks), "from_sample": len(inside),
+                           "base": _accuracy(jb, tasks, seed)}
+    for key, arm in (("treatment", jt), ("control", jc)):
+        if arm is not None:
+            delta, ci = _delta(jb, arm, tasks, seed)
+            out[key] = _accuracy(arm, tasks, seed) | {"delta": delta, "delta_ci95": ci}
+    if jc is not None:
+        delta, ci = _delta(jc, jt, tasks, seed)
+        out["advantage"] = {"delta": delta, "ci95": ci}
+    out |= _outcomes(jb, jt, tasks)
+    out["error_types"] = _type_rows(jb, jt, jc, tasks)
+    return out
 
 
 def _round_row(stages: dict, r: int) -> dict[str, Any]:
@@ -132,6 +177,8 @@ def _round_row(stages: dict, r: int) -> dict[str, Any]:
         "control_model": get("train-control", "model"), "treatment_loss": get("train-treatment", "train_loss"),
         "control_loss": get("train-control", "train_loss"), "wall_s": wall,
         "weak_slices": [describe(w["predicates"]) for w in get("build", "weak_slices", [])],
+        "target": [s["name"] for s in get("target", "slices", [])],
+        "posed": get("build", "posed", {}),
     }
 
 

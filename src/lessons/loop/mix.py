@@ -1,31 +1,39 @@
 """The two lesson sets of a round, the same size: the treatment's mix of targeted lessons
 and the control's untargeted data.
 
-- treatment: each builder of the mix runs on the round's train run; its rows become SFT
-  prompt/completion rows, are checked against the held-out tasks, and fill the row budget
-  by share. A builder with fewer rows than its share leaves its place to the others.
+- treatment: each builder of the mix runs on the round's train run, aimed at the round's
+  target (`target.py`): `practice` poses new tasks in the target slices, `repair` fixes the
+  model's own target mistakes at their first false step and lets it continue. Rows become
+  SFT prompt/completion rows, are checked against the held-out tasks, and fill the row
+  budget by share. A builder with fewer rows than its share leaves its place to the others.
 - control: train-split tasks drawn at random from the suite, not from mistakes: the same
   prompts, format and budget, without the targeting.
 
 Tasks without a written answer (practice tasks, control tasks) get one of two kinds of
-completion, `solutions` in the config: `self`, the model's own solution, kept only when the
-verifier accepts it (rejection sampling, as in STaR/RFT: the lesson is in the model's own
-words, so training does not also teach it a new style), or `gold`, the task's gold steps.
-Both arms always get the same kind.
+completion, `solutions` in the config: `self`, the model's own solutions, sampled and kept
+only when verified (`solutions.py`: rejection sampling with more samples for the tasks it
+fails, as in DART-Math; the lesson is in the model's own words, so training does not also
+teach it a new style), or `gold`, the task's gold steps. Both arms always get the same
+kind, by the same procedure, from as many posed tasks.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from lessons.builders.base import Lesson, Provenance, make_builder, make_config
 from lessons.builders.source import HeldOut, LessonSource
 from lessons.builders.write import select_rows
 from lessons.builders._solutions import gold_solution
+from lessons.builders.practice import PracticeBuilder
 from lessons.loop.config import LoopConfig
+from lessons.loop.repair import Continuer, repairs
+from lessons.loop.solutions import Sampler, solve
+from lessons.loop.target import TargetSlice
 from lessons.runner import select_tasks
 from lessons.tasks.base import GoldStep, Suite, Task
 
@@ -54,22 +62,37 @@ def as_sft(lesson: Lesson, source: LessonSource) -> Lesson:
     raise ValueError(f"builder {lesson.provenance.builder!r} rows ({sorted(row)}) cannot be trained on with SFT")
 
 
-# Solves tasks with the round's model: task id -> the text of a correct attempt and its id.
-Solver = Callable[[str, Sequence[Task]], dict[str, tuple[str, int]]]
+@dataclass(frozen=True)
+class Models:
+    """What the mix needs from the round's model: samples of tasks (a logged run per
+    pass) and greedy continuations of assistant prefixes (for `repair`)."""
+
+    sample: Sampler | None = None
+    continue_: Continuer | None = None
+
+
+def posed_tasks(config: LoopConfig) -> tuple[int, int]:
+    """Tasks each arm may pose to the model for `solutions: self`, in waves of how many:
+    a wave is enough for the row budget at `keep` solutions a task with a third of the
+    tasks never solved; at most three times the budget is posed."""
+    return 3 * config.rows, math.ceil(1.5 * config.rows / config.keep)
 
 
 def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, round: int,
-                  resources: dict[str, Any] | None = None, solve: Solver | None = None) -> Mix:
+                  target: Sequence[TargetSlice] = (), resources: dict[str, Any] | None = None,
+                  models: Models = Models()) -> Mix:
     pools: dict[str, list[Lesson]] = {}
     for kind in config.mix:
-        builder = make_builder(kind, **(resources or {}))
-        options = dict(config.options.get(kind) or {})
-        if kind == "practice":  # enough new tasks per weak slice to fill the whole budget if need be
-            options.setdefault("per_slice", config.rows)
-        built = builder.build(source, make_config(builder, options))
-        if kind == "practice" and config.solutions == "self":
-            rows = own_solutions(built, source, config, round, solve)
+        if kind == "practice":
+            rows = practice_rows(source, config, round, target, models)
+        elif kind == "repair":
+            if models.continue_ is None:
+                raise ValueError("repair lessons need a model to continue the corrected solutions")
+            aimed = [t for s in target for t in s.failed] if target else list(source.tasks)
+            rows = repairs(source, aimed, models.continue_)
         else:
+            builder = make_builder(kind, **(resources or {}))
+            built = builder.build(source, make_config(builder, dict(config.options.get(kind) or {})))
             rows = [as_sft(lesson, source) for lesson in built]
         kept, _ = select_rows(rows, FORMAT, heldout)
         random.Random(f"mix/{config.seed}/{round}/{kind}").shuffle(kept)  # spread over tasks, reproducibly
@@ -81,25 +104,36 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
     return Mix(tuple(unique), quotas, {k: len(v) for k, v in pools.items()})
 
 
-def own_solutions(practice: Sequence[Lesson], source: LessonSource, config: LoopConfig, round: int,
-                  solve: Solver | None) -> list[Lesson]:
-    """Practice tasks the model solves itself, as SFT rows of its own (verified) solution.
-    At most three tasks per row of the budget are tried: enough at a 1-in-3 solve rate."""
-    if solve is None:
+def practice_rows(source: LessonSource, config: LoopConfig, round: int, target: Sequence[TargetSlice],
+                  models: Models) -> list[Lesson]:
+    """New tasks in the target slices, as many per slice as its share of the target's
+    fixable failures (SwS), solved by the model (`self`) or with their gold steps. Without
+    a target, the five weakest SliceLine slices share the tasks evenly."""
+    builder = PracticeBuilder()
+    wanted, wave = posed_tasks(config) if config.solutions == "self" else (config.rows, config.rows)
+    options = dict(config.options.get("practice") or {})
+    if target:
+        quotas = allocate({s.name: len(s.failed) for s in target}, {s.name: wanted for s in target}, wanted)
+        built = [lesson for s in target for lesson in builder.build(
+            source, make_config(builder, options | {"per_slice": quotas[s.name]}), [s.as_weak()])]
+    else:
+        built = builder.build(source, make_config(builder, {"per_slice": wanted} | options))
+        random.Random(f"practice/{config.seed}/{round}").shuffle(built)
+        built = built[:wanted]
+    if config.solutions != "self":
+        return [as_sft(lesson, source) for lesson in built]
+    if models.sample is None:
         raise ValueError("solutions: self needs a model to solve the practice tasks")
-    chosen = list(practice)
-    random.Random(f"practice/{config.seed}/{round}").shuffle(chosen)
-    chosen = chosen[: 3 * config.rows]
-    own = solve("practice", [task_of_row(lesson.row) for lesson in chosen])
+    by_task = {lesson.row["task_id"]: lesson for lesson in built}
+    solved = solve([task_of_row(lesson.row) for lesson in built], models.sample, config.sampling(), config.rows,
+                   "practice", wave)
     rows = []
-    for lesson in chosen:
-        hit = own.get(lesson.row["task_id"])
-        if hit is not None:
-            text, attempt_id = hit
-            p = lesson.provenance
-            rows.append(Lesson({"prompt": lesson.row["prompt"], "completion": [{"role": "assistant", "content": text}]},
-                               dataclasses.replace(p, attempt_ids=(*p.attempt_ids, attempt_id),
-                                                   detail={**p.detail, "solution": "own", "solution_attempt": attempt_id})))
+    for s in solved:
+        lesson = by_task[s.task.id]
+        p = lesson.provenance
+        rows.append(Lesson({"prompt": lesson.row["prompt"], "completion": [{"role": "assistant", "content": s.text}]},
+                           dataclasses.replace(p, attempt_ids=(*p.attempt_ids, s.attempt_id), detail={
+                               **p.detail, "solution": s.origin, "solution_attempt": s.attempt_id})))
     return rows
 
 
@@ -128,26 +162,27 @@ def allocate(shares: dict[str, float], available: dict[str, int], budget: int) -
 
 
 def control_set(source: LessonSource, heldout: HeldOut, suite: Suite, size: int, config: LoopConfig,
-                round: int, solve: Solver | None = None) -> list[Lesson]:
+                round: int, models: Models = Models()) -> list[Lesson]:
     """`size` rows for train-split tasks of the suite drawn at random from the first
     `4 * size` (or the file's whole train split), with gold solutions or, for `self`, the
-    model's own correct ones (twice `size` tasks are tried)."""
-    pool = [t for t in select_tasks(suite, "train", max(4 * size, config.train_tasks)) if t.steps or t.answer]
+    model's own by the treatment's procedure (`solutions.solve`, as many tasks posed)."""
+    pool = [t for t in select_tasks(suite, "train", max(4 * size, config.train_tasks, 3 * config.rows))
+            if t.steps or t.answer]
     random.Random(f"control/{config.seed}/{round}").shuffle(pool)
     if config.solutions == "self":
-        if solve is None:
+        if models.sample is None:
             raise ValueError("solutions: self needs a model to solve the control tasks")
-        pool = pool[: 2 * size]
-        own = solve("control", pool)
-        texts = {t.id: own[t.id] for t in pool if t.id in own}
+        most, wave = posed_tasks(config)
+        solved = solve(pool[:most], models.sample, config.sampling(), size, "control", wave)
+        texts = [(s.task, s.text, s.attempt_id, s.origin) for s in solved]
     else:
-        texts = {t.id: (gold_solution(t, source.template), None) for t in pool}
+        texts = [(t, gold_solution(t, source.template), None, "gold") for t in pool]
     rows = [Lesson(
-        {"prompt": source.render(t), "completion": [{"role": "assistant", "content": texts[t.id][0]}]},
+        {"prompt": source.render(t), "completion": [{"role": "assistant", "content": text}]},
         Provenance(builder="control", run_id=source.run.id, task_id=t.id,
-                   attempt_ids=(texts[t.id][1],) if texts[t.id][1] is not None else (),
-                   detail={"draw": "random train task", "solution": config.solutions}),
-    ) for t in pool if t.id in texts]
+                   attempt_ids=(attempt,) if attempt is not None else (),
+                   detail={"draw": "random train task", "solution": origin}),
+    ) for t, text, attempt, origin in texts]
     kept, _ = select_rows(rows, FORMAT, heldout)
     return kept[:size]
 

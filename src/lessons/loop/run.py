@@ -8,10 +8,12 @@ diagnosis resume where their logged batches stop, training from its last checkpo
     round 0   heldout-base                       the base model on the held-out tasks
     round r   eval-train      model_r on the train split (model_1 = base, then the treatment)
               diagnose        first wrong step, error types, taxonomy
+              target          the slices this round aims at, chosen before any lesson exists
               build           treatment mix and control set, same row budget
               train-treatment model_r + treatment lessons -> <name>-r<r>-treatment
               train-control   control_r + control lessons -> <name>-r<r>-control
               heldout-treatment, heldout-control
+              heldout-target  base and both arms on the target's further held-out tasks
               diagnose-heldout   the held-out mistakes of every arm, for fixed/new by type
 """
 
@@ -29,8 +31,8 @@ from lessons.models.base import Backend
 from lessons.store import Store, content_id
 from lessons.tasks.base import SuiteInfo, Task
 
-STAGES = ("eval-train", "diagnose", "build", "train-treatment", "train-control", "heldout-treatment",
-          "heldout-control", "diagnose-heldout")
+STAGES = ("eval-train", "diagnose", "target", "build", "train-treatment", "train-control", "heldout-treatment",
+          "heldout-control", "heldout-target", "diagnose-heldout")
 
 
 class LoopMismatch(ValueError):
@@ -111,6 +113,7 @@ class _Stages:
     def __init__(self, store: Store, config: LoopConfig, hooks: Hooks, deps: Deps, state: LoopState):
         self.store, self.config, self.hooks, self.deps, self.state = store, config, hooks, deps, state
         self._embedder: Any = None
+        self._posed: dict[str, int] = {}  # samples asked for in this build, by arm
 
     def once(self, round: int, stage: str, description: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         if (round, stage) in self.state.done:
@@ -137,6 +140,7 @@ class _Stages:
                               lambda: self.evaluate(model, "train", c.train_tasks))
         train_run = evaluated["run"]
         self.once(r, "diagnose", f"diagnose the mistakes of {train_run}", lambda: self.diagnose(train_run))
+        self.once(r, "target", "choose the slices to aim at", lambda: self.choose_target(train_run))
         built = self.once(r, "build", f"lessons: {', '.join(c.mix)} ({c.rows} rows) and the control set",
                           lambda: self.build(r, train_run))
         if not built["rows"]:
@@ -153,6 +157,11 @@ class _Stages:
             self.once(r, f"heldout-{arm}", f"{trained} on the held-out tasks",
                       lambda trained=trained: self.evaluate(trained, "heldout", c.heldout_tasks))
         runs = [self.state.get(0, "heldout-base")["run"]] + [self.state.get(r, f"heldout-{a}")["run"] for a in arms]
+        if self.target(r):
+            models = {"base": c.model} | {a: self.state.get(r, f"train-{a}")["model"] for a in arms}
+            judged = self.once(r, "heldout-target", f"{len(models)} models on the target's held-out tasks",
+                               lambda: self.judge_target(r, models))
+            runs += list(judged["runs"].values())
         self.once(r, "diagnose-heldout", "diagnose the held-out mistakes of every arm",
                   lambda: {"runs": {run: self.diagnose(run, cluster=False) for run in runs}})
 
@@ -201,22 +210,57 @@ class _Stages:
             self._embedder = self.deps.make_embedder()
         return self._embedder
 
+    def choose_target(self, train_run: str) -> dict[str, Any]:
+        from lessons.builders.source import load_source
+        from lessons.loop import target
+
+        c = self.config
+        chosen = target.choose(load_source(self.store, train_run), c.target_slices) if c.target_slices else []
+        return {"slices": [s.to_json() for s in chosen]}
+
+    def target(self, r: int) -> list[Any]:
+        from lessons.loop.target import TargetSlice
+
+        return [TargetSlice.from_json(d) for d in self.state.get(r, "target")["slices"]]
+
+    def target_tasks(self, r: int) -> list[Task]:
+        """The target's held-out tasks beyond the random sample the arms are judged on."""
+        from lessons.loop.target import heldout_tasks
+        from lessons.tasks import load_suite
+
+        c = self.config
+        target = self.target(r)
+        if not target:
+            return []
+        suite = load_suite(c.suite)
+        sample = self.store.get_run(self.state.get(0, "heldout-base")["run"]).task_ids
+        return heldout_tasks(suite, target, sample, c.target_tasks, suite.info.source == "builtin:arith")
+
+    def judge_target(self, r: int, models: dict[str, str]) -> dict[str, Any]:
+        tasks = self.target_tasks(r)
+        runs = {arm: self.pose(model, f"target-r{r}", tasks)["run_name"] for arm, model in models.items()}
+        return {"runs": runs, "tasks": len(tasks)}
+
     def build(self, r: int, train_run: str) -> dict[str, Any]:
         from lessons.builders.practice import weak_slices
-        from lessons.builders.source import load_heldout, load_source
+        from lessons.builders.source import HeldOut, load_heldout, load_source
         from lessons.builders.write import LessonSetInfo, write_lesson_set
-        from lessons.loop.mix import FORMAT, control_set, count_by_builder, treatment_mix
+        from lessons.loop.mix import FORMAT, Models, control_set, count_by_builder, treatment_mix
         from lessons.tasks import load_suite
 
         c = self.config
         source = load_source(self.store, train_run)
+        extra = self.target_tasks(r)  # judged later: no lesson may pose them
         heldout = load_heldout(self.store, source.run)
+        heldout = HeldOut(heldout.suite_id, heldout.task_ids | {t.id for t in extra},
+                          heldout.prompts + tuple(t.prompt for t in extra))
         resources = {"embedder": self.embedder()} if "prompt" in c.mix else {}
         model = source.run.model_name
-        solve = lambda kind, tasks: self.solve(model, kind, tasks, r)  # noqa: E731
-        mix = treatment_mix(source, heldout, c, r, resources, solve)
+        models = Models(sample=lambda kind, tasks, n: self.sample(model, f"{kind}-r{r}", tasks, n),
+                        continue_=lambda chats: self.continue_(model, chats))
+        mix = treatment_mix(source, heldout, c, r, self.target(r), resources, models)
         suite = load_suite(c.suite)
-        control = control_set(source, heldout, suite, len(mix.lessons), c, r, solve) if c.control else []
+        control = control_set(source, heldout, suite, len(mix.lessons), c, r, models) if c.control else []
         folder = c.root / f"r{r}"
         run_info = {"id": source.run.id, "name": source.run.name, "model": source.run.model_name,
                     "suite_id": source.run.suite_id, "template": source.template.name}
@@ -227,6 +271,7 @@ class _Stages:
             "treatment_path": treatment.path, "treatment_hash": treatment.content_hash,
             "weak_slices": [{"predicates": w.predicates, "error_rate": w.error_rate, "failed": list(w.failed)}
                             for w in weak_slices(source, 5)],
+            "posed": {kind: self._posed.get(kind, 0) for kind in ("practice", "control")},
         }
         if c.control:
             written = write_lesson_set(control, folder / "control-lessons", LessonSetInfo(
@@ -235,31 +280,55 @@ class _Stages:
                     "control_hash": written.content_hash}
         return out
 
-    def solve(self, model: str, kind: str, tasks: Sequence[Task], r: int) -> dict[str, tuple[str, int]]:
-        """Have `model` answer `tasks` (a run of its own, resumable) and return the correct
-        attempts: task id -> (text, attempt id)."""
+    def pose(self, model: str, kind: str, tasks: Sequence[Task], samples: int = 1) -> dict[str, Any]:
+        """Have `model` answer `tasks` in a run of its own (resumable): greedy for one
+        sample, at the config's temperature for more. Returns the run's name and id."""
         from lessons.runner import EvalConfig, evaluate
 
         c = self.config
-        if not tasks:
-            return {}
         ids = [t.id for t in tasks]
-        info = SuiteInfo(name=f"{kind}-tasks", version="1", source=f"loop:{c.name}:r{r}", fingerprint=content_id(ids))
+        temperature = c.temperature if samples > 1 else 0.0
+        info = SuiteInfo(name=f"{kind}-tasks", version="1", source=f"loop:{c.name}", fingerprint=content_id(ids))
         # Named by what decides the answers, so loops that pose the same tasks share the run.
-        run_name = f"{Path(model).name}-solve-{kind}-{len(ids)}-" + content_id(
-            model, ids, c.max_new_tokens, c.template, c.seed)[:8]
+        run_name = f"{Path(model).name}-{kind}-{len(ids)}x{samples}-" + content_id(
+            model, ids, [t.prompt for t in tasks], samples, temperature, c.max_new_tokens, c.template, c.seed)[:8]
         backend = self.deps.make_backend(model, self.store, c)
         try:
             result = evaluate(
                 self.store, backend, _Listed(info, tuple(tasks)),
-                EvalConfig(split="all", max_new_tokens=c.max_new_tokens, seed=c.seed, batch_size=c.batch_size,
-                           template=c.template, run_name=run_name),
+                EvalConfig(split="all", samples=samples, temperature=temperature, max_new_tokens=c.max_new_tokens,
+                           seed=c.seed, batch_size=c.batch_size, template=c.template, run_name=run_name),
                 on_progress=self.hooks.eval_progress,
             )
         finally:
             del backend
             gc.collect()
-        return {a.task_id: (a.text, a.id) for a in self.store.attempts(result.summary.run_id) if a.correct}
+        return {"run_name": result.summary.run_name, "run_id": result.summary.run_id}
+
+    def sample(self, model: str, kind: str, tasks: Sequence[Task], samples: int) -> list[Any]:
+        """Every attempt of `samples` solutions of each task (see `solutions.solve`)."""
+        if not tasks:
+            return []
+        base = kind.split("-")[0]
+        self._posed[base] = self._posed.get(base, 0) + len(tasks) * samples
+        return self.store.attempts(self.pose(model, kind, tasks, samples)["run_id"])
+
+    def continue_(self, model: str, chats: Sequence[Any]) -> list[Any]:
+        """Greedy continuations of assistant prefixes (repair rows): deterministic, so a
+        build that is killed and run again makes the same rows."""
+        from lessons.models.base import SamplingParams
+
+        c = self.config
+        backend = self.deps.make_backend(model, self.store, c)
+        try:
+            out = []
+            for i in range(0, len(chats), c.batch_size):
+                params = SamplingParams(n=1, temperature=0.0, max_new_tokens=c.max_new_tokens, seed=c.seed)
+                out += [done[0] for done in backend.generate(list(chats[i:i + c.batch_size]), params)]
+            return out
+        finally:
+            del backend
+            gc.collect()
 
     def train(self, model: str, data: str, name: str) -> dict[str, Any]:
         from lessons.train import TrainConfig

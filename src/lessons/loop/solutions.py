@@ -1,0 +1,115 @@
+"""Solutions the model can learn from: its own, sampled, verified, more samples where it fails.
+
+Both arms get their rows by this one procedure, the treatment on its practice tasks and
+the control on random train tasks, so they differ only in which tasks they practise:
+
+1. `samples` solutions per task at `temperature`, the tasks posed in waves until the
+   budget is met (at most the tasks given);
+2. tasks with no verified solution get `retry` more (DART-Math's difficulty-aware
+   rejection sampling: the hard queries get the samples, not the easy ones);
+3. tasks still unsolved may be solved once more with the answer given as a hint (STaR's
+   rationalisation); the hint is not in the trained prompt, and such rows are at most
+   `hint_share` of the budget;
+4. a solution is kept when its answer verifies, it was not cut off, and no step states a
+   false calculation or contradicts the gold value of the same computation; up to `keep`
+   distinct ones per task, taken round-robin over tasks so that the budget covers as many
+   tasks as it can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from lessons.builders._solutions import normalized, steps_check_out
+from lessons.store.db import AttemptRow
+from lessons.tasks.base import Task
+
+HINT = "\n\n(Hint: the answer is {answer}. Show the steps that reach it.)"
+
+
+@dataclass(frozen=True)
+class Sampling:
+    samples: int = 4  # solutions per task, first pass
+    temperature: float = 0.7
+    retry: int = 4  # more solutions for each task the first pass did not solve
+    keep: int = 2  # distinct verified solutions kept per task
+    hint_share: float = 0.25  # most of the rows that may come from hinted solves (0: none)
+
+
+@dataclass(frozen=True)
+class Solution:
+    task: Task  # as posed (without the hint)
+    text: str
+    attempt_id: int
+    origin: str  # "sampled", "retry" or "hinted"
+
+
+# Asks the model for `n` samples of each task; returns every attempt. `name` tells the
+# passes apart (each is a run of its own in the log, so it resumes and is never repeated).
+Sampler = Callable[[str, Sequence[Task], int], Sequence[AttemptRow]]
+
+
+def verified(task: Task, attempt: AttemptRow) -> bool:
+    return (attempt.correct and attempt.finish_reason != "length" and "hint" not in attempt.text.lower()
+            and steps_check_out(task, attempt.text))
+
+
+def solve(tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: int, kind: str,
+          wave: int) -> list[Solution]:
+    """Up to `budget` solutions of `tasks` by the procedure above, posing the tasks in
+    waves of `wave` until the budget is met (see the module doc)."""
+    found: dict[str, list[Solution]] = {}
+    by_id = {t.id: t for t in tasks}
+
+    def collect(name: str, posed: Sequence[Task], n: int, origin: str) -> None:
+        if not posed or n < 1:
+            return
+        seen = {t.id: {normalized(s.text) for s in found[t.id]} for t in posed}
+        asked = {t.id: t for t in posed}
+        for a in sample(name, posed, n):
+            if a.task_id not in asked or not verified(asked[a.task_id], a):
+                continue
+            key = normalized(a.text)
+            if key not in seen[a.task_id]:
+                seen[a.task_id].add(key)
+                found[a.task_id].append(Solution(by_id[a.task_id], a.text, a.id, origin))
+
+    hinted_cap = int(sampling.hint_share * budget)
+    posed: list[Task] = []
+    for number, start in enumerate(range(0, len(tasks), max(wave, 1)), 1):
+        batch = list(tasks[start:start + max(wave, 1)])
+        posed += batch
+        found.update({t.id: [] for t in batch})
+        collect(f"{kind}-w{number}", batch, sampling.samples, "sampled")
+        collect(f"{kind}-w{number}-retry", [t for t in batch if not found[t.id]], sampling.retry, "retry")
+        if len(_round_robin(posed, found, sampling.keep, budget, 0)) >= budget:
+            break
+    unsolved = [t for t in posed if not found[t.id]][: 2 * hinted_cap]
+    if hinted_cap > 0 and unsolved:
+        collect(f"{kind}-hint", [hinted(t) for t in unsolved], sampling.retry or sampling.samples, "hinted")
+    return _round_robin(posed, found, sampling.keep, budget, hinted_cap)
+
+
+def hinted(task: Task) -> Task:
+    """The task with its answer given in the question (same id: the rows train on `task`)."""
+    return Task(task.id, task.prompt + HINT.format(answer=task.answer), task.answer, task.steps, task.metadata,
+                task.split)
+
+
+def _round_robin(tasks: Sequence[Task], found: dict[str, list[Solution]], keep: int, budget: int,
+                 hinted_cap: int) -> list[Solution]:
+    out: list[Solution] = []
+    hinted_rows = 0
+    for rank in range(keep):
+        for t in tasks:
+            if len(out) >= budget:
+                return out
+            if rank < len(found[t.id]):
+                s = found[t.id][rank]
+                if s.origin == "hinted":
+                    if hinted_rows >= hinted_cap:
+                        continue
+                    hinted_rows += 1
+                out.append(s)
+    return out

@@ -1,0 +1,131 @@
+"""The round's target: the one or two slices where training can fix the most, chosen from
+the train-split diagnosis before any lesson is built, and the held-out tasks it is judged on.
+
+A slice is a candidate when SliceLine finds it weak, or when it is one value of one
+feature (`skill=fractions`, `difficulty=3`). Its error rate counts only mistakes training
+can fix: a cut-off, unreadable or missing answer (`truncated`, `format`, `no_attempt`) says
+more about the token limit and the template than about the skill. Candidates are ranked by
+the lower end of the 95% Wilson interval of that rate, so a slice of four tasks that all
+failed does not beat one of twenty that failed eighteen times; a slice needs `min_tasks`
+train tasks to be practised and judged.
+
+The target's held-out tasks are the random held-out sample's members of the slice plus,
+for a generator suite, further held-out tasks of the slice up to `tasks` in all (a file
+suite gives every held-out task it has in the slice): enough for a paired interval to
+resolve a 10-point difference, where the random sample holds a handful.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from lessons.builders.practice import WeakSlice, describe, features, matches
+from lessons.builders.source import LessonSource
+from lessons.diagnose.slices import SliceConfig, SliceRow, find_weak_slices
+from lessons.tasks.base import Suite, Task
+
+UNFIXABLE = frozenset({"truncated", "format", "no_attempt"})  # not what practising a skill fixes
+MAX_SCAN = 100_000  # generator tasks looked at for held-out members of the target
+
+
+@dataclass(frozen=True)
+class TargetSlice:
+    predicates: dict[str, str]
+    tasks: int  # train tasks in the slice
+    attempts: int
+    fixable: int  # attempts with a mistake training can fix
+    error_rate: float  # fixable / attempts
+    lower: float  # lower end of its 95% Wilson interval
+    failed: tuple[str, ...]  # train tasks in the slice with a fixable mistake, in run order
+
+    @property
+    def name(self) -> str:
+        return describe(self.predicates)
+
+    def as_weak(self) -> WeakSlice:
+        """The slice as the practice builder takes it."""
+        return WeakSlice(self.predicates, self.failed, self.error_rate)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "predicates": self.predicates, "tasks": self.tasks, "attempts": self.attempts,
+                "fixable": self.fixable, "error_rate": self.error_rate, "lower": self.lower,
+                "failed": list(self.failed)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "TargetSlice":
+        return cls(dict(d["predicates"]), d["tasks"], d["attempts"], d["fixable"], d["error_rate"], d["lower"],
+                   tuple(d["failed"]))
+
+
+def fixable(source: LessonSource, attempt_id: int) -> bool:
+    """A mistake whose primary error type practice can fix (undiagnosed ones count)."""
+    d = source.diagnoses.get(attempt_id)
+    return d is None or d.error_type not in UNFIXABLE
+
+
+def candidates(source: LessonSource) -> list[dict[str, str]]:
+    """SliceLine's weak slices on fixable mistakes, then every single feature value."""
+    rows = [SliceRow(features=features(source.tasks[a.task_id].metadata),
+                     mistake=not a.correct and fixable(source, a.id)) for a in source.attempts]
+    found = [s.description for s in find_weak_slices(rows, SliceConfig(k=10))]
+    singles = {(k, str(v)) for t in source.tasks.values() for k, v in features(t.metadata).items()}
+    found += [{k: v} for k, v in sorted(singles)]
+    return [dict(p) for p in dict.fromkeys(tuple(sorted(p.items())) for p in found)]
+
+
+def rank(source: LessonSource, min_tasks: int) -> list[TargetSlice]:
+    """Every candidate with at least `min_tasks` train tasks and one fixable mistake, by
+    the lower bound of its fixable error rate (then its size)."""
+    from scipy.stats import binomtest
+
+    out = []
+    for predicates in candidates(source):
+        members = [t for t in source.tasks.values() if matches(features(t.metadata), predicates)]
+        attempts = [a for t in members for a in source.by_task.get(t.id, [])]
+        wrong = [a for a in attempts if not a.correct and fixable(source, a.id)]
+        if len(members) < min_tasks or len(members) == len(source.tasks) or not wrong:  # a slice, not all
+            continue
+        lower = binomtest(len(wrong), len(attempts)).proportion_ci(method="wilson").low
+        failed = tuple(dict.fromkeys(a.task_id for a in wrong))
+        out.append(TargetSlice(predicates, len(members), len(attempts), len(wrong), len(wrong) / len(attempts),
+                               float(lower), failed))
+    out.sort(key=lambda s: (-s.lower, -s.tasks, s.name))
+    return out
+
+
+def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8) -> list[TargetSlice]:
+    """The `slices` best-ranked slices that do not overlap a better one (share no train task)."""
+    chosen: list[TargetSlice] = []
+    members: set[str] = set()
+    for s in rank(source, min_tasks):
+        mine = {t for t in source.tasks if matches(features(source.tasks[t].metadata), s.predicates)}
+        if mine & members:
+            continue
+        chosen.append(s)
+        members |= mine
+        if len(chosen) == slices:
+            break
+    return chosen
+
+
+def in_target(task: Task, target: Sequence[TargetSlice]) -> bool:
+    return any(matches(features(task.metadata), s.predicates) for s in target)
+
+
+def heldout_tasks(suite: Suite, target: Sequence[TargetSlice], sample: Sequence[str], wanted: int,
+                  generator: bool) -> list[Task]:
+    """Held-out tasks in the target beyond the random sample (ids in `sample`), so that
+    the two together hold `wanted` (a generator suite), or every one (a file suite)."""
+    have = set(sample)
+    out: list[Task] = []
+    for task in suite.tasks(MAX_SCAN if generator else None):
+        if task.split != "heldout" or not in_target(task, target):
+            continue
+        if task.id in have:  # the sample is the split's first tasks: met before any other
+            wanted -= 1
+        else:
+            out.append(task)
+        if generator and len(out) >= wanted:
+            break
+    return out[: max(wanted, 0)] if generator else out
