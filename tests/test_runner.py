@@ -96,3 +96,23 @@ def test_split_selection_takes_the_first_tasks_of_that_split():
     heldout = select_tasks(suite, "heldout", 3)
     assert [t.id for t in heldout] == [t.id for t in tasks if t.split == "heldout"][:3]
     assert len(select_tasks(suite, "all", 5)) == 5
+
+
+def test_an_offset_takes_the_next_tasks_of_the_split_and_names_a_run_of_its_own():
+    from lessons.runner import default_run_name
+    from lessons.tasks import load_suite
+
+    suite = load_suite("arith")
+    first, second = select_tasks(suite, "train", 50), select_tasks(suite, "train", 50, offset=50)
+    assert [t.id for t in second] == [t.id for t in select_tasks(suite, "train", 100)][50:]
+    assert all(t.split == "train" for t in second) and not {t.id for t in first} & {t.id for t in second}
+    assert [t.id for t in select_tasks(suite, "all", 5, offset=5)] == [t.id for t in suite.tasks(10)][5:]
+    names = {default_run_name("m", "arith", EvalConfig(limit=50, offset=k), 50) for k in (0, 50)}
+    assert len(names) == 2
+    # runs named before offsets existed keep their names: offset 0 is not part of the name
+    from dataclasses import asdict
+
+    from lessons.store import content_id
+
+    before = {k: v for k, v in asdict(EvalConfig(limit=50)).items() if k not in ("run_name", "offset")}
+    assert default_run_name("m", "arith", EvalConfig(limit=50), 50) == f"m-arith-50-{content_id('m', 'arith', before)[:6]}"

@@ -25,6 +25,7 @@ SplitChoice = Literal["train", "heldout", "all"]
 @dataclass(frozen=True)
 class EvalConfig:
     limit: int | None = None  # first N tasks of the chosen split; None: all (file suites)
+    offset: int = 0  # tasks of the split skipped before those (another draw of the same split)
     split: SplitChoice = "all"
     samples: int = 1  # attempts per task
     temperature: float | None = None  # None: 0 (greedy) for one sample, 0.7 for several
@@ -67,15 +68,16 @@ class EvalResult:
         return self.generated_tokens / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-def select_tasks(suite: Suite, split: SplitChoice, limit: int | None) -> list[Task]:
-    """The first `limit` tasks of the split, in suite order. A generator suite makes as
-    many tasks as asked for, so ask for more until the split has enough."""
+def select_tasks(suite: Suite, split: SplitChoice, limit: int | None, offset: int = 0) -> list[Task]:
+    """The first `limit` tasks of the split after the first `offset`, in suite order. A
+    generator suite makes as many tasks as asked for, so ask for more until the split has
+    enough."""
     if split == "all":
-        return list(suite.tasks(limit))
-    ask = None if limit is None else max(2 * limit, 64)
+        return list(suite.tasks(None if limit is None else offset + limit))[offset:]
+    ask = None if limit is None else max(2 * (offset + limit), 64)
     while True:
         pool = list(suite.tasks(ask))
-        chosen = [t for t in pool if t.split == split]
+        chosen = [t for t in pool if t.split == split][offset:]
         if limit is None or len(chosen) >= limit or len(pool) < ask:
             return chosen[:limit]
         ask *= 4
@@ -83,7 +85,8 @@ def select_tasks(suite: Suite, split: SplitChoice, limit: int | None) -> list[Ta
 
 def default_run_name(model_name: str, suite_name: str, config: EvalConfig, n_tasks: int) -> str:
     short = model_name.rstrip("/").split("/")[-1]
-    settings = {k: v for k, v in asdict(config).items() if k != "run_name"}
+    # offset 0 is left out, so runs named before it existed keep their names
+    settings = {k: v for k, v in asdict(config).items() if k != "run_name" and not (k == "offset" and v == 0)}
     return f"{short}-{suite_name}-{n_tasks}-{content_id(model_name, suite_name, settings)[:6]}"
 
 
@@ -95,7 +98,7 @@ def evaluate(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> EvalResult:
     started = time.perf_counter()
-    tasks = select_tasks(suite, config.split, config.limit)
+    tasks = select_tasks(suite, config.split, config.limit, config.offset)
     if not tasks:
         raise ValueError(f"suite {suite.info.name!r} has no {config.split} tasks to evaluate")
     template: PromptTemplate = templates.get(config.template)

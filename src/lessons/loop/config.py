@@ -29,8 +29,8 @@ SFT_BUILDERS = ("correction", "rejection", "practice", "repair")  # builders who
 # Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` with 160
 # held-out tasks took 29 minutes, so it judges 128 (24 minutes with setup); `quick` 8.8 minutes.
 SIZES: dict[str, dict[str, int]] = {
-    "default": {"train_tasks": 128, "heldout_tasks": 128, "rows": 48, "steps": 12},
-    "quick": {"train_tasks": 40, "heldout_tasks": 40, "rows": 16, "steps": 5},
+    "default": {"train_tasks": 128, "heldout_tasks": 96, "target_tasks": 96, "rows": 48, "steps": 12},
+    "quick": {"train_tasks": 40, "heldout_tasks": 40, "target_tasks": 32, "rows": 16, "steps": 5},
 }
 
 
@@ -52,11 +52,12 @@ class LoopConfig:
     train_tasks: int = SIZES["default"]["train_tasks"]
     heldout_tasks: int = SIZES["default"]["heldout_tasks"]
     max_new_tokens: int = 320  # arith solutions need ~150 tokens
-    # Prompts per generate call: on 2 CPU cores 64 generates 2.7x the tokens/s of 16 (qwen, arith).
-    batch_size: int = 64
+    # Sequences per generate call: on 2 CPU cores 64 generates 2.7x the tokens/s of 16 and 128
+    # another 1.2x (qwen, arith; benchmarks/RESULTS.md).
+    batch_size: int = 128
     template: str = "step-by-step"
     locator: str = "arith"  # first-wrong-step locator of the diagnose stage
-    mix: dict[str, float] = field(default_factory=lambda: {"practice": 1.0})
+    mix: dict[str, float] = field(default_factory=lambda: {"practice": 0.8, "repair": 0.2})
     options: dict[str, dict[str, Any]] = field(default_factory=lambda: {"correction": {"kinds": "splice"}})
     rows: int = SIZES["default"]["rows"]
     steps: int = SIZES["default"]["steps"]
@@ -66,13 +67,13 @@ class LoopConfig:
     # treatment budget and are judged on `target_tasks` held-out tasks (0: the five
     # weakest SliceLine slices share it, and no target figures).
     target_slices: int = 1
-    target_tasks: int = 128
+    target_tasks: int = SIZES["default"]["target_tasks"]
     solutions: str = "self"  # completions of practice and control tasks: self (own, verified) or gold
     # How `self` solutions are sampled, for both arms alike (solutions.py).
     samples: int = 4
     temperature: float = 0.7
-    retry: int = 4
-    keep: int = 2
+    retry: int = 2
+    keep: int = 3
     hint_share: float = 0.25
     seed: int = 0
     out_dir: str | None = None  # default: lessons-loops/<name>

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -110,15 +111,7 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     tasks = sorted(set.intersection(*(set(a.scores) for a in arms)))
     weak = [w["predicates"] for r in rounds for w in stages[(r, "build")].get("weak_slices", [])]
     weak = [dict(p) for p in dict.fromkeys(tuple(sorted(p.items())) for p in weak)]  # once each, in order
-    headline: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)}
-    for key, arm in (("treatment", treat), ("control", control)):
-        if arm is None:
-            continue
-        delta, ci = _delta(base, arm, tasks, seed)
-        headline[key] = _accuracy(arm, tasks, seed) | {"delta": delta, "delta_ci95": ci}
-    if control is not None:
-        delta, ci = _delta(control, treat, tasks, seed)
-        headline["advantage"] = {"delta": delta, "ci95": ci}
+    headline = figures({"base": base, "treatment": treat, "control": control}, tasks, seed)
     in_weak = [t for t in tasks if any(matches(features(base.first[t].metadata), p) for p in weak)]
     if weak:
         headline["weak_slices"] = _slice_gain(base, treat, control, in_weak, seed) | {
@@ -138,31 +131,85 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     return data
 
 
-def target_figures(store: Store, stages: dict, r: int, arms: dict[str, Arm | None], sample: Sequence[str],
-                   seed: int) -> dict[str, Any]:
-    """The round's target: each arm on the random sample's target tasks and the further
-    held-out tasks of the target, as the overall figures are shaped (accuracy with its
-    interval; change from base and treatment - control, paired, with theirs), then the
-    target's fixed and new mistakes."""
+def target_arms(store: Store, stages: dict, r: int, arms: dict[str, Arm | None],
+                sample: Sequence[str]) -> tuple[dict[str, Arm], list[str]]:
+    """Each arm on the target: the random sample's target tasks joined with the round's
+    further held-out tasks of the target; and the tasks every arm answered."""
     slices = [s["predicates"] for s in stages[(r, "target")]["slices"]]
     runs = stages[(r, "heldout-target")]["runs"]
     base = arms["base"]
-    assert base is not None
+    if base is None:
+        raise ValueError("the target is measured against the base arm")
     inside = [t for t in sample if any(matches(features(base.first[t].metadata), p) for p in slices)]
     joined = {k: a.joined(Arm(store, runs[k], a.model), inside) for k, a in arms.items() if a is not None and k in runs}
-    tasks = sorted(set.intersection(*(set(a.scores) for a in joined.values())))
-    jb, jt, jc = joined["base"], joined["treatment"], joined.get("control")
-    out: dict[str, Any] = {"slices": [describe(p) for p in slices], "tasks": len(tasks), "from_sample": len(inside),
-                           "base": _accuracy(jb, tasks, seed)}
-    for key, arm in (("treatment", jt), ("control", jc)):
-        if arm is not None:
-            delta, ci = _delta(jb, arm, tasks, seed)
-            out[key] = _accuracy(arm, tasks, seed) | {"delta": delta, "delta_ci95": ci}
-    if jc is not None:
-        delta, ci = _delta(jc, jt, tasks, seed)
+    return joined, sorted(set.intersection(*(set(a.scores) for a in joined.values())))
+
+
+def figures(arms: dict[str, Any], tasks: Sequence[str], seed: int) -> dict[str, Any]:
+    """Accuracy of each arm with its interval; change from base and treatment - control,
+    paired by task, with theirs. `arms` maps base/treatment/control to anything with
+    `scores` (task -> share correct), `name` and `model`."""
+    base = arms["base"]
+    out: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)}
+    for key in ("treatment", "control"):
+        if arms.get(key) is not None:
+            delta, ci = _delta(base, arms[key], tasks, seed)
+            out[key] = _accuracy(arms[key], tasks, seed) | {"delta": delta, "delta_ci95": ci}
+    if arms.get("treatment") is not None and arms.get("control") is not None:
+        delta, ci = _delta(arms["control"], arms["treatment"], tasks, seed)
         out["advantage"] = {"delta": delta, "ci95": ci}
-    out |= _outcomes(jb, jt, tasks)
-    out["error_types"] = _type_rows(jb, jt, jc, tasks)
+    return out
+
+
+def target_figures(store: Store, stages: dict, r: int, arms: dict[str, Arm | None], sample: Sequence[str],
+                   seed: int) -> dict[str, Any]:
+    """The round's target (`target_arms`), shaped as the overall figures, then the
+    target's fixed and new mistakes."""
+    joined, tasks = target_arms(store, stages, r, arms, sample)
+    inside = len([t for t in sample if t in set(joined["base"].scores)])
+    out = {"slices": [s["name"] for s in stages[(r, "target")]["slices"]], "from_sample": inside}
+    out |= figures(joined, tasks, seed)
+    out |= _outcomes(joined["base"], joined["treatment"], tasks)
+    out["error_types"] = _type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)
+    return out
+
+
+@dataclass
+class _Pooled:
+    """Scores of one arm over several loops; a task is (loop, task id)."""
+
+    name: str
+    model: str
+    scores: dict[tuple[str, str], float] = field(default_factory=dict)
+
+
+def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[str, Any]:
+    """The target and overall figures over several loops at once (seeds of one config):
+    every loop's tasks count as tasks of their own, so the intervals are over all of them."""
+    pooled: dict[str, dict[str, _Pooled]] = {"overall": {}, "target": {}}
+    for name in names:
+        loop = store.loop(name)
+        if loop is None:
+            raise ValueError(f"no loop named {name!r} in {store.path}")
+        stages = store.stages(name)
+        last = max(r for r, s in stages if s == "heldout-treatment")
+        arms = {"base": Arm(store, stages[(0, "heldout-base")]["run"], loop["config"]["model"])}
+        for arm in ("treatment", "control"):
+            if (last, f"heldout-{arm}") in stages:
+                arms[arm] = Arm(store, stages[(last, f"heldout-{arm}")]["run"], stages[(last, f"train-{arm}")]["model"])
+        sample = sorted(set.intersection(*(set(a.scores) for a in arms.values())))
+        views = {"overall": (arms, sample)}
+        if (last, "heldout-target") in stages:
+            views["target"] = target_arms(store, stages, last, dict(arms), sample)
+        for view, (members, tasks) in views.items():
+            for key, arm in members.items():
+                into = pooled[view].setdefault(key, _Pooled(key, key))
+                into.scores.update({(name, t): arm.scores[t] for t in tasks})
+    out = {}
+    for view, members in pooled.items():
+        if members:
+            tasks = sorted(set.intersection(*(set(a.scores) for a in members.values())))
+            out[view] = figures(members, tasks, seed)
     return out
 
 

@@ -23,9 +23,11 @@ import dataclasses
 import math
 import random
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lessons.builders.base import Lesson, Provenance, make_builder, make_config
+from lessons.builders.formats import prompt_text
+from lessons.builders.overlap import OverlapIndex
 from lessons.builders.source import HeldOut, LessonSource
 from lessons.builders.write import select_rows
 from lessons.builders._solutions import gold_solution
@@ -84,7 +86,7 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
     pools: dict[str, list[Lesson]] = {}
     for kind in config.mix:
         if kind == "practice":
-            rows = practice_rows(source, config, round, target, models)
+            rows = practice_rows(source, heldout, config, round, target, models)
         elif kind == "repair":
             if models.continue_ is None:
                 raise ValueError("repair lessons need a model to continue the corrected solutions")
@@ -104,8 +106,8 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
     return Mix(tuple(unique), quotas, {k: len(v) for k, v in pools.items()})
 
 
-def practice_rows(source: LessonSource, config: LoopConfig, round: int, target: Sequence[TargetSlice],
-                  models: Models) -> list[Lesson]:
+def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, round: int,
+                  target: Sequence[TargetSlice], models: Models) -> list[Lesson]:
     """New tasks in the target slices, as many per slice as its share of the target's
     fixable failures (SwS), solved by the model (`self`) or with their gold steps. Without
     a target, the five weakest SliceLine slices share the tasks evenly."""
@@ -120,6 +122,8 @@ def practice_rows(source: LessonSource, config: LoopConfig, round: int, target: 
         built = builder.build(source, make_config(builder, {"per_slice": wanted} | options))
         random.Random(f"practice/{config.seed}/{round}").shuffle(built)
         built = built[:wanted]
+    clear = clear_of(heldout)
+    built = [lesson for lesson in built if clear(lesson.row)]  # not posed at all, rather than dropped once solved
     if config.solutions != "self":
         return [as_sft(lesson, source) for lesson in built]
     if models.sample is None:
@@ -135,6 +139,13 @@ def practice_rows(source: LessonSource, config: LoopConfig, round: int, target: 
                            dataclasses.replace(p, attempt_ids=(*p.attempt_ids, s.attempt_id), detail={
                                **p.detail, "solution": s.origin, "solution_attempt": s.attempt_id})))
     return rows
+
+
+def clear_of(heldout: HeldOut) -> Callable[[dict[str, Any]], bool]:
+    """Whether a row's prompt is clear of every held-out question (the writer's own check,
+    made before a task is posed, so no sample is spent on a row the writer would drop)."""
+    index = OverlapIndex(heldout.prompts)
+    return lambda row: not index.overlaps(prompt_text(row))
 
 
 def task_of_row(row: dict[str, Any]) -> Task:
@@ -166,14 +177,16 @@ def control_set(source: LessonSource, heldout: HeldOut, suite: Suite, size: int,
     """`size` rows for train-split tasks of the suite drawn at random from the first
     `4 * size` (or the file's whole train split), with gold solutions or, for `self`, the
     model's own by the treatment's procedure (`solutions.solve`, as many tasks posed)."""
+    clear = clear_of(heldout)
     pool = [t for t in select_tasks(suite, "train", max(4 * size, config.train_tasks, 3 * config.rows))
-            if t.steps or t.answer]
+            if (t.steps or t.answer) and clear({"prompt": source.render(t)})]
     random.Random(f"control/{config.seed}/{round}").shuffle(pool)
     if config.solutions == "self":
         if models.sample is None:
             raise ValueError("solutions: self needs a model to solve the control tasks")
         most, wave = posed_tasks(config)
-        solved = solve(pool[:most], models.sample, config.sampling(), size, "control", wave)
+        # a few more than `size`: the held-out checks below may drop some, and the arms must be equal
+        solved = solve(pool[:most], models.sample, config.sampling(), size + max(2, size // 8), "control", wave)
         texts = [(s.task, s.text, s.attempt_id, s.origin) for s in solved]
     else:
         texts = [(t, gold_solution(t, source.template), None, "gold") for t in pool]

@@ -136,8 +136,9 @@ class _Stages:
         c, name = self.config, self.config.name
         model = c.model if r == 1 else self.state.get(r - 1, "train-treatment")["model"]
         control_base = c.model if r == 1 else self.state.get(r - 1, "train-control")["model"]
+        # each seed draws its own train tasks (seed 0 the split's first); the held-out ones stay
         evaluated = self.once(r, "eval-train", f"{model} on {c.train_tasks} train tasks",
-                              lambda: self.evaluate(model, "train", c.train_tasks))
+                              lambda: self.evaluate(model, "train", c.train_tasks, c.seed * c.train_tasks))
         train_run = evaluated["run"]
         self.once(r, "diagnose", f"diagnose the mistakes of {train_run}", lambda: self.diagnose(train_run))
         self.once(r, "target", "choose the slices to aim at", lambda: self.choose_target(train_run))
@@ -167,7 +168,7 @@ class _Stages:
 
     # -- stages --------------------------------------------------------------------------
 
-    def evaluate(self, model: str, split: str, limit: int) -> dict[str, Any]:
+    def evaluate(self, model: str, split: str, limit: int, offset: int = 0) -> dict[str, Any]:
         """Evaluate under the runner's default run name (model, suite, settings): loops that
         share a base model and sizes share its runs, and `lessons eval` with the same
         settings finds them too."""
@@ -179,7 +180,8 @@ class _Stages:
         try:
             result = evaluate(
                 self.store, backend, load_suite(c.suite),
-                EvalConfig(limit=limit, split=split, max_new_tokens=c.max_new_tokens, seed=c.seed,
+                # greedy: the seed changes nothing, so loops of every seed share the base's runs
+                EvalConfig(limit=limit, offset=offset, split=split, max_new_tokens=c.max_new_tokens, seed=0,
                            batch_size=c.batch_size, template=c.template),
                 on_progress=self.hooks.eval_progress,
             )
@@ -287,17 +289,17 @@ class _Stages:
 
         c = self.config
         ids = [t.id for t in tasks]
-        temperature = c.temperature if samples > 1 else 0.0
+        temperature, seed = (c.temperature, c.seed) if samples > 1 else (0.0, 0)  # greedy needs no seed
         info = SuiteInfo(name=f"{kind}-tasks", version="1", source=f"loop:{c.name}", fingerprint=content_id(ids))
         # Named by what decides the answers, so loops that pose the same tasks share the run.
         run_name = f"{Path(model).name}-{kind}-{len(ids)}x{samples}-" + content_id(
-            model, ids, [t.prompt for t in tasks], samples, temperature, c.max_new_tokens, c.template, c.seed)[:8]
+            model, ids, [t.prompt for t in tasks], samples, temperature, c.max_new_tokens, c.template, seed)[:8]
         backend = self.deps.make_backend(model, self.store, c)
         try:
             result = evaluate(
                 self.store, backend, _Listed(info, tuple(tasks)),
                 EvalConfig(split="all", samples=samples, temperature=temperature, max_new_tokens=c.max_new_tokens,
-                           seed=c.seed, batch_size=c.batch_size, template=c.template, run_name=run_name),
+                           seed=seed, batch_size=c.batch_size, template=c.template, run_name=run_name),
                 on_progress=self.hooks.eval_progress,
             )
         finally:

@@ -32,8 +32,8 @@ HINT = "\n\n(Hint: the answer is {answer}. Show the steps that reach it.)"
 class Sampling:
     samples: int = 4  # solutions per task, first pass
     temperature: float = 0.7
-    retry: int = 4  # more solutions for each task the first pass did not solve
-    keep: int = 2  # distinct verified solutions kept per task
+    retry: int = 2  # more solutions for each task the first pass did not solve
+    keep: int = 3  # distinct verified solutions kept per task
     hint_share: float = 0.25  # most of the rows that may come from hinted solves (0: none)
 
 

@@ -71,26 +71,27 @@ class TransformersBackend:
     def _generate_batch(self, prompts: Sequence[Chat], params: SamplingParams) -> list[list[Completion]]:
         import torch
 
-        texts = [self.render(p) for p in prompts]
+        # Greedy decoding gives the same text every time: decode once, repeat it n times.
+        n_run = 1 if params.greedy else params.n
+        texts = [self.render(p) for p in prompts for _ in range(n_run)]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         prompt_len = enc["input_ids"].shape[1]
         logprob = LogprobRecorder()
-        # Greedy decoding gives the same text every time: decode once, repeat it n times.
-        n_run = 1 if params.greedy else params.n
-        config = _sampling_config(self.base_config, params, n_run)
+        processors = [logprob] if params.greedy else [logprob, TopKSampler(params.temperature, params.top_p)]
+        config = _generation_config(self.base_config, params)
         torch.manual_seed(params.seed)
         started = time.perf_counter()
         with torch.inference_mode():
             sequences = self.model.generate(
                 **enc,
                 generation_config=config,
-                logits_processor=[logprob],
+                logits_processor=processors,
                 tokenizer=self.tokenizer if params.stop else None,  # needed to match stop strings
             )
         latency = time.perf_counter() - started
         gen = sequences[:, prompt_len:].cpu()
         sums = logprob.finish(gen, self.stop_ids)
-        prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
+        prompt_tokens = enc["attention_mask"][::n_run].sum(dim=1).tolist()
         results: list[list[Completion]] = []
         for i in range(len(prompts)):
             row = []
@@ -167,14 +168,33 @@ def _eos_ids(model, tokenizer) -> set[int]:
     return ids
 
 
-def _sampling_config(base, params: SamplingParams, n: int):
+def _generation_config(base, params: SamplingParams):
+    """Greedy decoding, always: sampling is done by `TopKSampler` among the processors."""
     from transformers import GenerationConfig
 
-    common = dict(
-        eos_token_id=base.eos_token_id, pad_token_id=base.pad_token_id, bos_token_id=base.bos_token_id,
-        max_new_tokens=params.max_new_tokens, num_return_sequences=n,
-        stop_strings=list(params.stop) or None,
+    return GenerationConfig(
+        do_sample=False, eos_token_id=base.eos_token_id, pad_token_id=base.pad_token_id,
+        bos_token_id=base.bos_token_id, max_new_tokens=params.max_new_tokens, stop_strings=list(params.stop) or None,
     )
-    if params.greedy:
-        return GenerationConfig(do_sample=False, **common)
-    return GenerationConfig(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0, **common)
+
+
+class TopKSampler:
+    """Sampling at `temperature` (then `top_p`) among the `k` most likely tokens, as the last
+    logits processor under greedy decoding: it draws a token and leaves only that one
+    possible. On CPU, `torch.multinomial` over a 152k-token vocabulary costs 0.5 s a step at
+    batch 64, as much as the model's forward pass; over the top 64 tokens it costs 0.08 s
+    (both measured here, one thread). At temperature <= 1 the probability these models put
+    beyond their 64 most likely tokens is negligible."""
+
+    def __init__(self, temperature: float, top_p: float = 1.0, k: int = 64):
+        self.temperature, self.top_p, self.k = temperature, top_p, k
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        values, index = torch.topk(scores, min(self.k, scores.shape[-1]), dim=-1)  # the order ignores temperature
+        probs = torch.softmax(values.float() / self.temperature, dim=-1)
+        if self.top_p < 1.0:  # the smallest head of the distribution holding top_p
+            probs = probs * ((probs.cumsum(dim=-1) - probs) < self.top_p)
+        token = index.gather(-1, torch.multinomial(probs, 1))
+        return scores.fill_(float("-inf")).scatter_(-1, token, 0.0)  # in place: no (batch, vocab) allocation

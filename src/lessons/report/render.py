@@ -79,8 +79,18 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]
 
 
 def headline_rows(headline: Mapping[str, Any]) -> list[dict]:
-    """Rows of the forest plot: each arm against base, then treatment against control."""
+    """Rows of the forest plot: the target first (each arm against base, treatment against
+    control), then the same overall, then the weak slices."""
     rows = []
+    target = headline.get("target") or {}
+    for arm in ("treatment", "control"):
+        a = target.get(arm) or {}
+        if a.get("delta") is not None:
+            rows.append({"label": f"Target: {arm} − base", "series": arm, "delta": a["delta"],
+                         "ci95": a.get("delta_ci95")})
+    if (target.get("advantage") or {}).get("delta") is not None:
+        rows.append({"label": "Target: treatment − control", "series": "advantage",
+                     "delta": target["advantage"]["delta"], "ci95": target["advantage"].get("ci95")})
     for arm in ("treatment", "control"):
         a = headline.get(arm) or {}
         if a.get("delta") is not None:

@@ -1,0 +1,248 @@
+"""The target (chosen before training, by the lower bound of fixable errors), the sampled
+own solutions both arms are built from, and repair rows (fix-and-continue)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+
+from lessons.builders.practice import features, matches
+from lessons.builders.source import LessonSource
+from lessons.diagnose.base import Diagnosis, Location
+from lessons.diagnose.steps import split_steps
+from lessons.loop import loop_report_data, run_loop
+from lessons.loop.repair import corrected_prefix, repairs
+from lessons.loop.run import Hooks
+from lessons.loop.solutions import HINT, Sampling, solve
+from lessons.loop.target import choose, heldout_tasks, rank
+from lessons.models.base import Completion
+from lessons.prompts import templates
+from lessons.store import Store
+from lessons.store.db import AttemptRow
+from lessons.tasks import load_suite
+from lessons.tasks.base import GoldStep, Task
+
+from loop_fakes import WEAK, skill_of
+
+
+RUN = SimpleNamespace(id="run", components={})  # what a source reads of its run
+
+
+def _task(i: int, skill: str, answer: str = "12", steps=()) -> Task:
+    return Task(f"t-{i}", f"Question {i} about {skill}?", answer, tuple(steps), {"skill": skill, "difficulty": 1})
+
+
+def _attempt(n: int, task: Task, correct: bool, text: str = "Answer: 12", finish: str = "stop") -> AttemptRow:
+    return AttemptRow(n, "run", task.id, 0, text, None, "ok", None, correct, "math", "", 10, 10, finish, None, 0.0,
+                      "", task.prompt, task.answer, task.skill, "train", dict(task.metadata))
+
+
+def _source(groups: dict[str, tuple[int, int, str]]) -> LessonSource:
+    """skill -> (tasks, failed, error type of the failures): one attempt per task."""
+    tasks, attempts, diagnoses = {}, [], {}
+    for skill, (n, failed, error_type) in groups.items():
+        for k in range(n):
+            task = _task(len(tasks), skill)
+            tasks[task.id] = task
+            a = _attempt(len(attempts) + 1, task, correct=k >= failed)
+            attempts.append(a)
+            if not a.correct:
+                diagnoses[a.id] = Diagnosis(a.id, (), Location(None, "arith", 0.5), (error_type,))
+    return LessonSource(RUN, templates.get("step-by-step"), tasks, tuple(attempts), diagnoses)  # type: ignore[arg-type]
+
+
+def test_the_target_counts_only_mistakes_training_can_fix():
+    source = _source({"fractions": (20, 18, "truncated"), "division": (20, 12, "calculation"),
+                      "addition": (20, 2, "calculation")})
+    ranked = rank(source, min_tasks=8)
+    assert ranked[0].predicates == {"skill": "division"} and ranked[0].fixable == 12
+    assert all(s.predicates != {"skill": "fractions"} for s in ranked)  # its 18 mistakes were cut off
+    assert choose(source)[0].predicates == {"skill": "division"}
+
+
+def test_a_small_slice_that_always_fails_ranks_below_a_large_one_that_nearly_always_does():
+    source = _source({"fractions": (4, 4, "calculation"), "division": (20, 18, "reasoning"),
+                      "addition": (40, 4, "calculation")})
+    ranked = rank(source, min_tasks=4)
+    assert [s.predicates["skill"] for s in ranked[:2]] == ["division", "fractions"]
+    assert ranked[1].error_rate == 1.0 > ranked[0].error_rate and ranked[0].lower > ranked[1].lower
+    assert all(s.tasks >= 8 for s in rank(source, min_tasks=8))
+
+
+def test_two_target_slices_do_not_overlap():
+    source = _source({"fractions": (20, 18, "calculation"), "division": (20, 12, "calculation"),
+                      "addition": (20, 2, "calculation")})
+    chosen = choose(source, slices=2)
+    assert [s.predicates for s in chosen] == [{"skill": "fractions"}, {"skill": "division"}]
+
+
+def test_the_targets_heldout_tasks_are_heldout_in_the_slice_and_beyond_the_random_sample():
+    suite = load_suite("arith")
+    source = _source({"fractions": (20, 18, "calculation"), "division": (20, 2, "calculation")})
+    target = choose(source)
+    sample = [t.id for t in suite.tasks(400) if t.split == "heldout"][:64]
+    in_sample = [t for t in suite.tasks(400) if t.id in set(sample) and t.skill == "fractions"]
+    extra = heldout_tasks(suite, target, sample, 50, generator=True)
+    assert len(extra) == 50 - len(in_sample) and in_sample
+    assert all(t.split == "heldout" and t.skill == "fractions" and t.id not in sample for t in extra)
+    assert len({t.id for t in extra}) == len(extra)
+
+
+# -- sampled own solutions ------------------------------------------------------------------
+
+
+def _sums(n: int) -> list[Task]:
+    return [Task(f"s-{i}", f"What is {i} + {i}?", str(2 * i), (GoldStep(f"{i} + {i} = {2 * i}", str(2 * i)),))
+            for i in range(1, n + 1)]
+
+
+def test_solutions_retry_the_unsolved_hint_the_rest_and_keep_distinct_verified_ones_round_robin():
+    a, b, c, d = _sums(4)
+    calls: list[tuple[str, list[str], int]] = []
+
+    def sample(name, tasks, n):
+        calls.append((name, [t.id for t in tasks], n))
+        out = []
+        for t in tasks:
+            i = int(t.id.split("-")[1])
+            for k in range(n):
+                right = f"Step 1: {i} + {i} = {2 * i}\nAnswer: {2 * i}" + " " * (k % 3)  # 3 layouts: one text
+                if t.id == a.id:  # solved, in several distinct words, with one lucky false step and one cut off
+                    texts = [right, f"{i} plus {i} is {2 * i}.\nAnswer: {2 * i}",
+                             f"Step 1: {i} + {i} = {2 * i + 1}\nAnswer: {2 * i}", right + " more"]
+                    text, finish = texts[k % 4], "length" if k % 4 == 3 else "stop"
+                elif t.id == b.id:  # solved only when retried
+                    text, finish = (right if "retry" in name else "Answer: 0"), "stop"
+                elif t.id == c.id:  # solved only with the hint
+                    text, finish = (right if HINT.split("{")[0] in t.prompt else "Answer: 0"), "stop"
+                else:
+                    text, finish = "Answer: 0", "stop"
+                correct = text.strip().endswith(f"Answer: {2 * i}") or text.endswith(f"{2 * i} more")
+                out.append(_attempt(len(out) + 100 * len(calls), t, correct, text, finish))
+        return out
+
+    got = solve([a, b, c, d], sample, Sampling(samples=4, retry=4, keep=2, hint_share=0.25), budget=8, kind="p",
+                wave=4)
+    assert [n for n, _, _ in calls] == ["p-w1", "p-w1-retry", "p-hint"]
+    assert calls[1][1] == [b.id, c.id, d.id] and calls[2][1] == [c.id, d.id]
+    assert [(s.task.id, s.origin) for s in got] == [(a.id, "sampled"), (b.id, "retry"), (c.id, "hinted"),
+                                                    (a.id, "sampled")]
+    assert got[0].text != got[3].text  # distinct wording; the false step and the cut-off one were dropped
+    assert all("Hint" not in s.task.prompt for s in got)  # rows train on the question as posed
+
+
+def test_solutions_stop_posing_waves_once_the_budget_is_met():
+    tasks = _sums(12)
+    calls: list[str] = []
+
+    def sample(name, posed, n):
+        calls.append(name)
+        return [_attempt(i, t, True, f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}" + " " * k)
+                for i, t in enumerate(posed) for k in range(n)]
+
+    got = solve(tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=4, kind="c", wave=4)
+    assert calls == ["c-w1"] and len(got) == 4
+    got = solve(tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=10, kind="c", wave=4)
+    assert calls[1:] == ["c-w1", "c-w2", "c-w3"] and len(got) == 10
+
+
+# -- repair: fix the first false step, let the model continue --------------------------------
+
+
+def _mistake(text: str, task: Task) -> tuple[AttemptRow, Diagnosis]:
+    from lessons.diagnose.arith_check import ArithLocator
+    from lessons.diagnose.base import Case
+
+    attempt = _attempt(1, task, False, text)
+    steps = split_steps(text)
+    where = ArithLocator().locate_one(Case(task.prompt, steps, task.answer, task.steps, response=text))
+    return attempt, Diagnosis(1, steps, where, ("calculation",))
+
+
+def test_repair_keeps_the_prefix_corrects_the_false_result_and_keeps_only_verified_continuations():
+    task = Task("m-1", "What is 23 × 14?", "322", (GoldStep("23 * 10 = 230", "230"), GoldStep("23 * 4 = 92", "92"),
+                                                    GoldStep("230 + 92 = 322", "322")), {"skill": "multiplication"})
+    wrong = "Step 1: 23 * 10 = 230\nStep 2: 23 * 4 = 93\nStep 3: 230 + 93 = 323\nAnswer: 323"
+    attempt, diagnosis = _mistake(wrong, task)
+    prefix, claim = corrected_prefix(attempt, diagnosis)
+    assert prefix == "Step 1: 23 * 10 = 230\nStep 2: 23 * 4 = 92" and claim.stated == "93"
+    source = LessonSource(RUN, templates.get("step-by-step"), {task.id: task}, (attempt,),  # type: ignore[arg-type]
+                          {attempt.id: diagnosis})
+    seen = []
+
+    def continuing(good):
+        def go(chats):
+            seen.extend(chats)
+            text = "\nStep 3: 230 + 92 = 322\nAnswer: 322" if good else "\nStep 3: 230 + 92 = 312\nAnswer: 312"
+            return [Completion(text, 1, 1, "stop")]
+        return go
+
+    rows = repairs(source, [task.id], continuing(True))
+    assert seen[0][-1] == {"role": "assistant", "content": prefix}  # the model continues its own prefix
+    assert len(rows) == 1 and rows[0].row["completion"][0]["content"] == prefix + "\nStep 3: 230 + 92 = 322\nAnswer: 322"
+    assert rows[0].provenance.builder == "repair" and rows[0].provenance.attempt_ids == (attempt.id,)
+    assert rows[0].row["prompt"] == source.render(task)
+    assert repairs(source, [task.id], continuing(False)) == []  # a continuation that does not verify
+    assert repairs(source, ["other"], continuing(True)) == []  # not a target task
+
+
+def test_a_mistake_without_a_false_statement_is_not_repaired():
+    task = Task("m-2", "What is 23 × 14?", "322", (), {"skill": "multiplication"})
+    attempt, diagnosis = _mistake("Step 1: 23 + 14 = 37\nAnswer: 37", task)
+    assert corrected_prefix(attempt, diagnosis) is None
+
+
+# -- the loop: target recorded before any lesson, judged with its own held-out tasks ---------
+
+
+def test_the_loop_records_its_target_before_building_and_spends_the_practice_budget_there(world, deps, config):
+    store = Store.open(":memory:")
+    started: list[str] = []
+    state = run_loop(store, config, Hooks(stage=lambda r, s, what: started.append(s)), deps)
+    assert started.index("target") < started.index("build")
+    target = state.get(1, "target")["slices"]
+    assert len(target) == 1 and target[0]["lower"] > 0
+    assert "skill=multiplication" in target[0]["name"] or "n_steps=3" in target[0]["name"]
+    rows = state.get(1, "build")
+    from lessons.loop.mix import task_of_row  # noqa: F401 - the practice rows' tasks are in the log
+    treatment = [line for line in open(f"{rows['treatment_path']}/lessons.jsonl", encoding="utf-8")]
+    assert treatment
+    skills = Counter(skill_of(__import__("json").loads(r)["prompt"][-1]["content"]) for r in treatment)
+    assert skills[WEAK] == len(treatment)  # the whole budget on the target
+
+
+def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mistakes(world, deps, config):
+    store = Store.open(":memory:")
+    state = run_loop(store, config, deps=deps)
+    data = loop_report_data(store, "t")
+    t = data["headline"]["target"]
+    judged = state.get(1, "heldout-target")
+    assert t["tasks"] == config.target_tasks == judged["tasks"] + t["from_sample"]
+    assert t["treatment"]["delta"] > t["control"]["delta"] and t["treatment"]["delta_ci95"][0] > 0
+    lo, hi = t["advantage"]["ci95"]
+    assert lo <= t["advantage"]["delta"] <= hi and lo > 0
+    assert t["fixed"] > 0 and t["new"] == 0
+    slices = [s["predicates"] for s in state.get(1, "target")["slices"]]
+    heldout = store.get_run(judged["runs"]["base"])
+    for task in store.tasks(heldout.suite_id, heldout.task_ids):
+        assert task.split == "heldout" and any(matches(features(task.metadata), p) for p in slices)
+
+
+def test_seeds_draw_their_own_train_tasks_share_the_heldout_runs_and_pool(world, deps, config, tmp_path):
+    from lessons.loop.measure import pooled_figures
+
+    store = Store.open(":memory:")
+    first = run_loop(store, config, deps=deps)
+    other = type(config)(**{**config.__dict__, "name": "t1", "seed": 1, "out_dir": str(tmp_path / "t1")})
+    second = run_loop(store, other, deps=deps)
+    train = [set(store.get_run(s.get(1, "eval-train")["run"]).task_ids) for s in (first, second)]
+    assert len(train[0]) == len(train[1]) == config.train_tasks and not train[0] & train[1]
+    assert first.get(0, "heldout-base")["run"] == second.get(0, "heldout-base")["run"]
+    pooled = pooled_figures(store, ["t", "t1"])
+    one = [loop_report_data(store, n)["headline"] for n in ("t", "t1")]
+    assert pooled["overall"]["tasks"] == sum(h["tasks"] for h in one)
+    assert pooled["target"]["tasks"] == sum(h["target"]["tasks"] for h in one)
+    mean = sum(h["target"]["advantage"]["delta"] * h["target"]["tasks"] for h in one) / pooled["target"]["tasks"]
+    assert abs(pooled["target"]["advantage"]["delta"] - mean) < 1e-9
+    lo, hi = pooled["target"]["advantage"]["ci95"]
+    assert 0 < lo <= pooled["target"]["advantage"]["delta"] <= hi
