@@ -11,7 +11,8 @@ from harness import Case, check, lessons
 EVAL = ("eval", "--model", "scripted-base", "--suite", "arith", "--limit", "40", "--batch-size", "4",
         "--run", "r1")
 LOOP = ("loop", "--name", "t", "--model", "scripted-base", "--train-tasks", "64", "--heldout-tasks", "32",
-        "--rows", "12", "--steps", "3", "--mix", "practice=1", "--batch-size", "8", "--out", "{dir}/loop")
+        "--rows", "12", "--steps", "3", "--mix", "practice=1", "--keep", "1", "--target-tasks", "16", "--batch-size",
+        "8", "--out", "{dir}/loop")
 
 
 def _evaluated(workdir: Path) -> None:

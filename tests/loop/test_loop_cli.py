@@ -47,6 +47,10 @@ def test_loop_json_prints_the_three_arms_with_intervals_and_the_report(cli, tmp_
         lo, hi = payload[arm]["ci95"]
         assert lo <= payload[arm]["accuracy"] <= hi
     assert payload["treatment"]["delta"] > payload["control"]["delta"]
+    target = payload["target"]
+    assert target["slices"] and target["tasks"] > 0 and {"base", "treatment", "control", "advantage"} <= set(target)
+    lo, hi = target["advantage"]["ci95"]
+    assert lo <= target["advantage"]["delta"] <= hi and lo > 0  # the scripted treatment learns the target
     report = tmp_path / "lessons-loops" / "c" / "report.html"
     assert payload["report"] == str(report) and report.is_file()
     html = report.read_text()
@@ -56,6 +60,8 @@ def test_loop_json_prints_the_three_arms_with_intervals_and_the_report(cli, tmp_
 def test_loop_prints_a_headline_and_a_second_run_skips_every_stage(cli, tmp_path):
     first = cli("loop", "--name", "h", *ARGS)
     assert re.search(r"treatment\s+│\s+h-r1-treatment", first.stdout)
+    assert first.stdout.index("target ") < first.stdout.index("(a random sample)")  # the target first
+    assert re.search(r"target: fixed \d+, new \d+; treatment - control \+", first.stdout)
     assert "report:" in first.stdout
     again = cli("loop", "--name", "h", *ARGS)
     assert again.stderr.count("done before, skipped") == 11

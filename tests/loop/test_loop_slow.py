@@ -23,7 +23,7 @@ pytestmark = [
 LESSONS = str(Path(sys.executable).parent / "lessons")
 ARGS = ["loop", "--name", "s", "--model", "smollm2-135m", "--train-tasks", 24, "--heldout-tasks", 16,
         "--rows", 8, "--steps", 4, "--mix", "practice=1,correction=1", "--solutions", "gold",
-        "--max-new-tokens", 96, "--json"]
+        "--max-new-tokens", 96, "--target-tasks", 16, "--json"]
 
 
 def _stages(db: Path) -> set[tuple[int, str]]:

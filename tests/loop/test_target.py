@@ -222,6 +222,11 @@ def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mista
     lo, hi = t["advantage"]["ci95"]
     assert lo <= t["advantage"]["delta"] <= hi and lo > 0
     assert t["fixed"] > 0 and t["new"] == 0
+    from lessons.report import render_report
+
+    html = render_report(data)
+    assert html.index("On the target") < html.index("(a random sample)")  # the target comes first
+    assert f"{t['tasks']} held-out tasks" in html and t["slices"][0] in html
     slices = [s["predicates"] for s in state.get(1, "target")["slices"]]
     heldout = store.get_run(judged["runs"]["base"])
     for task in store.tasks(heldout.suite_id, heldout.task_ids):

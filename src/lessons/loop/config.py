@@ -6,8 +6,12 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     suite: arith
     rounds: 1
     train_tasks: 128              # train-split tasks evaluated each round (the mistakes to learn from)
-    heldout_tasks: 128            # held-out tasks every arm is judged on
-    mix: {practice: 1.0}          # builder -> share of the rows, e.g. {practice: 0.5, correction: 0.5}
+    heldout_tasks: 96             # a random held-out sample every arm is judged on
+    target_slices: 1              # slices aimed at, chosen before training (target.py)
+    target_tasks: 96              # held-out tasks in the target every arm is judged on
+    mix: {practice: 0.8, repair: 0.2}  # builder -> share of the rows, e.g. {practice: 0.5, correction: 0.5}
+    samples: 4                    # own solutions per posed task, both arms (solutions.py) ...
+    retry: 2                      # ... more for the unsolved, `keep` distinct kept, `hint_share` hinted
     rows: 48                      # budget: lesson rows per round, the same for the control arm
     steps: 12                     # budget: optimizer steps per round, both arms
     options: {correction: {kinds: splice}}  # builder options (as `lessons build -x`)
@@ -26,8 +30,9 @@ from lessons.models import DEFAULT_MODEL
 DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report, unless out_dir says otherwise
 SFT_BUILDERS = ("correction", "rejection", "practice", "repair")  # builders whose rows the loop trains on (SFT)
 
-# Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` with 160
-# held-out tasks took 29 minutes, so it judges 128 (24 minutes with setup); `quick` 8.8 minutes.
+# Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` judges 96
+# random and 96 target held-out tasks (with 128 and 128 one seed took 42 minutes without the
+# base runs); `quick` is a first look.
 SIZES: dict[str, dict[str, int]] = {
     "default": {"train_tasks": 128, "heldout_tasks": 96, "target_tasks": 96, "rows": 48, "steps": 12},
     "quick": {"train_tasks": 40, "heldout_tasks": 40, "target_tasks": 32, "rows": 16, "steps": 5},
