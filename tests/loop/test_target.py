@@ -204,7 +204,6 @@ def test_the_loop_records_its_target_before_building_and_spends_the_practice_bud
     assert len(target) == 1 and target[0]["lower"] > 0
     assert "skill=multiplication" in target[0]["name"] or "n_steps=3" in target[0]["name"]
     rows = state.get(1, "build")
-    from lessons.loop.mix import task_of_row  # noqa: F401 - the practice rows' tasks are in the log
     treatment = [line for line in open(f"{rows['treatment_path']}/lessons.jsonl", encoding="utf-8")]
     assert treatment
     skills = Counter(skill_of(__import__("json").loads(r)["prompt"][-1]["content"]) for r in treatment)

@@ -321,11 +321,11 @@ class _Stages:
         from lessons.models.base import SamplingParams
 
         c = self.config
+        params = SamplingParams(n=1, temperature=0.0, max_new_tokens=c.max_new_tokens, seed=c.seed)
         backend = self.deps.make_backend(model, self.store, c)
         try:
             out = []
             for i in range(0, len(chats), c.batch_size):
-                params = SamplingParams(n=1, temperature=0.0, max_new_tokens=c.max_new_tokens, seed=c.seed)
                 out += [done[0] for done in backend.generate(list(chats[i:i + c.batch_size]), params)]
             return out
         finally:
