@@ -6,7 +6,7 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     suite: arith
     rounds: 1
     train_tasks: 128              # train-split tasks evaluated each round (the mistakes to learn from)
-    heldout_tasks: 96             # a random held-out sample every arm is judged on
+    heldout_tasks: 64             # a random held-out sample every arm is judged on
     target_slices: 1              # slices aimed at, chosen before training (target.py)
     target_tasks: 96              # held-out tasks in the target every arm is judged on
     mix: {practice: 0.8, repair: 0.2}  # builder -> share of the rows, e.g. {practice: 0.5, correction: 0.5}
@@ -34,7 +34,7 @@ SFT_BUILDERS = ("correction", "rejection", "practice", "repair")  # builders who
 # random and 96 target held-out tasks (with 128 and 128 one seed took 42 minutes without the
 # base runs); `quick` is a first look.
 SIZES: dict[str, dict[str, int]] = {
-    "default": {"train_tasks": 128, "heldout_tasks": 96, "target_tasks": 96, "rows": 48, "steps": 12},
+    "default": {"train_tasks": 128, "heldout_tasks": 64, "target_tasks": 96, "rows": 48, "steps": 12},
     "quick": {"train_tasks": 40, "heldout_tasks": 40, "target_tasks": 32, "rows": 16, "steps": 5},
 }
 

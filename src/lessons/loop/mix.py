@@ -22,8 +22,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
 
 from lessons.builders.base import Lesson, Provenance, make_builder, make_config
 from lessons.builders.formats import prompt_text
@@ -37,6 +37,7 @@ from lessons.loop.repair import Continuer, repairs
 from lessons.loop.solutions import Sampler, solve
 from lessons.loop.target import TargetSlice
 from lessons.runner import select_tasks
+from lessons.store.db import AttemptRow
 from lessons.tasks.base import GoldStep, Suite, Task
 
 FORMAT = "prompt_completion"
@@ -67,10 +68,12 @@ def as_sft(lesson: Lesson, source: LessonSource) -> Lesson:
 @dataclass(frozen=True)
 class Models:
     """What the mix needs from the round's model: samples of tasks (a logged run per
-    pass) and greedy continuations of assistant prefixes (for `repair`)."""
+    pass), greedy continuations of assistant prefixes (for `repair`), and the samples it
+    already drew of the target's failed train tasks (the target's probe), by task id."""
 
     sample: Sampler | None = None
     continue_: Continuer | None = None
+    drawn: Mapping[str, Sequence[AttemptRow]] = field(default_factory=dict)
 
 
 def posed_tasks(config: LoopConfig) -> tuple[int, int]:
@@ -113,7 +116,9 @@ def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
                   target: Sequence[TargetSlice], models: Models) -> list[Lesson]:
     """New tasks in the target slices, as many per slice as its share of the target's
     fixable failures (SwS), solved by the model (`self`) or with their gold steps. Without
-    a target, the five weakest SliceLine slices share the tasks evenly."""
+    a target, the five weakest SliceLine slices share the tasks evenly. With `self` and a
+    target, the target's failed train tasks come first: the model's own mistakes, solved
+    by its own samples (the probe's, then retries and hints as for any task)."""
     builder = PracticeBuilder()
     wanted, wave = posed_tasks(config) if config.solutions == "self" else (config.rows, config.rows)
     options = dict(config.options.get("practice") or {})
@@ -131,9 +136,12 @@ def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
         return [as_sft(lesson, source) for lesson in built]
     if models.sample is None:
         raise ValueError("solutions: self needs a model to solve the practice tasks")
-    by_task = {lesson.row["task_id"]: lesson for lesson in built}
-    solved = solve([task_of_row(lesson.row) for lesson in built], models.sample, config.sampling(), config.rows,
-                   "practice", wave)
+    failures = [source.tasks[t] for t in dict.fromkeys(t for s in target for t in s.failed)
+                if clear({"prompt": source.render(source.tasks[t])})]
+    by_task = {t.id: _failure_lesson(t, source) for t in failures} | {
+        lesson.row["task_id"]: lesson for lesson in built}
+    posed = failures + [task_of_row(lesson.row) for lesson in built]  # the failures were probed: no wave of their own
+    solved = solve(posed, models.sample, config.sampling(), config.rows, "practice", wave, models.drawn)
     rows = []
     for s in solved:
         lesson = by_task[s.task.id]
@@ -142,6 +150,14 @@ def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
                            dataclasses.replace(p, attempt_ids=(*p.attempt_ids, s.attempt_id), detail={
                                **p.detail, "solution": s.origin, "solution_attempt": s.attempt_id})))
     return rows
+
+
+def _failure_lesson(task: Task, source: LessonSource) -> Lesson:
+    """A failed train task of the target as a practice row to be solved (prompt only)."""
+    failed = tuple(a.id for a in source.by_task.get(task.id, []) if not a.correct)
+    return Lesson({"prompt": source.render(task)}, Provenance(
+        builder="practice", run_id=source.run.id, task_id=task.id, attempt_ids=failed,
+        detail={"task": "train failure"}))
 
 
 def clear_of(heldout: HeldOut) -> Callable[[dict[str, Any]], bool]:

@@ -141,7 +141,7 @@ class _Stages:
                               lambda: self.evaluate(model, "train", c.train_tasks, c.seed * c.train_tasks))
         train_run = evaluated["run"]
         self.once(r, "diagnose", f"diagnose the mistakes of {train_run}", lambda: self.diagnose(train_run))
-        self.once(r, "target", "choose the slices to aim at", lambda: self.choose_target(train_run))
+        self.once(r, "target", "choose the slices to aim at", lambda: self.choose_target(r, train_run))
         built = self.once(r, "build", f"lessons: {', '.join(c.mix)} ({c.rows} rows) and the control set",
                           lambda: self.build(r, train_run))
         if not built["rows"]:
@@ -212,13 +212,25 @@ class _Stages:
             self._embedder = self.deps.make_embedder()
         return self._embedder
 
-    def choose_target(self, train_run: str) -> dict[str, Any]:
+    def choose_target(self, r: int, train_run: str) -> dict[str, Any]:
+        """The target slices; with `solutions: self`, chosen after probing the best
+        candidates' failed train tasks (target.py), the probe a run of its own."""
         from lessons.builders.source import load_source
         from lessons.loop import target
 
         c = self.config
-        chosen = target.choose(load_source(self.store, train_run), c.target_slices) if c.target_slices else []
-        return {"slices": [s.to_json() for s in chosen]}
+        if not c.target_slices:
+            return {"slices": []}
+        source = load_source(self.store, train_run)
+        probed: dict[str, Any] = {}
+
+        def probe(tasks: Sequence[Task]) -> list[Any]:
+            posed = self.pose(source.run.model_name, f"probe-r{r}", tasks, c.samples)
+            probed.update(posed, tasks=len(tasks), samples=c.samples)
+            return self.store.attempts(posed["run_id"])
+
+        chosen = target.choose(source, c.target_slices, probe=probe if c.solutions == "self" else None)
+        return {"slices": [s.to_json() for s in chosen], "probe": probed or None}
 
     def target(self, r: int) -> list[Any]:
         from lessons.loop.target import TargetSlice
@@ -258,8 +270,12 @@ class _Stages:
                           heldout.prompts + tuple(t.prompt for t in extra))
         resources = {"embedder": self.embedder()} if "prompt" in c.mix else {}
         model = source.run.model_name
+        probe = self.state.get(r, "target").get("probe")
+        drawn: dict[str, list[Any]] = {}
+        for a in self.store.attempts(probe["run_id"]) if probe else ():
+            drawn.setdefault(a.task_id, []).append(a)
         models = Models(sample=lambda kind, tasks, n: self.sample(model, f"{kind}-r{r}", tasks, n),
-                        continue_=lambda chats: self.continue_(model, chats))
+                        continue_=lambda chats: self.continue_(model, chats), drawn=drawn)
         mix = treatment_mix(source, heldout, c, r, self.target(r), resources, models)
         suite = load_suite(c.suite)
         control = control_set(source, heldout, suite, len(mix.lessons), c, r, models) if c.control else []
@@ -274,6 +290,7 @@ class _Stages:
             "weak_slices": [{"predicates": w.predicates, "error_rate": w.error_rate, "failed": list(w.failed)}
                             for w in weak_slices(source, 5)],
             "posed": {kind: self._posed.get(kind, 0) for kind in ("practice", "control")},
+            "probed": probe["tasks"] * probe["samples"] if probe else 0,
         }
         if c.control:
             written = write_lesson_set(control, folder / "control-lessons", LessonSetInfo(

@@ -4,7 +4,8 @@ Both arms get their rows by this one procedure, the treatment on its practice ta
 the control on random train tasks, so they differ only in which tasks they practise:
 
 1. `samples` solutions per task at `temperature`, the tasks posed in waves until the
-   budget is met (at most the tasks given);
+   budget is met (at most the tasks given; tasks sampled before, the target's failed
+   train tasks, come first and need no wave);
 2. tasks with no verified solution get `retry` more (DART-Math's difficulty-aware
    rejection sampling: the hard queries get the samples, not the easy ones);
 3. tasks still unsolved may be solved once more with the answer given as a hint (STaR's
@@ -19,7 +20,7 @@ the control on random train tasks, so they differ only in which tasks they pract
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from lessons.builders._solutions import normalized, steps_check_out
 from lessons.store.db import AttemptRow
@@ -56,18 +57,18 @@ def verified(task: Task, attempt: AttemptRow) -> bool:
 
 
 def solve(tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: int, kind: str,
-          wave: int) -> list[Solution]:
+          wave: int, drawn: Mapping[str, Sequence[AttemptRow]] | None = None) -> list[Solution]:
     """Up to `budget` solutions of `tasks` by the procedure above, posing the tasks in
-    waves of `wave` until the budget is met (see the module doc)."""
+    waves of `wave` until the budget is met (see the module doc). `drawn` holds first-pass
+    samples some tasks already have (the target's probe): they are not sampled again."""
     found: dict[str, list[Solution]] = {}
     by_id = {t.id: t for t in tasks}
+    drawn = drawn or {}
 
-    def collect(name: str, posed: Sequence[Task], n: int, origin: str) -> None:
-        if not posed or n < 1:
-            return
+    def absorb(posed: Sequence[Task], attempts: Sequence[AttemptRow], origin: str) -> None:
         seen = {t.id: {normalized(s.text) for s in found[t.id]} for t in posed}
         asked = {t.id: t for t in posed}
-        for a in sample(name, posed, n):
+        for a in attempts:
             if a.task_id not in asked or not verified(asked[a.task_id], a):
                 continue
             key = normalized(a.text)
@@ -75,16 +76,25 @@ def solve(tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: in
                 seen[a.task_id].add(key)
                 found[a.task_id].append(Solution(by_id[a.task_id], a.text, a.id, origin))
 
+    def collect(name: str, posed: Sequence[Task], n: int, origin: str) -> None:
+        if posed and n >= 1:
+            absorb(posed, sample(name, posed, n), origin)
+
     hinted_cap = int(sampling.hint_share * budget)
-    posed: list[Task] = []
-    for number, start in enumerate(range(0, len(tasks), max(wave, 1)), 1):
-        batch = list(tasks[start:start + max(wave, 1)])
+    ready = [t for t in tasks if t.id in drawn]  # sampled before: no wave of their own
+    fresh = [t for t in tasks if t.id not in drawn]
+    posed: list[Task] = list(ready)
+    found.update({t.id: [] for t in ready})
+    absorb(ready, [a for t in ready for a in drawn[t.id]], "sampled")
+    collect(f"{kind}-w0-retry", [t for t in ready if not found[t.id]], sampling.retry, "retry")
+    for number, start in enumerate(range(0, len(fresh), max(wave, 1)), 1):
+        if len(_round_robin(posed, found, sampling.keep, budget, 0)) >= budget:
+            break
+        batch = fresh[start:start + max(wave, 1)]
         posed += batch
         found.update({t.id: [] for t in batch})
         collect(f"{kind}-w{number}", batch, sampling.samples, "sampled")
         collect(f"{kind}-w{number}-retry", [t for t in batch if not found[t.id]], sampling.retry, "retry")
-        if len(_round_robin(posed, found, sampling.keep, budget, 0)) >= budget:
-            break
     unsolved = [t for t in posed if not found[t.id]][: 2 * hinted_cap]
     if hinted_cap > 0 and unsolved:
         collect(f"{kind}-hint", [hinted(t) for t in unsolved], sampling.retry or sampling.samples, "hinted")

@@ -9,6 +9,16 @@ the lower end of the 95% Wilson interval of that rate, so a slice of four tasks 
 failed does not beat one of twenty that failed eighteen times; a slice needs `min_tasks`
 train tasks to be practised and judged.
 
+A high error rate is not enough: the model learns from its own verified solutions, so a
+slice it never solves teaches it little (two-digit long multiplication, solved by 11-18%
+of samples, trained no better than random tasks; benchmarks/RESULTS.md). SwS keeps the
+problems the model solves only sometimes. So the best `PROBE` candidates are probed: their
+failed train tasks are sampled as practice tasks are (`samples` at `temperature`), and a
+failure counts as *reachable* when one sample verifies. The probed candidates are ranked by
+the Wilson lower bound of reachable failures per attempt: mistakes the model makes and
+can already avoid sometimes, which is what training on its own solutions turns into
+accuracy. The probe's verified samples are the target's first practice rows.
+
 The target's held-out tasks are the random held-out sample's members of the slice plus,
 for a generator suite, further held-out tasks of the slice up to `tasks` in all (a file
 suite gives every held-out task it has in the slice): enough for a paired interval to
@@ -17,16 +27,19 @@ resolve a 10-point difference, where the random sample holds a handful.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lessons.builders.practice import WeakSlice, describe, features, matches
 from lessons.builders.source import LessonSource
 from lessons.diagnose.slices import SliceConfig, SliceRow, find_weak_slices
+from lessons.store.db import AttemptRow
 from lessons.tasks.base import Suite, Task
 
 UNFIXABLE = frozenset({"truncated", "format", "no_attempt"})  # not what practising a skill fixes
 MAX_SCAN = 100_000  # generator tasks looked at for held-out members of the target
+PROBE = 3  # best-ranked candidates whose failed train tasks are sampled before choosing
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,8 @@ class TargetSlice:
     error_rate: float  # fixable / attempts
     lower: float  # lower end of its 95% Wilson interval
     failed: tuple[str, ...]  # train tasks in the slice with a fixable mistake, in run order
+    reached: int | None = None  # failed tasks the probe solved (None: not probed)
+    reach_lower: float | None = None  # Wilson lower bound of reached / attempts
 
     @property
     def name(self) -> str:
@@ -50,12 +65,12 @@ class TargetSlice:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "predicates": self.predicates, "tasks": self.tasks, "attempts": self.attempts,
                 "fixable": self.fixable, "error_rate": self.error_rate, "lower": self.lower,
-                "failed": list(self.failed)}
+                "failed": list(self.failed), "reached": self.reached, "reach_lower": self.reach_lower}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "TargetSlice":
         return cls(dict(d["predicates"]), d["tasks"], d["attempts"], d["fixable"], d["error_rate"], d["lower"],
-                   tuple(d["failed"]))
+                   tuple(d["failed"]), d.get("reached"), d.get("reach_lower"))
 
 
 def fixable(source: LessonSource, attempt_id: int) -> bool:
@@ -77,8 +92,6 @@ def candidates(source: LessonSource) -> list[dict[str, str]]:
 def rank(source: LessonSource, min_tasks: int) -> list[TargetSlice]:
     """Every candidate with at least `min_tasks` train tasks and one fixable mistake, by
     the lower bound of its fixable error rate (then its size)."""
-    from scipy.stats import binomtest
-
     out = []
     for predicates in candidates(source):
         members = [t for t in source.tasks.values() if matches(features(t.metadata), predicates)]
@@ -86,19 +99,54 @@ def rank(source: LessonSource, min_tasks: int) -> list[TargetSlice]:
         wrong = [a for a in attempts if not a.correct and fixable(source, a.id)]
         if len(members) < min_tasks or len(members) == len(source.tasks) or not wrong:  # a slice, not all
             continue
-        lower = binomtest(len(wrong), len(attempts)).proportion_ci(method="wilson").low
         failed = tuple(dict.fromkeys(a.task_id for a in wrong))
         out.append(TargetSlice(predicates, len(members), len(attempts), len(wrong), len(wrong) / len(attempts),
-                               float(lower), failed))
+                               _wilson_low(len(wrong), len(attempts)), failed))
     out.sort(key=lambda s: (-s.lower, -s.tasks, s.name))
     return out
 
 
-def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8) -> list[TargetSlice]:
-    """The `slices` best-ranked slices that do not overlap a better one (share no train task)."""
+def _wilson_low(k: int, n: int) -> float:
+    from scipy.stats import binomtest
+
+    return float(binomtest(k, n).proportion_ci(method="wilson").low)
+
+
+def to_probe(ranked: Sequence[TargetSlice], probe: int = PROBE) -> list[str]:
+    """The failed train tasks of the best `probe` candidates, each once, in rank order."""
+    return list(dict.fromkeys(t for s in ranked[:probe] for t in s.failed))
+
+
+def reach(ranked: Sequence[TargetSlice], solved: set[str], probe: int = PROBE) -> list[TargetSlice]:
+    """The probed candidates with their reachable failures (those in `solved`), ranked by
+    the lower bound of reachable failures per attempt; candidates beyond them were not
+    probed and are not chosen."""
+    out = []
+    for s in ranked[:probe]:
+        reached = sum(t in solved for t in s.failed)
+        out.append(dataclasses.replace(s, reached=reached, reach_lower=_wilson_low(reached, s.attempts)))
+    out.sort(key=lambda s: (-(s.reach_lower or 0.0), -s.lower, s.name))
+    return out
+
+
+# Samples the given train tasks as practice tasks are sampled; returns every attempt.
+Probe = Callable[[Sequence[Task]], Sequence[AttemptRow]]
+
+
+def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8, probe: Probe | None = None) -> list[TargetSlice]:
+    """The `slices` best-ranked slices that do not overlap a better one (share no train
+    task): by reachable failures when `probe` samples the candidates' failed train tasks,
+    else by fixable failures alone."""
+    from lessons.loop.solutions import verified
+
+    ranked = rank(source, min_tasks)
+    if probe is not None:
+        posed = [source.tasks[t] for t in to_probe(ranked)]
+        solved = {a.task_id for a in probe(posed) if verified(source.tasks[a.task_id], a)}
+        ranked = reach(ranked, solved)
     chosen: list[TargetSlice] = []
     members: set[str] = set()
-    for s in rank(source, min_tasks):
+    for s in ranked:
         mine = {t for t in source.tasks if matches(features(source.tasks[t].metadata), s.predicates)}
         if mine & members:
             continue

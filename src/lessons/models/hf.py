@@ -1,4 +1,5 @@
-"""Local models through transformers: left-padded batched generation on CPU (bf16) or GPU."""
+"""Local models through transformers: left-padded batched decoding on CPU (bf16) or GPU, each
+sequence leaving the batch when it ends."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class TransformersBackend:
         batch_size: int = 16,
     ):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.path = Path(path)
         if device == "auto":
@@ -35,16 +36,11 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=getattr(torch, dtype))
         self.model.to(device).eval()
-        # Sampling is set only by SamplingParams: drop the checkpoint's own defaults
-        # (repetition penalty, top-k, ...) so a run's recorded settings are the whole story.
+        # Decoding is `_decode`, set only by SamplingParams: the checkpoint's own generation
+        # defaults (repetition penalty, top-k, ...) play no part, so a run's recorded
+        # settings are the whole story. A pad token ends a completion as EOS does.
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
-        # generate() pads finished sequences with pad_token_id: it ends a completion too
         self.stop_ids = self.eos_ids | {self.tokenizer.pad_token_id}
-        self.base_config = GenerationConfig(
-            eos_token_id=sorted(self.eos_ids),
-            pad_token_id=self.tokenizer.pad_token_id,
-            bos_token_id=self.model.config.bos_token_id,
-        )
         self.info = ModelInfo(
             name=name or str(self.path),
             backend="transformers",
@@ -75,22 +71,11 @@ class TransformersBackend:
         n_run = 1 if params.greedy else params.n
         texts = [self.render(p) for p in prompts for _ in range(n_run)]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        prompt_len = enc["input_ids"].shape[1]
-        logprob = LogprobRecorder()
-        processors = [logprob] if params.greedy else [logprob, TopKSampler(params.temperature, params.top_p)]
-        config = _generation_config(self.base_config, params)
         torch.manual_seed(params.seed)
         started = time.perf_counter()
         with torch.inference_mode():
-            sequences = self.model.generate(
-                **enc,
-                generation_config=config,
-                logits_processor=processors,
-                tokenizer=self.tokenizer if params.stop else None,  # needed to match stop strings
-            )
+            gen, sums = self._decode(enc["input_ids"], enc["attention_mask"], params)
         latency = time.perf_counter() - started
-        gen = sequences[:, prompt_len:].cpu()
-        sums = logprob.finish(gen, self.stop_ids)
         prompt_tokens = enc["attention_mask"][::n_run].sum(dim=1).tolist()
         results: list[list[Completion]] = []
         for i in range(len(prompts)):
@@ -101,8 +86,55 @@ class TransformersBackend:
             results.append(row)
         return results
 
-    def _completion(self, ids, prompt_tokens: int, logprob: float, params: SamplingParams, latency: float):
-        ids = ids.tolist()
+    def _decode(self, ids, mask, params: SamplingParams) -> tuple[list[list[int]], list[float]]:
+        """Each sequence's new tokens (up to and including its EOS) and their summed
+        log-probability under the model's own distribution.
+
+        `model.generate()` keeps a finished sequence in the batch, padding it, until the
+        last one ends; on CPU every row costs the same, and one 320-token ramble in a batch
+        of 128 answers that average 130 tokens made most of the work padding. Here a
+        sequence leaves the batch (its rows of the KV cache too) once an eighth of the batch
+        has ended: benchmarks/generation_speed.py measures the two side by side."""
+        import torch
+        from transformers import DynamicCache
+
+        stop_ids = torch.tensor(sorted(self.stop_ids), device=ids.device)
+        rows = list(range(ids.shape[0]))  # which sequence each batch row holds
+        tokens: list[list[int]] = [[] for _ in rows]
+        sums = [0.0] * len(rows)
+        ended = torch.zeros(len(rows), dtype=torch.bool, device=ids.device)
+        cache = DynamicCache(config=self.model.config)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        step_ids, step_positions = ids, positions
+        for step in range(params.max_new_tokens):
+            logits = self.model(input_ids=step_ids, attention_mask=mask, position_ids=step_positions,
+                                cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :].float()
+            token = logits.argmax(-1) if params.greedy else sample_top_k(logits, params.temperature, params.top_p)
+            chosen = torch.log_softmax(logits, dim=-1).gather(1, token[:, None]).squeeze(1).tolist()
+            for i, (t, lp) in enumerate(zip(token.tolist(), chosen)):
+                if not ended[i]:
+                    tokens[rows[i]].append(t)
+                    sums[rows[i]] += lp
+            ended |= torch.isin(token, stop_ids)
+            if params.stop:  # a stop string may end a sequence before any stop token
+                for i in range(len(rows)):
+                    tail = self.tokenizer.decode(tokens[rows[i]][-16:], skip_special_tokens=True)
+                    ended[i] |= any(s in tail for s in params.stop)
+            if ended.all():
+                break
+            step_positions = step_positions[:, -1:] + 1
+            if int(ended.sum()) >= max(1, len(rows) // 8):
+                keep = (~ended).nonzero().squeeze(1)
+                cache.batch_select_indices(keep)
+                mask, token, step_positions = mask[keep], token[keep], step_positions[keep]
+                rows = [rows[i] for i in keep.tolist()]
+                ended = ended[keep]
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+            step_ids = token[:, None]
+        return tokens, sums
+
+    def _completion(self, ids: list[int], prompt_tokens: int, logprob: float, params: SamplingParams,
+                    latency: float) -> Completion:
         n = len(ids)
         for pos, tok in enumerate(ids):
             if tok in self.stop_ids:
@@ -121,44 +153,6 @@ class TransformersBackend:
         )
 
 
-class LogprobRecorder:
-    """Logits processor that sums, per sequence, the log-probability of each chosen token.
-
-    generate() calls processors with the ids chosen so far and the next step's scores, so the
-    token chosen at step t is only known at step t+1: keep the previous step's log-softmax and
-    gather from it then. Memory is one (batch, vocab) tensor instead of every step's scores.
-    Processors passed to generate() run before the temperature/top-p warpers, so this is the
-    model's own distribution. Tokens after a sequence's EOS are padding and are not counted.
-    """
-
-    def __init__(self):
-        self.prev = None  # (batch, vocab) log-probs from the previous step
-        self.steps: list = []  # per step: (batch,) log-prob of the token chosen there
-
-    def __call__(self, input_ids, scores):
-        import torch
-
-        if self.prev is not None:
-            self.steps.append(self.prev.gather(1, input_ids[:, -1:]).squeeze(1))
-        self.prev = torch.log_softmax(scores.float(), dim=-1)
-        return scores
-
-    def finish(self, gen, eos_ids: set[int]) -> list[float]:
-        """`gen`: (batch, generated) token ids. Returns each sequence's summed log-prob."""
-        import torch
-
-        if self.prev is None or gen.shape[1] == 0:
-            return [0.0] * gen.shape[0]
-        last = self.prev.cpu().gather(1, gen[:, len(self.steps) : len(self.steps) + 1]).squeeze(1)
-        per_token = torch.stack([s.cpu() for s in self.steps] + [last], dim=1)  # (batch, generated)
-        is_eos = torch.zeros_like(gen, dtype=torch.bool)
-        for eos in eos_ids:
-            is_eos |= gen == eos
-        # keep tokens up to and including the first EOS
-        after_eos = (torch.cumsum(is_eos.int(), dim=1) - is_eos.int()) > 0
-        return per_token.masked_fill(after_eos, 0.0).sum(dim=1).tolist()
-
-
 def _eos_ids(model, tokenizer) -> set[int]:
     ids = model.generation_config.eos_token_id if model.generation_config else None
     ids = ids if isinstance(ids, list) else [ids]
@@ -168,33 +162,16 @@ def _eos_ids(model, tokenizer) -> set[int]:
     return ids
 
 
-def _generation_config(base, params: SamplingParams):
-    """Greedy decoding, always: sampling is done by `TopKSampler` among the processors."""
-    from transformers import GenerationConfig
+def sample_top_k(logits, temperature: float, top_p: float = 1.0, k: int = 64):
+    """One token per row, drawn at `temperature` (then `top_p`) among the row's `k` most
+    likely tokens. On CPU, `torch.multinomial` over a 152k-token vocabulary costs 0.5 s a
+    step at batch 64, as much as the model's forward pass; over the top 64 tokens it costs
+    0.08 s (both measured here, one thread). At temperature <= 1 the probability these
+    models put beyond their 64 most likely tokens is negligible."""
+    import torch
 
-    return GenerationConfig(
-        do_sample=False, eos_token_id=base.eos_token_id, pad_token_id=base.pad_token_id,
-        bos_token_id=base.bos_token_id, max_new_tokens=params.max_new_tokens, stop_strings=list(params.stop) or None,
-    )
-
-
-class TopKSampler:
-    """Sampling at `temperature` (then `top_p`) among the `k` most likely tokens, as the last
-    logits processor under greedy decoding: it draws a token and leaves only that one
-    possible. On CPU, `torch.multinomial` over a 152k-token vocabulary costs 0.5 s a step at
-    batch 64, as much as the model's forward pass; over the top 64 tokens it costs 0.08 s
-    (both measured here, one thread). At temperature <= 1 the probability these models put
-    beyond their 64 most likely tokens is negligible."""
-
-    def __init__(self, temperature: float, top_p: float = 1.0, k: int = 64):
-        self.temperature, self.top_p, self.k = temperature, top_p, k
-
-    def __call__(self, input_ids, scores):
-        import torch
-
-        values, index = torch.topk(scores, min(self.k, scores.shape[-1]), dim=-1)  # the order ignores temperature
-        probs = torch.softmax(values.float() / self.temperature, dim=-1)
-        if self.top_p < 1.0:  # the smallest head of the distribution holding top_p
-            probs = probs * ((probs.cumsum(dim=-1) - probs) < self.top_p)
-        token = index.gather(-1, torch.multinomial(probs, 1))
-        return scores.fill_(float("-inf")).scatter_(-1, token, 0.0)  # in place: no (batch, vocab) allocation
+    values, index = torch.topk(logits, min(k, logits.shape[-1]), dim=-1)  # the order ignores temperature
+    probs = torch.softmax(values.float() / temperature, dim=-1)
+    if top_p < 1.0:  # the smallest head of the distribution holding top_p
+        probs = probs * ((probs.cumsum(dim=-1) - probs) < top_p)
+    return index.gather(-1, torch.multinomial(probs, 1)).squeeze(-1)
