@@ -13,7 +13,10 @@ appends a section to benchmarks/RESULTS.md holding every seed's row and the pool
         --variant default= --variant no-repair=--mix=practice=1 --db /tmp/le/lessons.db --results
 
 A variant is NAME=FLAGS: `lessons loop` flags, separated by spaces, `=` inside a flag
-allowed (`--mix=practice=1`); `default=` is the config as it is.
+allowed (`--mix=practice=1`); `default=` is the config as it is. `--reuse 0=qwen-arith`
+makes seed 0 of the first variant the loop of that name in the same log (`make demo`'s,
+say): it is resumed, so a finished loop costs nothing, and `lessons loop` refuses it if
+its settings are not the config's.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS = str(Path(sys.executable).parent / "lessons")
 
 
-def run_loop(config: str, variant: str, flags: list[str], seed: int, db: str, out: Path) -> dict:
-    name = f"le-{variant}-s{seed}"
+def run_loop(config: str, variant: str, flags: list[str], seed: int, db: str, out: Path, name: str | None) -> dict:
+    name = name or f"le-{variant}-s{seed}"
     cmd = [LESSONS, "loop", "--config", config, "--name", name, "--seed", str(seed), "--db", db,
            "--out", str(out / name), "--json", *flags]
     started = time.perf_counter()
@@ -127,12 +130,16 @@ def main() -> None:
     parser.add_argument("--db", default="lessons-benchmark.db")
     parser.add_argument("--out", default="lessons-loops")
     parser.add_argument("--results", action="store_true", help="append a section to benchmarks/RESULTS.md")
+    parser.add_argument("--reuse", action="append", default=[],
+                        help="SEED=LOOP: that seed of the first variant is this loop of the log")
     args = parser.parse_args()
     variants = [v.partition("=") for v in (args.variant or ["default="])]
+    reuse = {int(seed): loop for seed, _, loop in (r.partition("=") for r in args.reuse)}
     loops = []
-    for name, _, flags in variants:
+    for i, (name, _, flags) in enumerate(variants):
         for seed in args.seeds:
-            v = run_loop(args.config, name, shlex.split(flags), seed, args.db, Path(args.out))
+            v = run_loop(args.config, name, shlex.split(flags), seed, args.db, Path(args.out),
+                         reuse.get(seed) if i == 0 else None)
             print(json.dumps({k: v.get(k) for k in ("variant", "seed", "target", "base", "treatment", "control",
                                                      "advantage", "wall_s", "report")}), flush=True)
             loops.append(v)

@@ -76,6 +76,27 @@ def test_two_target_slices_do_not_overlap():
     assert [s.predicates for s in chosen] == [{"skill": "fractions"}, {"skill": "division"}]
 
 
+def test_with_a_probe_the_target_is_the_slice_with_most_mistakes_the_model_can_already_avoid_sometimes():
+    # fractions fail more often, but no sample ever solves them; division's are half reachable
+    source = _source({"fractions": (20, 18, "calculation"), "division": (20, 14, "calculation"),
+                      "addition": (20, 2, "calculation")})
+    assert choose(source)[0].predicates == {"skill": "fractions"}  # by the error rate alone
+    asked: list[list[str]] = []
+
+    def probe(tasks):
+        asked.append([t.id for t in tasks])
+        return [_attempt(100 + i, t, t.metadata["skill"] == "division" and i % 2 == 0) for i, t in enumerate(tasks)]
+
+    chosen = choose(source, probe=probe)
+    failed = {s.predicates["skill"]: s.failed for s in rank(source, 8)}
+    assert len(asked) == 1 and set(asked[0]) == set(failed["fractions"]) | set(failed["division"]) | set(
+        failed["addition"])  # the failed train tasks of the best candidates, each once
+    assert chosen[0].predicates == {"skill": "division"} and 0 < chosen[0].reached < chosen[0].fixable
+    assert chosen[0].reach_lower < chosen[0].reached / chosen[0].attempts
+    again = type(chosen[0]).from_json(chosen[0].to_json())
+    assert again == chosen[0]  # recorded with the stage, read back by the build
+
+
 def test_the_targets_heldout_tasks_are_heldout_in_the_slice_and_beyond_the_random_sample():
     suite = load_suite("arith")
     source = _source({"fractions": (20, 18, "calculation"), "division": (20, 2, "calculation")})
@@ -144,6 +165,24 @@ def test_solutions_stop_posing_waves_once_the_budget_is_met():
     assert calls == ["c-w1"] and len(got) == 4
     got = solve(tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=10, kind="c", wave=4)
     assert calls[1:] == ["c-w1", "c-w2", "c-w3"] and len(got) == 10
+
+
+def test_tasks_sampled_before_are_not_sampled_again_only_retried_and_come_before_the_waves():
+    tasks = _sums(6)
+    early, late = tasks[:2], tasks[2:]
+    right = {t.id: f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}" for t in tasks}
+    drawn = {early[0].id: [_attempt(1, early[0], True, right[early[0].id])],  # solved by the probe
+             early[1].id: [_attempt(2, early[1], False, "Answer: 0")]}  # not: it is retried
+    calls: list[tuple[str, list[str]]] = []
+
+    def sample(name, posed, n):
+        calls.append((name, [t.id for t in posed]))
+        return [_attempt(10 + i, t, True, right[t.id]) for i, t in enumerate(posed)]
+
+    got = solve(tasks, sample, Sampling(samples=2, retry=1, keep=1, hint_share=0.0), budget=4, kind="p", wave=2,
+                drawn=drawn)
+    assert calls == [("p-w0-retry", [early[1].id]), ("p-w1", [late[0].id, late[1].id])]
+    assert [s.task.id for s in got] == [t.id for t in tasks[:4]] and got[0].attempt_id == 1
 
 
 # -- repair: fix the first false step, let the model continue --------------------------------
