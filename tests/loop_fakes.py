@@ -74,6 +74,7 @@ class World:
         self.train_calls: list[str] = []
         self.crash_on: str | None = None  # a model name whose training raises KeyboardInterrupt once
         self.decorate = lambda text: text  # e.g. plant markup in every response
+        self.samples_solve = False  # when set, every second sample of a weak task is right (a probe reaches it)
 
     def knows(self, model: str, task) -> bool:
         if task.skill in self.learned.get(model, set()):
@@ -85,7 +86,8 @@ class World:
     def backend(self, name: str, store, config) -> ScriptedBackend:
         def respond(chat, sample):
             task = task_of(chat[-1]["content"]) or logged_task(store, chat[-1]["content"])
-            return self.decorate(solution(task, self.knows(name, task)))
+            lucky = self.samples_solve and task.skill == WEAK and sample % 2 == 1
+            return self.decorate(solution(task, lucky or self.knows(name, task)))
 
         backend = ScriptedBackend(respond, name=name)
         backend.info = ModelInfo(name, "scripted", f"tests/{name}", {})  # one model version per name

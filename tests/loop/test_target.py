@@ -249,6 +249,26 @@ def test_the_loop_records_its_target_before_building_and_spends_the_practice_bud
     assert skills[WEAK] == len(treatment)  # the whole budget on the target
 
 
+def test_the_probe_reaches_the_targets_failures_and_its_solutions_are_the_first_practice_rows(world, deps, config):
+    import json
+
+    world.samples_solve = True  # greedy answers stay wrong; a second sample of a weak task is right
+    store = Store.open(":memory:")
+    state = run_loop(store, config, deps=deps)
+    chosen = state.get(1, "target")
+    target, probe = chosen["slices"][0], chosen["probe"]
+    assert target["reached"] == target["fixable"] == len(target["failed"]) > 0  # every failure reached
+    probed = store.get_run(probe["run_name"])
+    assert set(target["failed"]) <= set(probed.task_ids) and probe["samples"] == config.samples
+    build = state.get(1, "build")
+    provenance = [json.loads(line) for line in open(f"{build['treatment_path']}/provenance.jsonl", encoding="utf-8")]
+    failures = [p for p in provenance if p["detail"].get("task") == "train failure"]
+    assert {p["task_id"] for p in failures} == set(target["failed"])  # the model's own mistakes, solved
+    probe_attempts = {a.id for a in store.attempts(probed.id)}
+    assert all(p["detail"]["solution_attempt"] in probe_attempts for p in failures)  # not sampled again
+    assert build["probed"] == probe["tasks"] * config.samples
+
+
 def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mistakes(world, deps, config):
     store = Store.open(":memory:")
     state = run_loop(store, config, deps=deps)

@@ -30,9 +30,9 @@ from lessons.models import DEFAULT_MODEL
 DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report, unless out_dir says otherwise
 SFT_BUILDERS = ("correction", "rejection", "practice", "repair")  # builders whose rows the loop trains on (SFT)
 
-# Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` judges 96
-# random and 96 target held-out tasks (with 128 and 128 one seed took 42 minutes without the
-# base runs); `quick` is a first look.
+# Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` judges 64
+# random and 96 target held-out tasks (one seed: 35 minutes, base runs included); `quick` is a
+# first look.
 SIZES: dict[str, dict[str, int]] = {
     "default": {"train_tasks": 128, "heldout_tasks": 64, "target_tasks": 96, "rows": 48, "steps": 12},
     "quick": {"train_tasks": 40, "heldout_tasks": 40, "target_tasks": 32, "rows": 16, "steps": 5},
