@@ -269,6 +269,21 @@ def test_the_probe_reaches_the_targets_failures_and_its_solutions_are_the_first_
     assert build["probed"] == probe["tasks"] * config.samples
 
 
+def test_without_probe_or_failures_the_target_is_chosen_by_errors_and_practice_is_new_tasks_only(world, deps, config):
+    import dataclasses
+    import json
+
+    world.samples_solve = True
+    store = Store.open(":memory:")
+    state = run_loop(store, dataclasses.replace(config, probe=0, failures=False), deps=deps)
+    chosen = state.get(1, "target")
+    assert chosen["probe"] is None and chosen["slices"][0]["reached"] is None
+    build = state.get(1, "build")
+    provenance = [json.loads(line) for line in open(f"{build['treatment_path']}/provenance.jsonl", encoding="utf-8")]
+    assert provenance and not any(p["detail"].get("task") == "train failure" for p in provenance)
+    assert build["probed"] == 0
+
+
 def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mistakes(world, deps, config):
     store = Store.open(":memory:")
     state = run_loop(store, config, deps=deps)

@@ -71,6 +71,8 @@ def loop_command(
     solutions: Optional[str] = typer.Option(None, "--solutions", help="Practice/control completions: self (own, verified) or gold."),
     target_slices: Optional[int] = typer.Option(None, "--target-slices", min=0, help="Slices the round aims at (0: the five weakest share the budget)."),
     target_tasks: Optional[int] = typer.Option(None, "--target-tasks", min=1, help="Held-out tasks the target is judged on."),
+    probe: Optional[int] = typer.Option(None, "--probe", min=0, help="Candidates whose failed train tasks are sampled before the target is chosen (0: by error rate alone)."),
+    failures: Optional[bool] = typer.Option(None, "--failures/--no-failures", help="The target's failed train tasks are practice tasks too (default: yes)."),
     samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Solutions sampled per posed task (solutions: self)."),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature of those solutions."),
     retry: Optional[int] = typer.Option(None, "--retry", min=0, help="More samples for each task none solved."),
@@ -92,7 +94,8 @@ def loop_command(
     overrides = {"name": name, "model": model, "suite": suite, "rounds": rounds, "train_tasks": train_tasks,
                  "heldout_tasks": heldout_tasks, "mix": _mix(mix), "rows": rows, "steps": steps,
                  "max_new_tokens": max_new_tokens, "batch_size": batch_size, "control": control, "solutions": solutions, "seed": seed,
-                 "target_slices": target_slices, "target_tasks": target_tasks, "samples": samples,
+                 "target_slices": target_slices, "target_tasks": target_tasks, "probe": probe, "failures": failures,
+                 "samples": samples,
                  "temperature": temperature, "retry": retry, "keep": keep, "hint_share": hint_share,
                  "out_dir": out_dir}
     cfg = load_config(config, overrides, "quick" if quick else None)

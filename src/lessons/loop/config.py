@@ -9,6 +9,8 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     heldout_tasks: 64             # a random held-out sample every arm is judged on
     target_slices: 1              # slices aimed at, chosen before training (target.py)
     target_tasks: 96              # held-out tasks in the target every arm is judged on
+    probe: 3                      # candidates whose failed train tasks are sampled before choosing
+    failures: true                # the target's failed train tasks are practice tasks too
     mix: {practice: 0.8, repair: 0.2}  # builder -> share of the rows, e.g. {practice: 0.5, correction: 0.5}
     samples: 4                    # own solutions per posed task, both arms (solutions.py) ...
     retry: 2                      # ... more for the unsolved, `keep` distinct kept, `hint_share` hinted
@@ -73,6 +75,11 @@ class LoopConfig:
     # weakest SliceLine slices share it, and no target figures).
     target_slices: int = 1
     target_tasks: int = SIZES["default"]["target_tasks"]
+    # With `solutions: self`: the best `probe` candidates' failed train tasks are sampled and
+    # the target is the slice with most mistakes a sample solves (0: by fixable errors alone);
+    # with `failures`, the target's failed train tasks are practice tasks too.
+    probe: int = 3
+    failures: bool = True
     solutions: str = "self"  # completions of practice and control tasks: self (own, verified) or gold
     # How `self` solutions are sampled, for both arms alike (solutions.py).
     samples: int = 4
@@ -88,7 +95,7 @@ class LoopConfig:
                     "samples", "keep", "target_tasks"):
             if getattr(self, key) < 1:
                 raise InvalidSetting(key, f"{key} must be at least 1, got {getattr(self, key)}")
-        for key in ("target_slices", "retry"):
+        for key in ("target_slices", "retry", "probe"):
             if getattr(self, key) < 0:
                 raise InvalidSetting(key, f"{key} must be at least 0, got {getattr(self, key)}")
         if not 0 <= self.hint_share <= 1:

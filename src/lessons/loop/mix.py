@@ -116,9 +116,10 @@ def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
                   target: Sequence[TargetSlice], models: Models) -> list[Lesson]:
     """New tasks in the target slices, as many per slice as its share of the target's
     fixable failures (SwS), solved by the model (`self`) or with their gold steps. Without
-    a target, the five weakest SliceLine slices share the tasks evenly. With `self` and a
-    target, the target's failed train tasks come first: the model's own mistakes, solved
-    by its own samples (the probe's, then retries and hints as for any task)."""
+    a target, the five weakest SliceLine slices share the tasks evenly. With `self`, a
+    target and `failures`, the target's failed train tasks come first: the model's own
+    mistakes, solved by its own samples (the probe's, then retries and hints as for any
+    task)."""
     builder = PracticeBuilder()
     wanted, wave = posed_tasks(config) if config.solutions == "self" else (config.rows, config.rows)
     options = dict(config.options.get("practice") or {})
@@ -137,7 +138,7 @@ def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
     if models.sample is None:
         raise ValueError("solutions: self needs a model to solve the practice tasks")
     failures = [source.tasks[t] for t in dict.fromkeys(t for s in target for t in s.failed)
-                if clear({"prompt": source.render(source.tasks[t])})]
+                if clear({"prompt": source.render(source.tasks[t])})] if config.failures else []
     by_task = {t.id: _failure_lesson(t, source) for t in failures} | {
         lesson.row["task_id"]: lesson for lesson in built}
     posed = failures + [task_of_row(lesson.row) for lesson in built]  # the failures were probed: no wave of their own

@@ -229,7 +229,8 @@ class _Stages:
             probed.update(posed, tasks=len(tasks), samples=c.samples)
             return self.store.attempts(posed["run_id"])
 
-        chosen = target.choose(source, c.target_slices, probe=probe if c.solutions == "self" else None)
+        chosen = target.choose(source, c.target_slices, probe=probe if c.solutions == "self" else None,
+                               probed=c.probe)
         return {"slices": [s.to_json() for s in chosen], "probe": probed or None}
 
     def target(self, r: int) -> list[Any]:

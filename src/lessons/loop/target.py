@@ -12,7 +12,8 @@ train tasks to be practised and judged.
 A high error rate is not enough: the model learns from its own verified solutions, so a
 slice it never solves teaches it little (two-digit long multiplication, solved by 11-18%
 of samples, trained no better than random tasks; benchmarks/RESULTS.md). SwS keeps the
-problems the model solves only sometimes. So the best `PROBE` candidates are probed: their
+problems the model solves only sometimes. So the best candidates (`PROBE`, the loop's
+`probe`) are probed: their
 failed train tasks are sampled as practice tasks are (`samples` at `temperature`), and a
 failure counts as *reachable* when one sample verifies. The probed candidates are ranked by
 the Wilson lower bound of reachable failures per attempt: mistakes the model makes and
@@ -133,17 +134,18 @@ def reach(ranked: Sequence[TargetSlice], solved: set[str], probe: int = PROBE) -
 Probe = Callable[[Sequence[Task]], Sequence[AttemptRow]]
 
 
-def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8, probe: Probe | None = None) -> list[TargetSlice]:
+def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8, probe: Probe | None = None,
+           probed: int = PROBE) -> list[TargetSlice]:
     """The `slices` best-ranked slices that do not overlap a better one (share no train
-    task): by reachable failures when `probe` samples the candidates' failed train tasks,
-    else by fixable failures alone."""
+    task): by reachable failures when `probe` samples the failed train tasks of the best
+    `probed` candidates, else by fixable failures alone."""
     from lessons.loop.solutions import verified
 
     ranked = rank(source, min_tasks)
-    if probe is not None:
-        posed = [source.tasks[t] for t in to_probe(ranked)]
+    if probe is not None and probed > 0:
+        posed = [source.tasks[t] for t in to_probe(ranked, probed)]
         solved = {a.task_id for a in probe(posed) if verified(source.tasks[a.task_id], a)}
-        ranked = reach(ranked, solved)
+        ranked = reach(ranked, solved, probed)
     chosen: list[TargetSlice] = []
     members: set[str] = set()
     for s in ranked:
