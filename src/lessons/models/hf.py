@@ -92,9 +92,9 @@ class TransformersBackend:
 
         `model.generate()` keeps a finished sequence in the batch, padding it, until the
         last one ends; on CPU every row costs the same, and one 320-token ramble in a batch
-        of 128 answers that average 130 tokens made most of the work padding. Here a
+        of 128 answers that average 160 tokens made half the work padding. Here a
         sequence leaves the batch (its rows of the KV cache too) once an eighth of the batch
-        has ended: benchmarks/generation_speed.py measures the two side by side."""
+        has ended: benchmarks/decode_speed.py measures the two side by side."""
         import torch
         from transformers import DynamicCache
 
@@ -106,13 +106,13 @@ class TransformersBackend:
         cache = DynamicCache(config=self.model.config)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         step_ids, step_positions = ids, positions
-        for step in range(params.max_new_tokens):
+        for _ in range(params.max_new_tokens):
             logits = self.model(input_ids=step_ids, attention_mask=mask, position_ids=step_positions,
                                 cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :].float()
             token = logits.argmax(-1) if params.greedy else sample_top_k(logits, params.temperature, params.top_p)
             chosen = torch.log_softmax(logits, dim=-1).gather(1, token[:, None]).squeeze(1).tolist()
-            for i, (t, lp) in enumerate(zip(token.tolist(), chosen)):
-                if not ended[i]:
+            for i, (t, lp, done) in enumerate(zip(token.tolist(), chosen, ended.tolist())):
+                if not done:
                     tokens[rows[i]].append(t)
                     sums[rows[i]] += lp
             ended |= torch.isin(token, stop_ids)
