@@ -13,12 +13,12 @@ A high error rate is not enough: the model learns from its own verified solution
 slice it never solves teaches it little (two-digit long multiplication, solved by 11-18%
 of samples, trained no better than random tasks; benchmarks/RESULTS.md). SwS keeps the
 problems the model solves only sometimes. So the best candidates (`PROBE`, the loop's
-`probe`) are probed: their
-failed train tasks are sampled as practice tasks are (`samples` at `temperature`), and a
-failure counts as *reachable* when one sample verifies. The probed candidates are ranked by
-the Wilson lower bound of reachable failures per attempt: mistakes the model makes and
-can already avoid sometimes, which is what training on its own solutions turns into
-accuracy. The probe's verified samples are the target's first practice rows.
+`probe`) are probed: their failed train tasks are sampled as practice tasks are
+(`samples` at `temperature`), and a failure counts as *reachable* when one sample
+verifies. The probed candidates are ranked by the Wilson lower bound of reachable
+failures per attempt: mistakes the model makes and can already avoid sometimes, which is
+what training on its own solutions turns into accuracy. The probe's verified samples are
+the target's first practice rows (the loop's `failures`).
 
 The target's held-out tasks are the random held-out sample's members of the slice plus,
 for a generator suite, further held-out tasks of the slice up to `tasks` in all (a file
