@@ -113,7 +113,7 @@ class World:
         out.mkdir(parents=True, exist_ok=True)
         (out / "skills.json").write_text(json.dumps(sorted(learned)))
         info = ModelInfo(config.name, "scripted", str(out), {})
-        lineage = {"base_model": model, "lesson_set": lessons.describe(), "train_config": {"method": "sft",
+        lineage = {"base_model": model, "lesson_set": lessons.describe(), "train_config": {"method": config.method,
                    "max_steps": config.max_steps}, "train_loss": 0.5}
         base_id = store.save_model_version(ModelInfo(model, "scripted", "base", {}))
         store.save_model_version(info, parent_id=base_id, lineage=lineage)

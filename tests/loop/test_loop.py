@@ -108,7 +108,8 @@ def test_killed_during_training_the_same_command_resumes_at_the_training_stage(w
                                   skipped=lambda r, s: skipped.append((r, s))), deps)
     assert skipped == [(0, "heldout-base"), (1, "eval-train"), (1, "diagnose"), (1, "target"), (1, "build")]
     assert resumed[0] == (1, "train-treatment")
-    assert [s for _, s in resumed] == [s for s in STAGES if s not in ("eval-train", "diagnose", "target", "build")]
+    assert [s for _, s in resumed] == [s for s in STAGES if s not in ("eval-train", "diagnose", "target", "build")
+                                       and not s.startswith("dpo-")]  # dpo_steps: 0
     # nothing evaluated before the crash was evaluated again
     for name, n in attempts_before.items():
         assert len(store.attempts(store.get_run(name).id)) == n
@@ -124,6 +125,18 @@ def test_a_loop_resumed_with_other_settings_is_refused(deps, config):
     changed = type(config)(**{**config.__dict__, "rows": config.rows + 1})
     with pytest.raises(LoopMismatch, match="rows"):
         run_loop(store, changed, deps=deps)
+
+
+def test_a_loop_started_before_a_setting_existed_resumes_when_the_setting_is_at_its_default(deps, config):
+    store = Store.open(":memory:")
+    recorded = {k: v for k, v in config.identity().items() if k != "dpo_steps"}  # an older loop's record
+    store.start_loop(config.name, recorded, "x")
+    run_loop(store, config, deps=deps)
+    assert store.stages(config.name)
+    other = Store.open(":memory:")
+    other.start_loop(config.name, recorded, "x")
+    with pytest.raises(LoopMismatch, match="dpo_steps"):
+        run_loop(other, type(config)(**{**config.__dict__, "dpo_steps": 2}), deps=deps)
 
 
 def test_allocate_splits_the_budget_by_share_and_hands_unfilled_rows_on():

@@ -14,6 +14,7 @@ from lessons.loop import loop_report_data, run_loop
 from lessons.loop.repair import corrected_prefix, repairs
 from lessons.loop.run import Hooks
 from lessons.loop.solutions import HINT, Sampling, solve
+from lessons.loop.prefs import preference_pairs
 from lessons.loop.target import choose, heldout_tasks, rank
 from lessons.models.base import Completion
 from lessons.prompts import templates
@@ -22,7 +23,7 @@ from lessons.store.db import AttemptRow
 from lessons.tasks import load_suite
 from lessons.tasks.base import GoldStep, Task
 
-from loop_fakes import WEAK, skill_of
+from loop_fakes import WEAK, logged_task, skill_of, task_of
 
 
 RUN = SimpleNamespace(id="run", components={})  # what a source reads of its run
@@ -183,6 +184,52 @@ def test_tasks_sampled_before_are_not_sampled_again_only_retried_and_come_before
                 drawn=drawn)
     assert calls == [("p-w0-retry", [early[1].id]), ("p-w1", [late[0].id, late[1].id])]
     assert [s.task.id for s in got] == [t.id for t in tasks[:4]] and got[0].attempt_id == 1
+
+
+def test_pairs_set_a_verified_own_solution_against_a_wrong_one_task_by_task():
+    a, b, c, d = _sums(4)
+    right = {t.id: f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}" for t in (a, b, c, d)}
+    attempts = [
+        _attempt(1, a, True, right[a.id]), _attempt(2, a, False, "Step 1: ...\nAnswer: 0", "length"),
+        _attempt(3, a, False, "Answer: 1"), _attempt(4, a, True, right[a.id] + " "),  # the same text, once
+        _attempt(5, b, True, right[b.id]), _attempt(6, b, False, "Answer: 5"),
+        _attempt(7, c, True, "Step 1: 1 + 1 = 3\nAnswer: " + c.answer), _attempt(8, c, False, "Answer: 9"),
+        _attempt(9, d, True, right[d.id]), _attempt(10, d, True, right[d.id] + "\nDone."),  # never wrong
+    ]
+    render = lambda t: [{"role": "user", "content": t.prompt}]  # noqa: E731
+    pairs = preference_pairs([a, b, c, d], attempts, 10, render, "run", "treatment")
+    # c's only "correct" sample states a false step: nothing verifies; d has nothing to reject
+    assert [(p.provenance.task_id, p.provenance.attempt_ids) for p in pairs] == [(a.id, (1, 3)), (b.id, (5, 6)),
+                                                                                (a.id, (1, 2))]
+    assert pairs[0].row["prompt"] == render(a) and pairs[0].row["chosen"][0]["content"] == right[a.id]
+    assert pairs[2].provenance.detail["rejected"] == "length"  # the cut-off wrong answer after the finished one
+    assert len(preference_pairs([a, b, c, d], attempts, 2, render, "run", "control")) == 2
+
+
+def test_sft_then_dpo_trains_each_arm_on_pairs_of_its_own_samples_equal_in_number(world, deps, config):
+    import dataclasses
+    import json
+
+    world.samples_solve = True  # samples of a weak task are right and wrong in turn: pairs for both arms
+    store = Store.open(":memory:")
+    state = run_loop(store, dataclasses.replace(config, dpo_steps=2), deps=deps)
+    build = state.get(1, "build")
+    assert build["pairs"] > 0
+    rows = {arm: [json.loads(line) for line in open(f"{build[f'{arm}_pairs_path']}/lessons.jsonl")]
+            for arm in ("treatment", "control")}
+    assert len(rows["treatment"]) == len(rows["control"]) == build["pairs"]
+    assert all(skill_of(r["prompt"][-1]["content"]) == WEAK for r in rows["treatment"])  # the target's tasks
+    for r in rows["treatment"] + rows["control"]:  # a right answer against a wrong one, same task
+        content = r["prompt"][-1]["content"]
+        task = task_of(content) or logged_task(store, content)
+        assert r["chosen"][0]["content"].endswith(f"Answer: {task.answer}")
+        assert not r["rejected"][0]["content"].endswith(f"Answer: {task.answer}")
+    # DPO starts from the arm's SFT model, and the arm is judged as that DPO model
+    assert world.train_calls == ["t-r1-treatment", "t-r1-treatment-dpo", "t-r1-control", "t-r1-control-dpo"]
+    assert state.get(1, "dpo-treatment")["model"] == "t-r1-treatment-dpo"
+    assert store.get_run(state.get(1, "heldout-control")["run"]).model_name == "t-r1-control-dpo"
+    data = loop_report_data(store, "t")
+    assert data["rounds"][0]["treatment_model"] == "t-r1-treatment-dpo" and data["rounds"][0]["pairs"] > 0
 
 
 # -- repair: fix the first false step, let the model continue --------------------------------

@@ -78,6 +78,8 @@ def loop_command(
     retry: Optional[int] = typer.Option(None, "--retry", min=0, help="More samples for each task none solved."),
     keep: Optional[int] = typer.Option(None, "--keep", min=1, help="Distinct verified solutions kept per task."),
     hint_share: Optional[float] = typer.Option(None, "--hint-share", help="Most rows from answer-hinted solves (0..1)."),
+    dpo_steps: Optional[int] = typer.Option(None, "--dpo-steps", min=0, help="After SFT, DPO steps on pairs of each arm's own samples (0: SFT only)."),
+    dpo_lr: Optional[float] = typer.Option(None, "--dpo-lr", help="Learning rate of those DPO steps."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out_dir: Optional[str] = typer.Option(None, "--out", help="Folder for lessons, models, report. Default: lessons-loops/<name>."),
     quick: bool = typer.Option(False, "--quick", help="A first look in under 10 minutes (smaller sizes)."),
@@ -97,6 +99,7 @@ def loop_command(
                  "target_slices": target_slices, "target_tasks": target_tasks, "probe": probe, "failures": failures,
                  "samples": samples,
                  "temperature": temperature, "retry": retry, "keep": keep, "hint_share": hint_share,
+                 "dpo_steps": dpo_steps, "dpo_lr": dpo_lr,
                  "out_dir": out_dir}
     cfg = load_config(config, overrides, "quick" if quick else None)
     store = open_store(db)

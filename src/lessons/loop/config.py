@@ -16,6 +16,7 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     retry: 2                      # ... more for the unsolved, `keep` distinct kept, `hint_share` hinted
     rows: 48                      # budget: lesson rows per round, the same for the control arm
     steps: 12                     # budget: optimizer steps per round, both arms
+    dpo_steps: 0                  # then DPO steps on pairs of each arm's own samples (0: SFT only)
     options: {correction: {kinds: splice}}  # builder options (as `lessons build -x`)
     train: {lora_r: 16, learning_rate: 0.0002, batch_size: 4, max_length: 512}
 """
@@ -87,6 +88,11 @@ class LoopConfig:
     retry: int = 2
     keep: int = 3
     hint_share: float = 0.25
+    # Preference training after SFT (both arms alike): `dpo_steps` DPO steps on pairs of
+    # the arm's own samples, a verified and a wrong solution of one of its tasks (prefs.py),
+    # at `dpo_lr` (LoRA wants about ten times full fine-tuning's 5e-6). 0: SFT only.
+    dpo_steps: int = 0
+    dpo_lr: float = 5e-5
     seed: int = 0
     out_dir: str | None = None  # default: lessons-loops/<name>
 
@@ -95,11 +101,13 @@ class LoopConfig:
                     "samples", "keep", "target_tasks"):
             if getattr(self, key) < 1:
                 raise InvalidSetting(key, f"{key} must be at least 1, got {getattr(self, key)}")
-        for key in ("target_slices", "retry", "probe"):
+        for key in ("target_slices", "retry", "probe", "dpo_steps"):
             if getattr(self, key) < 0:
                 raise InvalidSetting(key, f"{key} must be at least 0, got {getattr(self, key)}")
         if not 0 <= self.hint_share <= 1:
             raise InvalidSetting("hint_share", f"hint_share must be between 0 and 1, got {self.hint_share}")
+        if self.dpo_lr <= 0:
+            raise InvalidSetting("dpo_lr", f"dpo_lr must be above 0, got {self.dpo_lr}")
         if self.temperature <= 0:
             raise InvalidSetting("temperature", f"temperature must be above 0 (solutions are sampled), "
                                                 f"got {self.temperature}")
@@ -134,6 +142,15 @@ class LoopConfig:
         d = dataclasses.asdict(self)
         d.pop("out_dir")
         return d
+
+    def differs(self, recorded: dict[str, Any]) -> list[str]:
+        """The settings in which a loop's recorded identity differs from this config. A key
+        added to the config after that loop started counts as its default there: the loop
+        ran without the feature, which is what the default means."""
+        mine = self.identity()
+        defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+                    for f in fields(LoopConfig)}
+        return sorted(k for k in set(recorded) | set(mine) if recorded.get(k, defaults.get(k)) != mine.get(k))
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | None = None) -> LoopConfig:

@@ -24,6 +24,12 @@ MAX_CHANGES = 40  # fixed and new mistakes shown with their before/after answers
 EXAMPLES = 3  # per taxonomy cluster
 
 
+def arm_model(stages: dict, r: int, arm: str) -> str:
+    """The model an arm ends round `r` with: its DPO version when the loop has one, else
+    its SFT version."""
+    return (stages.get((r, f"dpo-{arm}")) or stages[(r, f"train-{arm}")])["model"]
+
+
 class Arm:
     """One held-out run: its attempts by task, scores and diagnoses."""
 
@@ -103,10 +109,10 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
         data["lineage"] = lineage(store, [config["model"]])
         return data
     last = rounds[-1]
-    treat = Arm(store, stages[(last, "heldout-treatment")]["run"], stages[(last, "train-treatment")]["model"])
+    treat = Arm(store, stages[(last, "heldout-treatment")]["run"], arm_model(stages, last, "treatment"))
     control = None
     if (last, "heldout-control") in stages:
-        control = Arm(store, stages[(last, "heldout-control")]["run"], stages[(last, "train-control")]["model"])
+        control = Arm(store, stages[(last, "heldout-control")]["run"], arm_model(stages, last, "control"))
     arms = [base, treat] + ([control] if control else [])
     tasks = sorted(set.intersection(*(set(a.scores) for a in arms)))
     weak = [w["predicates"] for r in rounds for w in stages[(r, "build")].get("weak_slices", [])]
@@ -125,9 +131,9 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     data["slices"] = slice_rows(base, treat, control, tasks, weak, seed)
     data["error_types"] = _type_rows(base, treat, control, tasks)
     data["changes"] = changes(base, treat, tasks, weak)
-    data["lineage"] = lineage(store, [config["model"]] + [stages[(r, f"train-{arm}")]["model"]
+    data["lineage"] = lineage(store, [config["model"]] + [stages[(r, f"{kind}-{arm}")]["model"]
                                                           for r in rounds for arm in ("treatment", "control")
-                                                          if (r, f"train-{arm}") in stages])
+                                                          for kind in ("train", "dpo") if (r, f"{kind}-{arm}") in stages])
     return data
 
 
@@ -196,7 +202,7 @@ def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[st
         arms = {"base": Arm(store, stages[(0, "heldout-base")]["run"], loop["config"]["model"])}
         for arm in ("treatment", "control"):
             if (last, f"heldout-{arm}") in stages:
-                arms[arm] = Arm(store, stages[(last, f"heldout-{arm}")]["run"], stages[(last, f"train-{arm}")]["model"])
+                arms[arm] = Arm(store, stages[(last, f"heldout-{arm}")]["run"], arm_model(stages, last, arm))
         sample = sorted(set.intersection(*(set(a.scores) for a in arms.values())))
         views = {"overall": (arms, sample)}
         if (last, "heldout-target") in stages:
@@ -220,8 +226,9 @@ def _round_row(stages: dict, r: int) -> dict[str, Any]:
         "round": r, "train_run": get("eval-train", "run"), "train_accuracy": get("eval-train", "accuracy"),
         "mistakes": get("eval-train", "mistakes"), "lessons": get("build", "by_builder", {}),
         "rows": get("build", "rows"), "control_rows": get("build", "control_rows"),
-        "steps": get("train-treatment", "steps"), "treatment_model": get("train-treatment", "model"),
-        "control_model": get("train-control", "model"), "treatment_loss": get("train-treatment", "train_loss"),
+        "steps": get("train-treatment", "steps"), "treatment_model": get("dpo-treatment", "model",
+                                                                          get("train-treatment", "model")),
+        "control_model": get("dpo-control", "model", get("train-control", "model")), "pairs": get("build", "pairs"), "treatment_loss": get("train-treatment", "train_loss"),
         "control_loss": get("train-control", "train_loss"), "wall_s": wall,
         "weak_slices": [describe(w["predicates"]) for w in get("build", "weak_slices", [])],
         "target": [s["name"] for s in get("target", "slices", [])],

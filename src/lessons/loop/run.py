@@ -11,7 +11,9 @@ diagnosis resume where their logged batches stop, training from its last checkpo
               target          the slices this round aims at, chosen before any lesson exists
               build           treatment mix and control set, same row budget
               train-treatment model_r + treatment lessons -> <name>-r<r>-treatment
+              dpo-treatment   with `dpo_steps`: then DPO on the arm's own pairs -> ...-treatment-dpo
               train-control   control_r + control lessons -> <name>-r<r>-control
+              dpo-control     the same for the control, on pairs of its own tasks
               heldout-treatment, heldout-control
               heldout-target  base and both arms on the target's further held-out tasks
               diagnose-heldout   the held-out mistakes of every arm, for fixed/new by type
@@ -31,8 +33,8 @@ from lessons.models.base import Backend
 from lessons.store import Store, content_id
 from lessons.tasks.base import SuiteInfo, Task
 
-STAGES = ("eval-train", "diagnose", "target", "build", "train-treatment", "train-control", "heldout-treatment",
-          "heldout-control", "heldout-target", "diagnose-heldout")
+STAGES = ("eval-train", "diagnose", "target", "build", "train-treatment", "dpo-treatment", "train-control",
+          "dpo-control", "heldout-treatment", "heldout-control", "heldout-target", "diagnose-heldout")
 
 
 class LoopMismatch(ValueError):
@@ -93,8 +95,8 @@ def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps:
     """Run (or resume) the loop; return every stage's output."""
     hooks, deps = hooks or Hooks(), deps or Deps()
     recorded = store.start_loop(config.name, config.identity(), str(config.root.resolve()))
-    if recorded != config.identity():
-        diff = sorted(k for k in set(recorded) | set(config.identity()) if recorded.get(k) != config.identity().get(k))
+    diff = config.differs(recorded)
+    if diff:
         raise LoopMismatch(
             f"loop {config.name!r} was started with other settings ({', '.join(diff)} differ): run it with the "
             f"same config to resume, or choose another --name"
@@ -114,6 +116,7 @@ class _Stages:
         self.store, self.config, self.hooks, self.deps, self.state = store, config, hooks, deps, state
         self._embedder: Any = None
         self._posed: dict[str, int] = {}  # samples asked for in this build, by arm
+        self._seen: dict[str, tuple[list[Task], list[Any]]] = {}  # its tasks and attempts, hints aside
 
     def once(self, round: int, stage: str, description: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         if (round, stage) in self.state.done:
@@ -133,9 +136,11 @@ class _Stages:
     # -- one round -----------------------------------------------------------------------
 
     def round(self, r: int) -> None:
+        from lessons.loop.measure import arm_model
+
         c, name = self.config, self.config.name
-        model = c.model if r == 1 else self.state.get(r - 1, "train-treatment")["model"]
-        control_base = c.model if r == 1 else self.state.get(r - 1, "train-control")["model"]
+        model = c.model if r == 1 else arm_model(self.state.done, r - 1, "treatment")
+        control_base = c.model if r == 1 else arm_model(self.state.done, r - 1, "control")
         # each seed draws its own train tasks (seed 0 the split's first); the held-out ones stay
         evaluated = self.once(r, "eval-train", f"{model} on {c.train_tasks} train tasks",
                               lambda: self.evaluate(model, "train", c.train_tasks, c.seed * c.train_tasks))
@@ -147,19 +152,23 @@ class _Stages:
         if not built["rows"]:
             raise RuntimeError(f"round {r}: the mix {dict(c.mix)} built no lessons from {train_run}; "
                                "evaluate more train tasks or change the mix")
-        self.once(r, "train-treatment", f"LoRA-train {model} on {built['rows']} lessons, {c.steps} steps",
-                  lambda: self.train(model, built["treatment_path"], f"{name}-r{r}-treatment"))
-        if c.control:
-            self.once(r, "train-control", f"LoRA-train {control_base} on {built['control_rows']} control rows",
-                      lambda: self.train(control_base, built["control_path"], f"{name}-r{r}-control"))
         arms = ("treatment", "control") if c.control else ("treatment",)
+        bases = {"treatment": model, "control": control_base}
         for arm in arms:
-            trained = self.state.get(r, f"train-{arm}")["model"]
+            rows = built["rows"] if arm == "treatment" else built["control_rows"]
+            sft = self.once(r, f"train-{arm}", f"LoRA-train {bases[arm]} on {rows} {arm} rows, {c.steps} steps",
+                            lambda arm=arm: self.train(bases[arm], built[f"{arm}_path"], f"{name}-r{r}-{arm}"))
+            if built.get("pairs"):
+                self.once(r, f"dpo-{arm}", f"DPO on {built['pairs']} pairs of {arm} samples, {c.dpo_steps} steps",
+                          lambda arm=arm, sft=sft: self.train(sft["model"], built[f"{arm}_pairs_path"],
+                                                              f"{name}-r{r}-{arm}-dpo", dpo=True))
+        for arm in arms:
+            trained = arm_model(self.state.done, r, arm)
             self.once(r, f"heldout-{arm}", f"{trained} on the held-out tasks",
                       lambda trained=trained: self.evaluate(trained, "heldout", c.heldout_tasks))
         runs = [self.state.get(0, "heldout-base")["run"]] + [self.state.get(r, f"heldout-{a}")["run"] for a in arms]
         if self.target(r):
-            models = {"base": c.model} | {a: self.state.get(r, f"train-{a}")["model"] for a in arms}
+            models = {"base": c.model} | {a: arm_model(self.state.done, r, a) for a in arms}
             judged = self.once(r, "heldout-target", f"{len(models)} models on the target's held-out tasks",
                                lambda: self.judge_target(r, models))
             runs += list(judged["runs"].values())
@@ -264,6 +273,7 @@ class _Stages:
         from lessons.tasks import load_suite
 
         c = self.config
+        self._posed, self._seen = {}, {}  # this build's own samples only
         source = load_source(self.store, train_run)
         extra = self.target_tasks(r)  # judged later: no lesson may pose them
         heldout = load_heldout(self.store, source.run)
@@ -298,6 +308,35 @@ class _Stages:
                 "loop-control", FORMAT, {"rows": len(mix.lessons), "draw": "random train tasks"}, run_info), heldout)
             out |= {"control_rows": written.records, "control_path": written.path,
                     "control_hash": written.content_hash}
+        if c.dpo_steps:
+            out |= self.pairs(source, heldout, folder, run_info, drawn, self.target(r))
+        return out
+
+    def pairs(self, source: Any, heldout: Any, folder: Path, run_info: dict[str, Any],
+              drawn: dict[str, list[Any]], target: Sequence[Any]) -> dict[str, Any]:
+        """Each arm's preference pairs from the samples its build drew (prefs.py), the
+        same number for both: enough for `dpo_steps` batches, or what the scarcer arm has."""
+        from lessons.builders.write import LessonSetInfo, select_rows, write_lesson_set
+        from lessons.loop.prefs import preference_pairs
+        from lessons.train.config import TrainConfig
+
+        c = self.config
+        wanted = c.dpo_steps * int(c.train.get("batch_size", TrainConfig.batch_size))
+        tasks, attempts = self._seen.get("practice", ([], []))
+        if c.failures:  # the target's failed train tasks were practised on the probe's samples
+            failed = [source.tasks[t] for s in target for t in s.failed if t in drawn]
+            tasks, attempts = failed + tasks, [a for t in failed for a in drawn[t.id]] + attempts
+        sets = {"treatment": preference_pairs(tasks, attempts, wanted, source.render, source.run.id, "treatment")}
+        if c.control:
+            sets["control"] = preference_pairs(*self._seen.get("control", ([], [])), len(sets["treatment"]),
+                                               source.render, source.run.id, "control")
+        sets = {arm: select_rows(pairs, "preference", heldout)[0] for arm, pairs in sets.items()}
+        size = min(len(p) for p in sets.values())
+        out: dict[str, Any] = {"pairs": size}
+        for arm, pairs in sets.items():
+            written = write_lesson_set(pairs[:size], folder / f"{arm}-pairs", LessonSetInfo(
+                "loop-pairs", "preference", {"arm": arm, "pairs": size}, run_info), heldout)
+            out |= {f"{arm}_pairs_path": written.path, f"{arm}_pairs_hash": written.content_hash}
         return out
 
     def pose(self, model: str, kind: str, tasks: Sequence[Task], samples: int = 1) -> dict[str, Any]:
@@ -331,7 +370,12 @@ class _Stages:
             return []
         base = kind.split("-")[0]
         self._posed[base] = self._posed.get(base, 0) + len(tasks) * samples
-        return self.store.attempts(self.pose(model, kind, tasks, samples)["run_id"])
+        attempts = self.store.attempts(self.pose(model, kind, tasks, samples)["run_id"])
+        if "-hint" not in kind:  # a hinted prompt is not the prompt a pair would train on
+            seen = self._seen.setdefault(base, ([], []))
+            seen[0].extend(tasks)
+            seen[1].extend(attempts)
+        return attempts
 
     def continue_(self, model: str, chats: Sequence[Any]) -> list[Any]:
         """Greedy continuations of assistant prefixes (repair rows): deterministic, so a
@@ -350,13 +394,14 @@ class _Stages:
             del backend
             gc.collect()
 
-    def train(self, model: str, data: str, name: str) -> dict[str, Any]:
+    def train(self, model: str, data: str, name: str, dpo: bool = False) -> dict[str, Any]:
         from lessons.train import TrainConfig
 
         c = self.config
+        steps = c.dpo_steps if dpo else c.steps
         # a checkpoint every quarter of the budget: a killed loop loses at most that much training
-        settings = {"save_steps": max(1, c.steps // 4)} | c.train
-        config = TrainConfig(method="sft", max_steps=c.steps, seed=c.seed, name=name,
+        settings = {"save_steps": max(1, steps // 4)} | c.train | ({"learning_rate": c.dpo_lr} if dpo else {})
+        config = TrainConfig(method="dpo" if dpo else "sft", max_steps=steps, seed=c.seed, name=name,
                              output_dir=str(c.root / "models" / name), **settings)
         result = self.deps.run_train(model, data, config, on_progress=self.hooks.train_progress, store=self.store)
         gc.collect()
