@@ -11,6 +11,8 @@ column).
 
     .venv/bin/python benchmarks/train_throughput.py --model smollm2-135m --steps 10 --rounds 2
     .venv/bin/python benchmarks/train_throughput.py --write-data lessons.jsonl --rows 40   # only the data
+    .venv/bin/python benchmarks/train_throughput.py --model qwen2.5-coder-0.5b --steps 4 --rounds 2 \
+        --no-dropout-arm   # also lessons train with lora_dropout 0 (what the LoRA dropout costs)
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--fp32-arm", action="store_true", help="also time the bare script with fp32 base weights")
+    ap.add_argument("--no-dropout-arm", action="store_true", help="also time lessons train with lora_dropout 0")
     ap.add_argument("--write-data", default=None, help="only write the lessons JSONL here and exit")
     args = ap.parse_args()
 
@@ -112,21 +115,24 @@ def main() -> None:
         warm = replace(config, max_steps=2)
         lessons_run(args.model, data, warm, Path(tmp) / "warm-l")  # warm-up: imports, first-call allocations
         bare_run(model_dir, data, warm, Path(tmp) / "warm-b")
-        mine, bare, fp32 = [], [], []
+        mine, bare, fp32, nodrop = [], [], [], []
         for r in range(args.rounds):
             order = ("lessons", "bare") if r % 2 == 0 else ("bare", "lessons")
-            for arm in order + (("fp32",) if args.fp32_arm else ()):
+            extra = (("fp32",) if args.fp32_arm else ()) + (("nodrop",) if args.no_dropout_arm else ())
+            for arm in order + extra:
                 out = Path(tmp) / f"{arm}-{r}"
                 if arm == "lessons":
                     mine.append(lessons_run(args.model, data, config, out))
                 elif arm == "bare":
                     bare.append(bare_run(model_dir, data, config, out))
+                elif arm == "nodrop":
+                    nodrop.append(lessons_run(args.model, data, replace(config, lora_dropout=0.0), out))
                 else:
                     fp32.append(bare_run(model_dir, data, config, out, dtype=torch.float32))
-        report(args, mine, bare, fp32)
+        report(args, mine, bare, fp32, nodrop)
 
 
-def report(args, mine: list[dict], bare: list[dict], fp32: list[dict]) -> None:
+def report(args, mine: list[dict], bare: list[dict], fp32: list[dict], nodrop: list[dict]) -> None:
     tokens = mine[0]["tokens"]  # identical batches: the bare run sees the same tokens
     rate_l = [tokens / m["loop_s"] for m in mine]
     rate_b = [tokens / b["loop_s"] for b in bare]
@@ -143,6 +149,10 @@ def report(args, mine: list[dict], bare: list[dict], fp32: list[dict]) -> None:
     if fp32:
         med_f = statistics.median(tokens / f["loop_s"] for f in fp32)
         print(f"bare, fp32 base : {med_f:8.1f} tok/s  (bf16 base weights are {med_b / med_f:.2f}x that)")
+    if nodrop:
+        rate_n = [tokens / n["loop_s"] for n in nodrop]
+        print(f"lessons, lora_dropout 0: {statistics.median(rate_n):8.1f} tok/s  (rounds: "
+              f"{', '.join(f'{x:.1f}' for x in rate_n)}; {statistics.median(rate_n) / med_l:.2f}x dropout 0.05)")
     print(f"end to end: lessons {end_l:.1f} s (with fp32 merge + bf16 save), bare {end_b:.1f} s (adapter only)")
 
 
