@@ -321,7 +321,8 @@ class _Stages:
         from lessons.train.config import TrainConfig
 
         c = self.config
-        wanted = c.dpo_steps * int(c.train.get("batch_size", TrainConfig.batch_size))
+        wanted = c.dpo_steps * int(c.train.get("batch_size", TrainConfig.batch_size)) * int(
+            c.train.get("grad_accum", TrainConfig.grad_accum))  # one epoch of pairs
         tasks, attempts = self._seen.get("practice", ([], []))
         if c.failures:  # the target's failed train tasks were practised on the probe's samples
             failed = [source.tasks[t] for s in target for t in s.failed if t in drawn]
