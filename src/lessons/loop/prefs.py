@@ -36,8 +36,9 @@ def preference_pairs(tasks: Iterable[Task], attempts: Sequence[AttemptRow], n: i
         good = _distinct(a for a in mine if verified(task, a))
         bad = _distinct(sorted((a for a in mine if not a.correct and a.text.strip()),
                                key=lambda a: a.finish_reason == "length"))
-        if good and bad:
-            candidates.append((task, list(zip(_cycle(good, bad), _cycle(bad, good)))[:PER_TASK]))
+        if good and bad:  # each distinct sample used before any repeats
+            candidates.append((task, [(good[i % len(good)], bad[i % len(bad)])
+                                      for i in range(min(PER_TASK, max(len(good), len(bad))))]))
     out: list[Lesson] = []
     for rank in range(PER_TASK):
         for task, pairs in candidates:
@@ -60,8 +61,3 @@ def _distinct(attempts: Iterable[AttemptRow]) -> list[AttemptRow]:
         seen.setdefault(normalized(a.text), a)
     return list(seen.values())
 
-
-def _cycle(these: list[AttemptRow], other: list[AttemptRow]) -> list[AttemptRow]:
-    """`these` repeated to the length of the longer list (each used before any repeats)."""
-    size = max(len(these), len(other))
-    return [these[i % len(these)] for i in range(size)]
