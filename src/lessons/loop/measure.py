@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from lessons.diagnose.slices import SliceSpec
+from lessons.diagnose.slices import Predicate, SliceSpec
 from lessons.metrics import bootstrap_ci, paired_bootstrap, task_scores
 from lessons.store import Store
 from lessons.store.db import AttemptRow
@@ -257,8 +257,9 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
     skills = sorted({base.first[t].skill for t in tasks if base.first[t].skill})
     named = {name for name, _, _ in groups}
     for skill in skills:  # a skill already listed as a weak slice is not listed twice
-        if f"skill={skill}" not in named:
-            groups.append((f"skill={skill}", False, [t for t in tasks if base.first[t].skill == skill]))
+        name = str(Predicate.equal("skill", skill))
+        if name not in named:
+            groups.append((name, False, [t for t in tasks if base.first[t].skill == skill]))
     rows = []
     for name, is_weak, members in groups:
         if not members:
@@ -317,7 +318,8 @@ def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[SliceSpe
     def entry(t: str, kind: str) -> dict[str, Any]:
         a = base.first[t]
         hit = [str(p) for p in weak if p.matches(base.first[t].metadata)]
-        return {"task_id": t, "question": a.prompt, "gold": a.gold, "slice": hit[0] if hit else f"skill={a.skill}",
+        named = hit[0] if hit else str(Predicate("skill", value=str(a.skill)))  # "skill=None" as before
+        return {"task_id": t, "question": a.prompt, "gold": a.gold, "slice": named,
                 "weak": bool(hit), "error_type": base.error_type(t) if kind == "fixed" else treat.error_type(t),
                 "before": side(base, t), "after": side(treat, t)}
 
