@@ -85,3 +85,31 @@ def test_bad_option_and_missing_run(cli, tmp_path):
     assert "no run 'nope'" in result.output
     result = cli("build", "pairs", "--out", tmp_path / "p", ok=False)
     assert "--run RUN and --out DIR are required" in result.output
+
+
+@pytest.mark.parametrize("kind", ["correction", "pairs", "rejection"])
+def test_build_and_train_record_one_content_hash(cli, tmp_path, kind):
+    """The hash `lessons build` reports and writes in lesson_set.json is the hash training
+    computes from the rows (from lessons.jsonl or dataset/ alike) and the lineage of the
+    trained version records."""
+    from lessons.store import Store
+    from lessons.train import TrainConfig, load_lessons, register_version, resolve_base
+
+    out = tmp_path / kind
+    built = json.loads(cli("build", kind, "--run", "planted", "--out", out, "--json").stdout)["content_hash"]
+    assert json.loads((out / "lesson_set.json").read_text())["content_hash"] == built
+    lessons = load_lessons(out)
+    assert lessons.content_hash == built and lessons.describe()["declared_hash"] == built
+    (out / "lessons.jsonl").unlink()  # what datasets.load_from_disk gives back hashes the same
+    assert load_lessons(out).content_hash == built
+    model, merged = tmp_path / "base", tmp_path / "v1" / "merged"
+    for folder in (model, merged):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    store = Store.open(":memory:")
+    try:
+        version = register_version(store, "v1", merged, resolve_base(str(model)), lessons, TrainConfig(), {})
+        lineage = next(v["lineage"] for v in store.model_versions() if v["id"] == version)
+    finally:
+        store.close()
+    assert lineage["lesson_set"]["content_hash"] == lineage["lesson_set"]["declared_hash"] == built

@@ -10,7 +10,7 @@ import pytest
 from lessons.builders._arith import evaluate, find_statements, show
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders.injected import mutations
-from lessons.builders.practice import matches
+from lessons.diagnose.slices import SliceSpec
 from lessons.tasks.base import GoldStep, Task
 from lessons.tasks.files import solution_steps
 from lessons.verify import verify
@@ -107,4 +107,6 @@ def test_tasks_that_cannot_be_resampled(task):
     ({}, {"skill": "missing"}, True),
 ])
 def test_slice_membership(meta, predicates, ok):
-    assert matches(meta, predicates) is ok
+    spec = SliceSpec.from_labels(predicates)
+    assert spec.matches(meta) is ok
+    assert spec.labels() == predicates  # a stored slice reads back as it was written

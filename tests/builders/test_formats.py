@@ -7,7 +7,7 @@ import pytest
 from fakes import WordHashEmbedder
 from trl.data_utils import is_conversational
 
-from lessons.builders import FORMATS, FormatError, check_row, load_source, make_builder
+from lessons.builders import LESSON_FORMATS, FormatError, check_row, load_source, make_builder
 from lessons.builders.formats import prompt_text
 
 SYS, USER = {"role": "system", "content": "s"}, {"role": "user", "content": "q"}
@@ -34,7 +34,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("format", FORMATS)
+@pytest.mark.parametrize("format", LESSON_FORMATS)
 def test_good_rows_pass_and_survive_arrow(format):
     row = GOOD[format]
     check_row(format, row)
@@ -68,3 +68,9 @@ def test_prompt_text_is_everything_but_the_answers():
     assert prompt_text(GOOD["messages"]) == "s\nq"
     assert prompt_text(GOOD["stepwise"]) == "q"
     assert prompt_text(GOOD["tasks"]) == "q\nq"
+
+
+def test_builders_declare_the_formats_of_the_contract():
+    from lessons.builders.base import Format
+
+    assert Format.__args__ == tuple(LESSON_FORMATS)

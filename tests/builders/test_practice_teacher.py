@@ -17,6 +17,7 @@ from lessons.builders._teacher import parse_problem
 from lessons.builders.overlap import overlapping
 from lessons.builders.practice import TEACHER_TEMPERATURE, WeakSlice, _unfit, weak_slices
 from lessons.cli import app
+from lessons.diagnose.slices import SliceSpec
 from lessons.tasks.base import GoldStep, Task
 from lessons.verify import verify
 
@@ -223,7 +224,7 @@ def test_cli_unknown_teacher_is_a_clear_error(cli, tmp_path):
 
 
 def test_a_problem_outside_the_slice_is_unfit():
-    weak = WeakSlice({"n_steps": "2"}, ("t",), 1.0)
+    weak = WeakSlice(SliceSpec.from_labels({"n_steps": "2"}), ("t",), 1.0)
     steps = (GoldStep("3 + 4 = 7", "7"),)
     assert _unfit(Task("p", "What is 3 + 4?", "7", steps, {"n_steps": 1}), weak) == "off_slice"
     assert _unfit(Task("p", "What is 3 + 4?", "7", steps * 2, {"n_steps": 2}), weak) is None
@@ -239,6 +240,6 @@ def test_a_problem_outside_the_slice_is_unfit():
     ("A shirt costs $40 and is 25% off. What is the sale price?", ["40 * 25 / 100 = 10", "40 - 10 = 30"], "30", None),
 ])
 def test_teacher_problems_missing_a_fact_or_stating_a_result_are_unfit(question, steps, answer, reason):
-    weak = WeakSlice({}, ("t",), 1.0)
+    weak = WeakSlice(SliceSpec(), ("t",), 1.0)
     gold = tuple(GoldStep(text, text.rpartition("=")[2].strip()) for text in steps)
     assert _unfit(Task("p", question, answer, gold, {}), weak) == reason

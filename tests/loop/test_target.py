@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from types import SimpleNamespace
 
-from lessons.builders.practice import features, matches
 from lessons.builders.source import LessonSource
 from lessons.diagnose.base import Diagnosis, Location
+from lessons.diagnose.slices import SliceSpec
 from lessons.diagnose.steps import split_steps
 from lessons.loop import loop_report_data, run_loop
 from lessons.loop.repair import corrected_prefix, repairs
@@ -347,10 +347,10 @@ def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mista
     html = render_report(data)
     assert html.index("On the target") < html.index("(a random sample)")  # the target comes first
     assert f"{t['tasks']} held-out tasks" in html and t["slices"][0] in html
-    slices = [s["predicates"] for s in state.get(1, "target")["slices"]]
+    slices = [SliceSpec.from_labels(s["predicates"]) for s in state.get(1, "target")["slices"]]
     heldout = store.get_run(judged["runs"]["base"])
     for task in store.tasks(heldout.suite_id, heldout.task_ids):
-        assert task.split == "heldout" and any(matches(features(task.metadata), p) for p in slices)
+        assert task.split == "heldout" and any(p.matches(task.metadata) for p in slices)
 
 
 def test_seeds_draw_their_own_train_tasks_share_the_heldout_runs_and_pool(world, deps, config, tmp_path):

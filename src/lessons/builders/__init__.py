@@ -10,16 +10,15 @@ sees a held-out task: `load_source` leaves them out and the writer checks again.
 """
 
 from lessons.builders.base import (
-    FORMATS, TRAIN_METHOD, HeldOutLeak, Lesson, LessonBuilder, NotDiagnosed, Provenance, builders, make_builder,
-    make_config,
+    HeldOutLeak, Lesson, LessonBuilder, NotDiagnosed, Provenance, builders, make_builder, make_config,
 )
-from lessons.builders.formats import FormatError, check_row
 from lessons.builders.pipeline import BuildSummary, build_lesson_set
 from lessons.builders.source import HeldOut, LessonSource, load_heldout, load_source
 from lessons.builders.write import LessonSetInfo, WriteReport, read_lesson_set, write_lesson_set
+from lessons.lesson_set import LESSON_FORMATS, FormatError, check_row
 
 __all__ = [
-    "FORMATS", "TRAIN_METHOD", "BuildSummary", "FormatError", "HeldOut", "HeldOutLeak", "Lesson", "LessonBuilder",
+    "LESSON_FORMATS", "BuildSummary", "FormatError", "HeldOut", "HeldOutLeak", "Lesson", "LessonBuilder",
     "LessonSetInfo", "LessonSource", "NotDiagnosed", "Provenance", "WriteReport", "build_lesson_set", "builders",
     "check_row", "load_heldout", "load_source", "make_builder", "make_config", "read_lesson_set",
     "write_lesson_set",

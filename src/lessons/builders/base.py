@@ -19,15 +19,8 @@ from lessons.registry import Registry
 if TYPE_CHECKING:
     from lessons.builders.source import LessonSource
 
+# A builder's declared format: a key of `lessons.lesson_set.LESSON_FORMATS`.
 Format = Literal["messages", "prompt_completion", "preference", "stepwise", "prompt", "tasks"]
-FORMATS: tuple[str, ...] = Format.__args__  # type: ignore[attr-defined]
-
-# What `lessons train` does with each format: SFT formats, preference pairs, and the rest
-# (stepwise rows train a process reward model; prompts and tasks are not trained on directly).
-TRAIN_METHOD: dict[str, str | None] = {
-    "messages": "sft", "prompt_completion": "sft", "preference": "dpo",
-    "stepwise": "prm", "prompt": None, "tasks": None,
-}
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lessons.builders.base import TRAIN_METHOD, NotDiagnosed, config_args, make_builder, make_config
+from lessons.builders.base import NotDiagnosed, config_args, make_builder, make_config
 from lessons.builders.source import load_heldout, load_source
 from lessons.builders.write import LessonSetInfo, WriteReport, write_lesson_set
+from lessons.lesson_set import LESSON_FORMATS
 from lessons.store.db import Store
 
 
@@ -46,4 +47,4 @@ def build_lesson_set(
     )
     report = write_lesson_set(lessons, out_dir, info, load_heldout(store, run), limit)
     return BuildSummary(kind, builder.format, run.id, run.name, report, source.excluded_attempts,
-                        TRAIN_METHOD.get(builder.format), dict(getattr(builder, "rejected", None) or {}))
+                        LESSON_FORMATS[builder.format].method, dict(getattr(builder, "rejected", None) or {}))

@@ -39,11 +39,10 @@ from lessons.builders._teacher import parse_problem, teacher_chat
 from lessons.builders.base import Lesson, Provenance, config_args
 from lessons.builders.overlap import OverlapIndex, tokens
 from lessons.builders.source import LessonSource
-from lessons.diagnose.slices import SliceRow, find_weak_slices
+from lessons.diagnose.slices import Predicate, SliceRow, SliceSpec, find_weak_slices, slice_features
 from lessons.models.base import Backend, SamplingParams
 from lessons.tasks.base import Task
 
-_RANGE = re.compile(r"^\[(-?[\d.]+), (-?[\d.]+)([)\]])$")
 TEACHER_TEMPERATURE = 0.8  # varied problems; every one is verified, so variety costs only rejects
 TEACHER_MAX_TOKENS = 400  # a question and a few steps
 TEACHER_EXAMPLES = 3  # failed tasks shown per chat
@@ -61,9 +60,14 @@ class PracticeConfig:
 
 @dataclass(frozen=True)
 class WeakSlice:
-    predicates: dict[str, str]  # feature -> category, as SliceLine labels them
+    spec: SliceSpec
     failed: tuple[str, ...]  # train tasks in the slice with a mistake, in run order
     error_rate: float
+
+    @property
+    def predicates(self) -> dict[str, str]:
+        """Feature -> label, as lessons' provenance and loop stages record the slice."""
+        return self.spec.labels()
 
 
 class PracticeBuilder:
@@ -120,7 +124,7 @@ class PracticeBuilder:
         row = {
             "prompt": source.render(task), "task_id": task.id, "question": task.prompt, "answer": task.answer,
             "solution": "\n".join(s.text for s in task.steps), "skill": task.skill,
-            "difficulty": task.metadata.get("difficulty"), "slice": describe(weak.predicates),
+            "difficulty": task.metadata.get("difficulty"), "slice": str(weak.spec),
         }
         attempts = tuple(a.id for t in seeds for a in source.by_task.get(t, []) if not a.correct)
         detail: dict[str, Any] = {"slice": weak.predicates, "slice_error_rate": weak.error_rate}
@@ -134,29 +138,20 @@ class PracticeBuilder:
 
 def weak_slices(source: LessonSource, limit: int) -> list[WeakSlice]:
     """The train split's weak slices with at least one failed task, weakest first."""
-    rows = [SliceRow(features=_features(source.tasks[a.task_id]), mistake=not a.correct) for a in source.attempts]
-    found = [s.description for s in find_weak_slices(rows)] or _group_slices(source)
+    rows = [SliceRow(features=slice_features(source.tasks[a.task_id].metadata), mistake=not a.correct)
+            for a in source.attempts]
+    found = [s.spec for s in find_weak_slices(rows)] or _group_slices(source)
     out = []
-    for predicates in found:
-        members = [t for t in source.tasks.values() if matches(_features(t), predicates)]
+    for spec in found:
+        members = [t for t in source.tasks.values() if spec.matches(t.metadata)]
         failed = tuple(t.id for t in members if any(not a.correct for a in source.by_task.get(t.id, [])))
         attempts = [a for t in members for a in source.by_task.get(t.id, [])]
         if failed and attempts:
-            out.append(WeakSlice(predicates, failed, sum(not a.correct for a in attempts) / len(attempts)))
+            out.append(WeakSlice(spec, failed, sum(not a.correct for a in attempts) / len(attempts)))
     return out[:limit]
 
 
-def _features(task: Task) -> dict[str, Any]:
-    return features(task.metadata)
-
-
-def features(metadata: dict[str, Any]) -> dict[str, Any]:
-    """The metadata a slice is described by: plain values, not ids."""
-    return {k: v for k, v in metadata.items()
-            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k not in ("id", "seed_task")}
-
-
-def _group_slices(source: LessonSource) -> list[dict[str, str]]:
+def _group_slices(source: LessonSource) -> list[SliceSpec]:
     """Skill x difficulty groups (or skill, or the whole split) with an error rate above
     the split's, most mistakes first: what to practise when SliceLine has too little data."""
     keys = [k for k in ("skill", "difficulty") if any(k in t.metadata for t in source.tasks.values())]
@@ -164,42 +159,13 @@ def _group_slices(source: LessonSource) -> list[dict[str, str]]:
     errors: Counter = Counter()
     for a in source.attempts:
         meta = source.tasks[a.task_id].metadata
-        key = tuple((k, str(meta.get(k))) for k in keys)
+        key = tuple((k, Predicate.equal(k, meta.get(k)).label) for k in keys)
         groups[key] += 1
         errors[key] += not a.correct
     overall = sum(errors.values()) / max(sum(groups.values()), 1)
     ranked = sorted((g for g in groups if errors[g] and errors[g] / groups[g] >= overall),
                     key=lambda g: (-errors[g], -errors[g] / groups[g], g))
-    return [dict(g) for g in ranked]
-
-
-def matches(features: dict[str, Any], predicates: dict[str, str]) -> bool:
-    """Whether task metadata falls in a slice described by SliceLine's category labels
-    ("3", "fractions", a numeric range "[2, 4)", or "missing")."""
-    for name, label in predicates.items():
-        value = features.get(name)
-        if label == "missing":
-            if value is not None:
-                return False
-            continue
-        m = _RANGE.match(label)
-        if m and isinstance(value, (int, float)):
-            lo, hi, close = float(m.group(1)), float(m.group(2)), m.group(3)
-            if not (lo <= value < hi or (close == "]" and value == hi)):
-                return False
-        elif _label(value) != label:
-            return False
-    return True
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:.3g}"
-    return str(value)
-
-
-def describe(predicates: dict[str, str]) -> str:
-    return " and ".join(f"{k}={v}" for k, v in sorted(predicates.items())) or "all"
+    return [SliceSpec.from_labels(dict(g)) for g in ranked]
 
 
 def arith_practice(source: LessonSource, weak: WeakSlice, number: int, config: PracticeConfig
@@ -214,7 +180,7 @@ def arith_practice(source: LessonSource, weak: WeakSlice, number: int, config: P
         rng = random.Random(f"practice/{source.run.id}/{config.seed}/{number}/{draw}")
         problem = GENERATORS[skill](rng, difficulty)
         metadata = {"skill": skill, "difficulty": difficulty, "n_steps": len(problem.steps), "source": "practice"}
-        if not matches(metadata, weak.predicates):
+        if not weak.spec.matches(metadata):
             continue
         task = Task(_practice_id(source, problem.prompt), problem.prompt, problem.answer, problem.steps, metadata)
         seeds = tuple(t for t in weak.failed if (source.tasks[t].skill, source.tasks[t].metadata.get(
@@ -245,7 +211,7 @@ def teacher_practice(source: LessonSource, weak: WeakSlice, number: int, config:
     failed = [source.tasks[t] for t in weak.failed]
     shown = [tuple(failed[(i + k) % len(failed)] for k in range(min(TEACHER_EXAMPLES, len(failed))))
              for i in range(config.per_slice)]
-    chats = [teacher_chat(examples, describe(weak.predicates), i, len(shown)) for i, examples in enumerate(shown)]
+    chats = [teacher_chat(examples, str(weak.spec), i, len(shown)) for i, examples in enumerate(shown)]
     seed = int(hashlib.sha256(f"teacher/{source.run.id}/{config.seed}/{number}".encode()).hexdigest()[:8], 16)
     params = SamplingParams(n=config.teacher_samples, temperature=TEACHER_TEMPERATURE,
                             max_new_tokens=TEACHER_MAX_TOKENS, seed=seed)
@@ -258,7 +224,7 @@ def teacher_practice(source: LessonSource, weak: WeakSlice, number: int, config:
             if problem is None:
                 rejected["unparseable"] += 1
                 continue
-            metadata = {**_features(examples[0]), "source": "teacher", "teacher": config.teacher}
+            metadata = {**slice_features(examples[0].metadata), "source": "teacher", "teacher": config.teacher}
             if "n_steps" in metadata:
                 metadata["n_steps"] = len(problem.steps)
             task = Task(_practice_id(source, problem.question), problem.question, problem.answer, problem.steps,
@@ -294,7 +260,7 @@ def _unfit(task: Task, weak: WeakSlice) -> str | None:
     if "lowest terms" in task.prompt.lower() and "/" in task.answer and answer is not None and (
             f"{answer.numerator}/{answer.denominator}" != task.answer.replace(" ", "")):
         return "not_lowest_terms"
-    return None if matches(task.metadata, weak.predicates) else "off_slice"
+    return None if weak.spec.matches(task.metadata) else "off_slice"
 
 
 # Numbers a solution may use without the question stating them: percent and unit factors.
@@ -311,15 +277,11 @@ def _practice_id(source: LessonSource, prompt: str) -> str:
     return f"practice-{hashlib.sha256(f'{source.run.id}/{prompt}'.encode()).hexdigest()[:12]}"
 
 
-def verified(source: LessonSource, task: Task) -> bool:
-    """Every valued gold step recomputes exactly (a division with remainder by divmod), the
-    last value is the answer, and the written-out gold solution passes the run's verifier."""
-    return rejection_reason(source, task) is None
-
-
 def rejection_reason(source: LessonSource, task: Task) -> str | None:
     """Why `task` fails verification ("no_steps", "wrong_step", "wrong_answer", "verifier"),
-    or None when it passes (see `verified`)."""
+    or None when it passes: every valued gold step recomputes exactly (a division with
+    remainder by divmod), the last value is the answer, and the written-out gold solution
+    passes the run's verifier."""
     values = [s for s in task.steps if s.value]
     if not values:
         return "no_steps"

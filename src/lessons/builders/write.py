@@ -15,20 +15,19 @@ DIR never holds half of one.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from lessons.atomic import replace_dir
-from lessons.builders.base import FORMATS, HeldOutLeak, Lesson
-from lessons.builders.formats import canonical, check_row, prompt_text, row_key
+from lessons.builders.base import HeldOutLeak, Lesson
+from lessons.builders.formats import prompt_text
 from lessons.builders.overlap import RULE, OverlapIndex
 from lessons.builders.source import HeldOut
-
-LESSON_SET_VERSION = 1  # bump when the files' contract changes; readers refuse newer sets
-MARKER = "lesson_set.json"
+from lessons.lesson_set import (
+    LESSON_FORMATS, MARKER, LessonDataError, check_row, content_hash, new_manifest, read_manifest, row_key, rows_text,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class WriteReport:
     duplicates: int  # dropped as exact duplicates of an earlier row
     heldout_overlap: int  # dropped: prompt overlaps a held-out question
     over_limit: int  # dropped by the limit
-    content_hash: str  # SHA-256 of lessons.jsonl
+    content_hash: str  # SHA-256 of lessons.jsonl (`lesson_set.content_hash`)
 
     @property
     def dropped(self) -> dict[str, int]:
@@ -71,8 +70,8 @@ def select_rows(
     lessons: Sequence[Lesson], format: str, heldout: HeldOut, limit: int | None = None
 ) -> tuple[list[Lesson], dict[str, int]]:
     """Check, deduplicate and decontaminate; then keep the first `limit` rows."""
-    if format not in FORMATS:
-        raise ValueError(f"unknown lesson format {format!r}; expected one of {', '.join(FORMATS)}")
+    if format not in LESSON_FORMATS:
+        raise ValueError(f"unknown lesson format {format!r}; expected one of {', '.join(LESSON_FORMATS)}")
     check_provenance(lessons, heldout)
     for lesson in lessons:
         check_row(format, lesson.row)
@@ -104,12 +103,10 @@ def write_lesson_set(
         digest = _write_files(staging, kept)
         report = WriteReport(str(out), len(kept), len(lessons), counts["duplicates"], counts["heldout_overlap"],
                              counts["limit"], digest)
-        meta = {
-            "version": LESSON_SET_VERSION, "builder": info.builder, "format": info.format, "args": info.args,
-            "run": info.run, "counts": {"records": len(kept), "built": len(lessons), "dropped": report.dropped},
-            "content_hash": digest, "heldout": {"suite_id": heldout.suite_id, "tasks": len(heldout.task_ids),
-                                                **RULE},
-        }
+        meta = new_manifest(
+            info.builder, info.format, info.args, info.run,
+            {"records": len(kept), "built": len(lessons), "dropped": report.dropped}, digest,
+            {"suite_id": heldout.suite_id, "tasks": len(heldout.task_ids), **RULE})
         (staging / MARKER).write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n")
     return report
 
@@ -123,19 +120,18 @@ def _write_files(folder: Path, lessons: Sequence[Lesson]) -> str:
     import datasets  # heavy: only when writing
 
     rows = [lesson.row for lesson in lessons]
-    lines = "".join(canonical(r) + "\n" for r in rows)
-    (folder / "lessons.jsonl").write_text(lines, encoding="utf-8")
+    (folder / "lessons.jsonl").write_text(rows_text(rows), encoding="utf-8")
     with open(folder / "provenance.jsonl", "w", encoding="utf-8") as f:
         for lesson in lessons:
             f.write(json.dumps(dataclasses.asdict(lesson.provenance), sort_keys=True, ensure_ascii=False,
                                default=str) + "\n")
     datasets.Dataset.from_list(rows).save_to_disk(str(folder / "dataset"))
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+    return content_hash(rows)
 
 
 def read_lesson_set(path: str | Path) -> dict[str, Any]:
-    """The lesson_set.json of a set; refuses a set written by a newer version."""
-    meta = json.loads((Path(path) / MARKER).read_text())
-    if meta.get("version", 0) > LESSON_SET_VERSION:
-        raise ValueError(f"{path} was written by a newer lessons (lesson set version {meta['version']}); upgrade")
-    return meta
+    """The lesson_set.json of a set; refuses a folder without one and a set written by a
+    newer version."""
+    if not (Path(path) / MARKER).is_file():
+        raise LessonDataError(f"{path}: not a lesson set (no {MARKER})")
+    return read_manifest(path)

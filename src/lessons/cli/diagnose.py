@@ -17,7 +17,7 @@ from lessons.diagnose.locators import locators, make_locator, needs_backend
 from lessons.diagnose.pipeline import (
     DiagnoseConfig, DiagnoseSummary, diagnose_run, find_run_slices, find_run_suspects, taxonomy_view,
 )
-from lessons.diagnose.slices import SliceConfig
+from lessons.diagnose.slices import SliceConfig, SliceSpec
 from lessons.models import ModelOptions, resolve_model
 
 METHODS = "arith, rollout, critic or consensus"
@@ -179,7 +179,7 @@ def slices_command(
             continue
         table = Table("slice", "size", "errors", "error rate", "lift", title=f"weak slices ({view})")
         for r in rows:
-            desc = " and ".join(f"{k}={v}" for k, v in r["slice"].items())
+            desc = str(SliceSpec.from_labels(r["slice"]))
             table.add_row(escape(desc), str(r["size"]), str(r["errors"]), fmt_pct(r["error_rate"]), f"{r['lift']:.2f}")
         out.print(table)
     if not as_rows["mistake"]:

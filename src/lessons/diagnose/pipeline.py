@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 from lessons.diagnose.base import Case, Diagnosis, Locator
 from lessons.diagnose.error_types import classify_mistake
-from lessons.diagnose.slices import SliceConfig, SliceRow, find_error_type_slices, find_weak_slices
+from lessons.diagnose.slices import SliceConfig, SliceRow, find_error_type_slices, find_weak_slices, slice_features
 from lessons.diagnose.steps import split_steps
 from lessons.diagnose.suspects import Suspect, SuspectGroup, find_suspects
 from lessons.diagnose.taxonomy import (
@@ -153,20 +153,20 @@ def taxonomy_view(store: Store, run: RunRecord, taxonomy: str = DEFAULT_TAXONOMY
     return tuple(sorted(views, key=lambda v: (-v.size, v.id)))
 
 
-def slice_rows(store: Store, run: RunRecord) -> list[SliceRow]:
+def attempt_slice_rows(store: Store, run: RunRecord) -> list[SliceRow]:
     """One row per attempt: its task's metadata as features, whether it is a mistake and
     its error types (from the latest diagnosis)."""
     types = {d.attempt_id: d.error_types for d in store.diagnoses(run.id)}
     rows = []
     for a in store.attempts(run.id):
-        features = {k: v for k, v in a.metadata.items() if isinstance(v, (str, int, float)) and k != "id"}
-        rows.append(SliceRow(features=features, mistake=not a.correct, error_types=types.get(a.id, ())))
+        rows.append(SliceRow(features=slice_features(a.metadata), mistake=not a.correct,
+                             error_types=types.get(a.id, ())))
     return rows
 
 
 def find_run_slices(store: Store, run: RunRecord, config: SliceConfig = SliceConfig()) -> dict[str, list]:
     """Weak slices of the run (view "mistake") and per error type; stored with the run."""
-    rows = slice_rows(store, run)
+    rows = attempt_slice_rows(store, run)
     views = {"mistake": find_weak_slices(rows, config), **find_error_type_slices(rows, config)}
     for view, found in views.items():
         store.save_slices(run.id, view, [

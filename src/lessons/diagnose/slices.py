@@ -12,18 +12,132 @@ mistakes of any kind concentrate (error = the attempt is a mistake), and
 attempt's mistake has type T), e.g. unit slips in two-step conversions.
 
 Numeric metadata with many values is binned into quantile ranges, since SliceLine only
-takes categories. Degenerate input (no rows, no mistakes, only mistakes, no feature that
-varies, too few rows for the minimum support) gives no slices rather than an error.
+takes categories. A slice's conditions are `Predicate`s (a feature equal to a category, in
+a numeric range, or missing) joined in a `SliceSpec`, which owns which metadata count as
+features, whether a task falls in the slice and how the slice is written ("difficulty=3
+and skill=fractions"); the written labels are what the store and loop outputs keep, so
+`SliceSpec.from_labels` reads them back. Degenerate input (no rows, no mistakes, only
+mistakes, no feature that varies, too few rows for the minimum support) gives no slices
+rather than an error.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
+
+
+MISSING = "missing"  # SliceLine's category for a task without the feature
+IDS = ("id", "seed_task")  # metadata that names a task rather than describes it
+_RANGE = re.compile(r"^\[(\S+), (\S+)([)\]])$")  # "[2, 4)" or, the last bin, "[7, 9]"
+
+
+def slice_features(metadata: Mapping[str, object]) -> dict[str, object]:
+    """The metadata a slice is described by: plain values (text and numbers, not flags),
+    not ids. Every slice finder and every membership test takes features from here, so a
+    slice `lessons slices` reports is one the practice builder and the loop can match."""
+    return {k: v for k, v in metadata.items()
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k not in IDS}
+
+
+@dataclass(frozen=True)
+class Range:
+    """Numeric values from `low` up to `high`, half-open unless `closed` (the last bin)."""
+
+    low: float
+    high: float
+    closed: bool = False
+
+    def holds(self, value: object) -> bool:
+        if not _is_number(value):
+            return False
+        x = float(value)  # type: ignore[arg-type]
+        return self.low <= x < self.high or (self.closed and x == self.high)
+
+    def __str__(self) -> str:
+        return f"[{_label(self.low)}, {_label(self.high)}{']' if self.closed else ')'}"
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """One condition on one feature: equal to a category (`value`), in a `range`, or, with
+    neither, missing."""
+
+    feature: str
+    value: str | None = None  # a category as SliceLine labels it: "fractions", "3"
+    range: Range | None = None
+
+    @classmethod
+    def parse(cls, feature: str, label: str) -> "Predicate":
+        """The predicate SliceLine (or a stored slice) writes as `label`. A range whose
+        bounds do not read back to the same text (3 significant digits lost) stays a
+        category, matched by its text as before, so a stored label always shows as stored."""
+        if label == MISSING:
+            return cls(feature)
+        m = _RANGE.match(label)
+        if m:
+            try:
+                span = Range(float(m.group(1)), float(m.group(2)), m.group(3) == "]")
+            except ValueError:
+                span = None
+            if span is not None and str(span) == label:
+                return cls(feature, range=span)
+        return cls(feature, value=label)
+
+    @classmethod
+    def equal(cls, feature: str, value: object) -> "Predicate":
+        """The feature equal to one task's value (None: missing)."""
+        return cls(feature) if value is None else cls(feature, value=_label(value))
+
+    @property
+    def label(self) -> str:
+        if self.range is not None:
+            return str(self.range)
+        return MISSING if self.value is None else self.value
+
+    def matches(self, features: Mapping[str, object]) -> bool:
+        value = features.get(self.feature)
+        if self.range is not None:
+            return self.range.holds(value)
+        if self.value is None:
+            return value is None
+        return _label(value) == self.value
+
+    def __str__(self) -> str:
+        return f"{self.feature}={self.label}"
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """A slice: tasks meeting every predicate (one per feature, kept in feature order);
+    no predicate is every task."""
+
+    predicates: tuple[Predicate, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "predicates", tuple(sorted(self.predicates, key=lambda p: p.feature)))
+
+    @classmethod
+    def from_labels(cls, labels: Mapping[str, str]) -> "SliceSpec":
+        """From feature -> label, as SliceLine describes a slice and the store keeps it."""
+        return cls(tuple(Predicate.parse(str(k), str(v)) for k, v in labels.items()))
+
+    def labels(self) -> dict[str, str]:
+        """Feature -> label: the form stored with runs and loop stages."""
+        return {p.feature: p.label for p in self.predicates}
+
+    def matches(self, metadata: Mapping[str, object]) -> bool:
+        """Whether a task with this metadata falls in the slice."""
+        features = slice_features(metadata)
+        return all(p.matches(features) for p in self.predicates)
+
+    def __str__(self) -> str:
+        return " and ".join(str(p) for p in self.predicates) or "all"
 
 
 @dataclass(frozen=True)
@@ -44,6 +158,10 @@ class Slice:
     lift: float  # error rate in the slice / overall error rate
     score: float  # SliceLine's score: error lift traded against size (alpha)
     view: str = "mistake"  # "mistake", or the error type whose rate is examined
+
+    @property
+    def spec(self) -> SliceSpec:
+        return SliceSpec.from_labels(self.description)
 
 
 @dataclass(frozen=True)
@@ -141,15 +259,15 @@ def _feature_table(rows: Sequence[SliceRow], config: SliceConfig) -> tuple[list[
 def _categorize(values: list[object], config: SliceConfig) -> list[str]:
     numbers = [v for v in values if _is_number(v)]
     if len(numbers) != sum(v is not None for v in values) or len(set(numbers)) <= config.max_levels:
-        return ["missing" if v is None else _label(v) for v in values]
+        return [MISSING if v is None else _label(v) for v in values]
     edges = np.unique(np.quantile(np.array(numbers, dtype=float), np.linspace(0, 1, config.bins + 1)))
     # half-open ranges, the last one closed: "[5, 7)", "[7, 9]"
-    labels = [f"[{_label(lo)}, {_label(hi)}{']' if i == len(edges) - 2 else ')'}" for i, (lo, hi) in
+    labels = [str(Range(float(lo), float(hi), closed=i == len(edges) - 2)) for i, (lo, hi) in
               enumerate(zip(edges, edges[1:]))]
     out = []
     for v in values:
         if v is None:
-            out.append("missing")
+            out.append(MISSING)
             continue
         bin_index = min(int(np.searchsorted(edges, float(v), side="right")) - 1, len(labels) - 1)
         out.append(labels[max(bin_index, 0)])

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from lessons.builders.practice import describe, features, matches
+from lessons.diagnose.slices import Predicate, SliceSpec
 from lessons.metrics import bootstrap_ci, paired_bootstrap, task_scores
 from lessons.store import Store
 from lessons.store.db import AttemptRow
@@ -115,13 +115,13 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
         control = Arm(store, stages[(last, "heldout-control")]["run"], arm_model(stages, last, "control"))
     arms = [base, treat] + ([control] if control else [])
     tasks = sorted(set.intersection(*(set(a.scores) for a in arms)))
-    weak = [w["predicates"] for r in rounds for w in stages[(r, "build")].get("weak_slices", [])]
-    weak = [dict(p) for p in dict.fromkeys(tuple(sorted(p.items())) for p in weak)]  # once each, in order
+    weak = list(dict.fromkeys(SliceSpec.from_labels(w["predicates"])  # once each, in order
+                              for r in rounds for w in stages[(r, "build")].get("weak_slices", [])))
     headline = figures({"base": base, "treatment": treat, "control": control}, tasks, seed)
-    in_weak = [t for t in tasks if any(matches(features(base.first[t].metadata), p) for p in weak)]
+    in_weak = [t for t in tasks if any(p.matches(base.first[t].metadata) for p in weak)]
     if weak:
         headline["weak_slices"] = _slice_gain(base, treat, control, in_weak, seed) | {
-            "slices": [describe(p) for p in weak]}
+            "slices": [str(p) for p in weak]}
     if (last, "heldout-target") in stages:
         data["target"] = target_figures(store, stages, last, {"base": base, "treatment": treat, "control": control},
                                         tasks, seed)
@@ -141,12 +141,12 @@ def target_arms(store: Store, stages: dict, r: int, arms: dict[str, Arm | None],
                 sample: Sequence[str]) -> tuple[dict[str, Arm], list[str]]:
     """Each arm on the target: the random sample's target tasks joined with the round's
     further held-out tasks of the target; and the tasks every arm answered."""
-    slices = [s["predicates"] for s in stages[(r, "target")]["slices"]]
+    slices = [SliceSpec.from_labels(s["predicates"]) for s in stages[(r, "target")]["slices"]]
     runs = stages[(r, "heldout-target")]["runs"]
     base = arms["base"]
     if base is None:
         raise ValueError("the target is measured against the base arm")
-    inside = [t for t in sample if any(matches(features(base.first[t].metadata), p) for p in slices)]
+    inside = [t for t in sample if any(p.matches(base.first[t].metadata) for p in slices)]
     joined = {k: a.joined(Arm(store, runs[k], a.model), inside) for k, a in arms.items() if a is not None and k in runs}
     return joined, sorted(set.intersection(*(set(a.scores) for a in joined.values())))
 
@@ -230,7 +230,7 @@ def _round_row(stages: dict, r: int) -> dict[str, Any]:
                                                                           get("train-treatment", "model")),
         "control_model": get("dpo-control", "model", get("train-control", "model")), "pairs": get("build", "pairs"), "treatment_loss": get("train-treatment", "train_loss"),
         "control_loss": get("train-control", "train_loss"), "wall_s": wall,
-        "weak_slices": [describe(w["predicates"]) for w in get("build", "weak_slices", [])],
+        "weak_slices": [str(SliceSpec.from_labels(w["predicates"])) for w in get("build", "weak_slices", [])],
         "target": [s["name"] for s in get("target", "slices", [])],
         "posed": get("build", "posed", {}),
     }
@@ -248,17 +248,18 @@ def _slice_gain(base: Arm, treat: Arm, control: Arm | None, tasks: Sequence[str]
 
 
 def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str],
-               weak: Iterable[dict[str, str]], seed: int) -> list[dict[str, Any]]:
+               weak: Iterable[SliceSpec], seed: int) -> list[dict[str, Any]]:
     """The round's weak slices, then every skill: accuracy of each arm with intervals and
     the fixed/new/persistent counts of the treatment."""
     groups: list[tuple[str, bool, list[str]]] = []
     for p in weak:
-        groups.append((describe(p), True, [t for t in tasks if matches(features(base.first[t].metadata), p)]))
+        groups.append((str(p), True, [t for t in tasks if p.matches(base.first[t].metadata)]))
     skills = sorted({base.first[t].skill for t in tasks if base.first[t].skill})
     named = {name for name, _, _ in groups}
     for skill in skills:  # a skill already listed as a weak slice is not listed twice
-        if f"skill={skill}" not in named:
-            groups.append((f"skill={skill}", False, [t for t in tasks if base.first[t].skill == skill]))
+        name = str(Predicate.equal("skill", skill))
+        if name not in named:
+            groups.append((name, False, [t for t in tasks if base.first[t].skill == skill]))
     rows = []
     for name, is_weak, members in groups:
         if not members:
@@ -309,15 +310,16 @@ def _type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
     return out
 
 
-def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[dict[str, str]]) -> dict[str, Any]:
+def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[SliceSpec]) -> dict[str, Any]:
     def side(arm: Arm, t: str) -> dict[str, Any]:
         a = arm.first[t]
         return {"attempt_id": a.id, "answer": a.answer, "correct": a.correct, "response": a.text}
 
     def entry(t: str, kind: str) -> dict[str, Any]:
         a = base.first[t]
-        hit = [describe(p) for p in weak if matches(features(base.first[t].metadata), p)]
-        return {"task_id": t, "question": a.prompt, "gold": a.gold, "slice": hit[0] if hit else f"skill={a.skill}",
+        hit = [str(p) for p in weak if p.matches(base.first[t].metadata)]
+        named = hit[0] if hit else str(Predicate("skill", value=str(a.skill)))  # "skill=None" as before
+        return {"task_id": t, "question": a.prompt, "gold": a.gold, "slice": named,
                 "weak": bool(hit), "error_type": base.error_type(t) if kind == "fixed" else treat.error_type(t),
                 "before": side(base, t), "after": side(treat, t)}
 

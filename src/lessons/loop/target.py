@@ -32,9 +32,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from lessons.builders.practice import WeakSlice, describe, features, matches
+from lessons.builders.practice import WeakSlice
 from lessons.builders.source import LessonSource
-from lessons.diagnose.slices import SliceConfig, SliceRow, find_weak_slices
+from lessons.diagnose.slices import Predicate, SliceConfig, SliceRow, SliceSpec, find_weak_slices, slice_features
 from lessons.store.db import AttemptRow
 from lessons.tasks.base import Suite, Task
 
@@ -45,7 +45,7 @@ PROBE = 3  # best-ranked candidates whose failed train tasks are sampled before 
 
 @dataclass(frozen=True)
 class TargetSlice:
-    predicates: dict[str, str]
+    spec: SliceSpec
     tasks: int  # train tasks in the slice
     attempts: int
     fixable: int  # attempts with a mistake training can fix
@@ -57,11 +57,16 @@ class TargetSlice:
 
     @property
     def name(self) -> str:
-        return describe(self.predicates)
+        return str(self.spec)
+
+    @property
+    def predicates(self) -> dict[str, str]:
+        """Feature -> label, as the loop's target stage records the slice."""
+        return self.spec.labels()
 
     def as_weak(self) -> WeakSlice:
         """The slice as the practice builder takes it."""
-        return WeakSlice(self.predicates, self.failed, self.error_rate)
+        return WeakSlice(self.spec, self.failed, self.error_rate)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "predicates": self.predicates, "tasks": self.tasks, "attempts": self.attempts,
@@ -70,7 +75,7 @@ class TargetSlice:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "TargetSlice":
-        return cls(dict(d["predicates"]), d["tasks"], d["attempts"], d["fixable"], d["error_rate"], d["lower"],
+        return cls(SliceSpec.from_labels(d["predicates"]), d["tasks"], d["attempts"], d["fixable"], d["error_rate"], d["lower"],
                    tuple(d["failed"]), d.get("reached"), d.get("reach_lower"))
 
 
@@ -80,28 +85,28 @@ def fixable(source: LessonSource, attempt_id: int) -> bool:
     return d is None or d.error_type not in UNFIXABLE
 
 
-def candidates(source: LessonSource) -> list[dict[str, str]]:
+def candidates(source: LessonSource) -> list[SliceSpec]:
     """SliceLine's weak slices on fixable mistakes, then every single feature value."""
-    rows = [SliceRow(features=features(source.tasks[a.task_id].metadata),
+    rows = [SliceRow(features=slice_features(source.tasks[a.task_id].metadata),
                      mistake=not a.correct and fixable(source, a.id)) for a in source.attempts]
-    found = [s.description for s in find_weak_slices(rows, SliceConfig(k=10))]
-    singles = {(k, str(v)) for t in source.tasks.values() for k, v in features(t.metadata).items()}
-    found += [{k: v} for k, v in sorted(singles)]
-    return [dict(p) for p in dict.fromkeys(tuple(sorted(p.items())) for p in found)]
+    found = [s.spec for s in find_weak_slices(rows, SliceConfig(k=10))]
+    singles = {Predicate.equal(k, v) for t in source.tasks.values() for k, v in slice_features(t.metadata).items()}
+    found += [SliceSpec((p,)) for p in sorted(singles, key=lambda p: (p.feature, p.label))]
+    return list(dict.fromkeys(found))  # once each, first place kept
 
 
 def rank(source: LessonSource, min_tasks: int) -> list[TargetSlice]:
     """Every candidate with at least `min_tasks` train tasks and one fixable mistake, by
     the lower bound of its fixable error rate (then its size)."""
     out = []
-    for predicates in candidates(source):
-        members = [t for t in source.tasks.values() if matches(features(t.metadata), predicates)]
+    for spec in candidates(source):
+        members = [t for t in source.tasks.values() if spec.matches(t.metadata)]
         attempts = [a for t in members for a in source.by_task.get(t.id, [])]
         wrong = [a for a in attempts if not a.correct and fixable(source, a.id)]
         if len(members) < min_tasks or len(members) == len(source.tasks) or not wrong:  # a slice, not all
             continue
         failed = tuple(dict.fromkeys(a.task_id for a in wrong))
-        out.append(TargetSlice(predicates, len(members), len(attempts), len(wrong), len(wrong) / len(attempts),
+        out.append(TargetSlice(spec, len(members), len(attempts), len(wrong), len(wrong) / len(attempts),
                                _wilson_low(len(wrong), len(attempts)), failed))
     out.sort(key=lambda s: (-s.lower, -s.tasks, s.name))
     return out
@@ -149,7 +154,7 @@ def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8, probe: Pro
     chosen: list[TargetSlice] = []
     members: set[str] = set()
     for s in ranked:
-        mine = {t for t in source.tasks if matches(features(source.tasks[t].metadata), s.predicates)}
+        mine = {t for t in source.tasks if s.spec.matches(source.tasks[t].metadata)}
         if mine & members:
             continue
         chosen.append(s)
@@ -160,7 +165,7 @@ def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8, probe: Pro
 
 
 def in_target(task: Task, target: Sequence[TargetSlice]) -> bool:
-    return any(matches(features(task.metadata), s.predicates) for s in target)
+    return any(s.spec.matches(task.metadata) for s in target)
 
 
 def heldout_tasks(suite: Suite, target: Sequence[TargetSlice], sample: Sequence[str], wanted: int,

@@ -7,14 +7,14 @@ merged model registered in the mistake log as a new model version.
 """
 
 from lessons.train.config import DEFAULT_ROOT, METHODS, TrainConfig, lora_config, trl_config, version_name
-from lessons.train.data import FORMATS, LessonDataError, LessonSet, check_method, load_lessons
+from lessons.train.data import LessonDataError, LessonSet, check_method, load_lessons
 from lessons.train.lineage import BaseModel, register_version, resolve_base
 from lessons.train.results import TrainError, TrainProgress, TrainResult
 from lessons.train.trainer import merge_adapter, train
 
 __all__ = [
     "DEFAULT_ROOT", "METHODS", "TrainConfig", "lora_config", "trl_config", "version_name",
-    "FORMATS", "LessonDataError", "LessonSet", "check_method", "load_lessons",
+    "LessonDataError", "LessonSet", "check_method", "load_lessons",
     "BaseModel", "register_version", "resolve_base",
     "TrainError", "TrainProgress", "TrainResult", "merge_adapter", "train",
 ]

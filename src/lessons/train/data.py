@@ -1,49 +1,36 @@
 """Reading a lesson set for training: a `lessons build` output directory, or a JSONL file.
 
-Rows must already be in one of TRL's dataset formats; the target model's chat template is
+Rows must already be in one of TRL's dataset formats (the contract, with the row checks
+and the content hash, is `lessons.lesson_set`); the target model's chat template is
 applied later, by TRL, at training time. Every row is checked here so that a bad line
 stops the run before a model is loaded, with the file and line named.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-# format -> the columns TRL reads; extra columns in a row are dropped
-FORMATS: dict[str, tuple[str, ...]] = {
-    "preference": ("prompt", "chosen", "rejected"),
-    "stepwise": ("prompt", "completions", "labels"),
-    "prompt_completion": ("prompt", "completion"),
-    "messages": ("messages",),
-}
-METHOD_OF_FORMAT = {"messages": "sft", "prompt_completion": "sft", "preference": "dpo", "stepwise": None}
-ROLES = {"system", "user", "assistant"}
-# Lesson sets without anything to learn from: prompt additions and practice tasks are used by
-# `lessons eval`, not trained on (format names as `lessons build` writes them).
-UNTRAINABLE = {"prompt": "prompt-only rows", "tasks": "practice tasks"}
-LESSON_SET_VERSION = 1  # newest lesson_set.json version understood (builders/write.py writes it)
-
-
-class LessonDataError(ValueError):
-    """A lesson set that cannot be trained on; the message names the file and line."""
+from lessons.lesson_set import (
+    DETECTED, LESSON_FORMATS, LessonDataError, check_trainable_row, content_hash, detect_format, read_manifest,
+)
+from lessons.train.config import METHODS
 
 
 @dataclass(frozen=True)
 class LessonSet:
     path: str  # the file or dataset directory the rows came from
     rows: tuple[dict[str, Any], ...] = field(repr=False)  # only the format's columns
-    format: str  # a key of FORMATS
+    format: str  # a key of LESSON_FORMATS that detect_format recognises
     conversational: bool  # messages lists (chat template applied by TRL) rather than plain strings
-    content_hash: str  # sha256 of the rows as canonical JSON: the same lessons hash the same from any source
+    content_hash: str  # lesson_set.content_hash of the rows: the hash `lessons build` records for them
     manifest: dict[str, Any] = field(default_factory=dict)  # lesson_set.json written by `lessons build`, if any
 
     @property
     def method(self) -> str | None:
-        return METHOD_OF_FORMAT[self.format]
+        return LESSON_FORMATS[self.format].method
 
     def describe(self) -> dict[str, Any]:
         """What the lineage of a trained version records about its lessons."""
@@ -60,8 +47,8 @@ def load_lessons(path: str | Path) -> LessonSet:
     path = Path(path).expanduser()
     manifest: dict[str, Any] = {}
     if path.is_dir():
-        manifest = _read_manifest(path / "lesson_set.json")
-        _check_manifest(path, manifest)
+        manifest = read_manifest(path)
+        _check_trainable(path, manifest)
         if (path / "lessons.jsonl").is_file():
             source, records = path / "lessons.jsonl", _jsonl_records(path / "lessons.jsonl")
         elif (path / "dataset").is_dir():
@@ -75,31 +62,16 @@ def load_lessons(path: str | Path) -> LessonSet:
     rows, fmt, conversational = _check_rows(records)
     if not rows:
         raise LessonDataError(f"{source}: no lessons in it")
-    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return LessonSet(str(source.resolve()), tuple(rows), fmt, conversational, digest, manifest)
+    # A manifest's own content_hash is not checked against it: sets written before the
+    # hash was shared recorded it the same way, and a hand-edited manifest should not stop a run.
+    return LessonSet(str(source.resolve()), tuple(rows), fmt, conversational, content_hash(rows), manifest)
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise LessonDataError(f"{path}: invalid JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(data, dict):
-        raise LessonDataError(f"{path}: expected a JSON object")
-    return data
-
-
-def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    if manifest.get("version", 0) > LESSON_SET_VERSION:
+def _check_trainable(path: Path, manifest: dict[str, Any]) -> None:
+    declared = LESSON_FORMATS.get(manifest.get("format") or "")
+    if declared is not None and declared.method is None:
         raise LessonDataError(
-            f"{path} was written by a newer lessons (lesson set version {manifest['version']}); upgrade"
-        )
-    declared = manifest.get("format")
-    if declared in UNTRAINABLE:
-        raise LessonDataError(
-            f"{path}: a lesson set of {UNTRAINABLE[declared]} ({declared}) has no answers to train on; "
+            f"{path}: a lesson set of {declared.untrainable} ({declared.name}) has no answers to train on; "
             "train on SFT (messages, prompt_completion) or preference lessons"
         )
 
@@ -143,10 +115,10 @@ def _check_rows(records: Iterable[tuple[str, Any]]) -> tuple[list[dict[str, Any]
         if row_fmt is None:
             raise LessonDataError(
                 f"{where}: keys {sorted(rec)} match no TRL format; expected one of "
-                + "; ".join("/".join(cols) for cols in FORMATS.values())
+                + "; ".join("/".join(LESSON_FORMATS[f].columns) for f in DETECTED)
             )
-        row = {k: rec[k] for k in FORMATS[row_fmt]}
-        row_conv = _check_fields(where, row_fmt, row)
+        row = {k: rec[k] for k in LESSON_FORMATS[row_fmt].columns}
+        row_conv = check_trainable_row(where, row_fmt, row)
         if not rows:
             fmt, conversational = row_fmt, row_conv
         elif (row_fmt, row_conv) != (fmt, conversational):
@@ -158,45 +130,8 @@ def _check_rows(records: Iterable[tuple[str, Any]]) -> tuple[list[dict[str, Any]
     return rows, fmt, conversational
 
 
-def detect_format(row: dict[str, Any]) -> str | None:
-    for fmt, cols in FORMATS.items():  # ordered most specific first: preference rows also have a prompt
-        if all(c in row for c in cols):
-            return fmt
-    return None
-
-
 def _kind(fmt: str, conversational: bool) -> str:
     return f"{'conversational' if conversational else 'plain-text'} {fmt}"
-
-
-def _check_fields(where: str, fmt: str, row: dict[str, Any]) -> bool:
-    """Check each column's shape; return whether the row is conversational."""
-    if fmt == "messages":
-        _check_chat(where, "messages", row["messages"], need_assistant=True)
-        return True
-    if fmt == "stepwise":
-        return isinstance(row["prompt"], list)
-    texts = [c for c in FORMATS[fmt] if c in ("prompt", "completion", "chosen", "rejected")]
-    conversational = isinstance(row["prompt"], list)
-    for col in texts:
-        value = row[col]
-        if conversational:
-            _check_chat(where, col, value, need_assistant=col != "prompt")
-        elif not isinstance(value, str) or not value:
-            raise LessonDataError(f"{where}: {col!r} must be a non-empty string or a list of messages")
-    return conversational
-
-
-def _check_chat(where: str, col: str, messages: Any, need_assistant: bool) -> None:
-    if not isinstance(messages, list) or not messages:
-        raise LessonDataError(f"{where}: {col!r} must be a non-empty list of messages")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or not isinstance(m.get("content"), str) or m.get("role") not in ROLES:
-            raise LessonDataError(
-                f"{where}: {col}[{i}] must be {{'role': system|user|assistant, 'content': str}}, got {m!r:.120}"
-            )
-    if need_assistant and not any(m["role"] == "assistant" for m in messages):
-        raise LessonDataError(f"{where}: {col!r} has no assistant message to learn from")
 
 
 def check_method(lessons: LessonSet, method: str) -> None:
@@ -204,10 +139,10 @@ def check_method(lessons: LessonSet, method: str) -> None:
     wanted = lessons.method
     if wanted == method:
         return
-    if wanted is None:
+    if wanted not in METHODS:  # stepwise rows train a process reward model
         raise LessonDataError(
             f"{lessons.path}: stepwise lessons (prompt/completions/labels) train a process reward model, "
             "which `lessons train` does not do; use SFT or preference lessons"
         )
-    columns = "/".join(FORMATS[lessons.format])
+    columns = "/".join(LESSON_FORMATS[lessons.format].columns)
     raise LessonDataError(f"{lessons.path}: {columns} rows are {wanted.upper()} data; use --method {wanted}")
