@@ -12,7 +12,7 @@ from fakes import ScriptedBackend, WordHashEmbedder
 from typer.testing import CliRunner
 
 from lessons.builders import build_lesson_set, check_row, load_heldout, load_source, make_builder, make_config
-from lessons.builders._arith import find_statements, parse_number
+from lessons.arith import find_statements, parse_number
 from lessons.builders._teacher import parse_problem
 from lessons.builders.overlap import overlapping
 from lessons.builders.practice import TEACHER_TEMPERATURE, WeakSlice, _unfit, weak_slices

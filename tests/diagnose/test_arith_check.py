@@ -4,7 +4,8 @@ from fractions import Fraction
 
 import pytest
 
-from lessons.diagnose.arith_check import ArithLocator, Claim, check_step, show
+from lessons.arith import Claim, check_step, show
+from lessons.diagnose.arith_check import ArithLocator
 from lessons.diagnose.base import Case
 from lessons.diagnose.steps import split_steps, steps_from_list
 from lessons.tasks import ArithSuite

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from lessons.builders._arith import VALUE, parse_number
+from lessons.arith import VALUE, parse_number
 from lessons.builders._solutions import (
     answer_line, gold_solution, labelled_steps, numbered, step_lines, steps_check_out,
 )

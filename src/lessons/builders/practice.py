@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator, Sequence
 
-from lessons.builders._arith import find_statements, parse_number
+from lessons.arith import find_statements, parse_number
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders._solutions import gold_solution, normalized
 from lessons.builders._teacher import parse_problem, teacher_chat

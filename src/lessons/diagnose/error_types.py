@@ -22,13 +22,11 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from lessons.diagnose._step_numbers import (
-    NUMBER, Equation, Number, StepNumbers, div, normalize, number, numbers_in, parse_step,
+from lessons.arith import (
+    NUMBER, Equation, Number, StepNumbers, check_step, div, number, numbers_in, parse_number, parse_step, plain_text,
 )
-from lessons.diagnose.arith_check import check_step
 from lessons.diagnose.base import ERROR_TYPES, Location, Step
 from lessons.tasks.base import GoldStep, Task
-from lessons.verify._numbers import parse_number
 from lessons.verify.extract import extract_answer
 
 MAX_STEPS = 200  # steps examined; beyond this a response is looping, and "truncated" says so
@@ -175,7 +173,7 @@ def _question_numbers(prompt: str) -> frozenset[Number]:
     """The question's numbers, their place-value parts (47 -> 40, 7: long multiplication
     writes them), percentages as fractions and factors (25% -> 1/4, 3/4, 5/4, 75, 125), small
     number words ("twice", "a dozen")."""
-    s = normalize(prompt[:20_000])
+    s = plain_text(prompt[:20_000])
     found = numbers_in(s)
     for value in list(found):
         if isinstance(value, int) and value >= 10:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from lessons.arith.numbers import parse_number
+
 _NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _OP = r"(?:[-+*/×÷]|(?<=\s)x(?=\s))"
 _OPERAND = rf"\(*\$?{_NUM}\)*"
@@ -46,16 +48,6 @@ class Statement:
     def exact(self) -> bool:
         """The statement is true as written."""
         return self.value is not None and self.value == self.stated
-
-
-def parse_number(text: str) -> Fraction | None:
-    text = text.replace(",", "").replace("$", "").strip()
-    if len(text) > _MAX_DIGITS + 2:
-        return None
-    try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        return None
 
 
 def find_statements(text: str) -> list[Statement]:
@@ -110,29 +102,3 @@ def _eval(node: ast.AST) -> Fraction:
         if isinstance(node.op, ast.Div):
             return a / b
     raise ValueError("not plain arithmetic")
-
-
-def show(value: Fraction, like: str = "") -> str:
-    """A value written the way `like` was: whole numbers plainly; a fraction a/b when
-    `like` was one or the value has no short decimal form; else a decimal ("9.6")."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    if "/" not in like and _terminates(value) and _places(value) <= 6:
-        return f"{float(value):.{_places(value)}f}"
-    return f"{value.numerator}/{value.denominator}"
-
-
-def _terminates(value: Fraction) -> bool:
-    d = value.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1
-
-
-def _places(value: Fraction) -> int:
-    places, v = 0, value
-    while v.denominator != 1 and places < 12:
-        v *= 10
-        places += 1
-    return places

@@ -1,0 +1,25 @@
+"""Numbers and arithmetic statements in model and gold text, read exactly (no `eval`).
+
+One place for both concepts, importable from verify/, diagnose/ and builders/ alike: it
+imports nothing from them.
+
+- numbers: `parse_number` (a text that is one number), `numeric_core`, `numbers_in` and
+  `plain_text` (every number written in running text), `Number`, `div`, `is_terminating`.
+- statements: `check_step` reads every `expression = value` of a step into a `Claim`
+  (span-free, judged true or false under rounding); `find_statements` gives the plain
+  statements with their spans in the original text, for builders that edit solutions;
+  `parse_step` sorts a step's numbers into operands, results and loose ones.
+"""
+
+from lessons.arith._equations import Equation, StepNumbers, parse_step
+from lessons.arith.edits import NUMBER as LONE_NUMBER, VALUE, Statement, evaluate, find_statements, operand_spans
+from lessons.arith.numbers import (
+    NUMBER, Number, div, format_number, is_terminating, number, numbers_in, numeric_core, parse_number, plain_text,
+)
+from lessons.arith.statements import Claim, check_step, show
+
+__all__ = [
+    "LONE_NUMBER", "NUMBER", "VALUE", "Claim", "Equation", "Number", "Statement", "StepNumbers", "check_step", "div", "evaluate",
+    "find_statements", "format_number", "is_terminating", "number", "numbers_in", "numeric_core", "operand_spans",
+    "parse_number", "parse_step", "plain_text", "show",
+]
