@@ -23,11 +23,18 @@ from lessons.arith._text import Item, Quantity, items, normalize
 
 _REMAINDER = re.compile(
     r"\s*(\d+)\s*(?:,\s*)?(?:R|r|rem\.?|remainder|with\s+(?:a\s+)?remainder(?:\s+of)?)\s*(\d+)\b"
+    # "9 remainder 47 - 45 = 2" works the remainder out in place: 47 starts an expression
+    r"(?!\s*[-+*/×÷]\s*\d)"
 )
 _MODULAR = re.compile(r"\\equiv|≡|\\[pb]?mod\b|\bmod(?:ulo)?\s+\d", re.IGNORECASE)
 _DISOWN = re.compile(
-    r"contradict|\bfalse\b|\bnot (?:true|hold)|n't (?:true|hold)|incorrect|≠|\\neq?\b|\bwrong\b", re.IGNORECASE
+    r"contradict|\bfalse\b|\bnot (?:true|hold|possible)|n't (?:true|hold|be)|incorrect|≠|\\neq?\b|\bwrong\b"
+    r"|impossible|\bcannot be\b",
+    re.IGNORECASE,
 )
+# A question mark before the sentence ends: "Is 7 × 8 = 54?" asks, it does not assert.
+# A point followed by a digit is a decimal point, not the sentence's end.
+_QUESTION = re.compile(r"(?:[^¦.!?]|\.(?=\d)){0,100}\?")
 _SIMPLE_FRACTION = re.compile(r"\(\((-?[\d.,]+)\)/\((-?[\d.,]+)\)\)")
 _MAX_ITEMS = 120  # longer runs are not statements a person checks; also bounds recursion
 _READINGS = [Reading(p, s) for p, s in product((True, False), (True, False))]
@@ -93,10 +100,11 @@ def _display(text: str) -> str:
 def _disowned(norm: str, at: int) -> bool:
     """Whether the text after a false statement takes it back.
 
-    "-8 = -3 (This is not true)" and "2 + 1 = 1, a contradiction" reason by contradiction;
+    "-8 = -3 (This is not true)", "2 + 1 = 1, a contradiction" and "3 + 4 = 8, which is not
+    possible" reason by contradiction; "Is 7 × 8 = 54?" only asks;
     "(-36)^32 × 36^2 = 96 × 36 ≡ 64 mod 100" uses "=" for congruence. Neither is a slip.
     """
-    if _DISOWN.search(norm, at, at + 100):
+    if _DISOWN.search(norm, at, at + 100) or _QUESTION.match(norm, at):
         return True
     end = norm.find("¦", at, at + 200)
     return bool(_MODULAR.search(norm, at, end if end >= 0 else at + 200))
