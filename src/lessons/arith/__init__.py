@@ -12,14 +12,15 @@ imports nothing from them.
 """
 
 from lessons.arith._equations import Equation, StepNumbers, parse_step
-from lessons.arith.edits import NUMBER as LONE_NUMBER, VALUE, Statement, evaluate, find_statements, operand_spans
+from lessons.arith.edits import Statement, evaluate, find_statements, operand_spans
 from lessons.arith.numbers import (
-    NUMBER, Number, div, format_number, is_terminating, number, numbers_in, numeric_core, parse_number, plain_text,
+    LONE_NUMBER, NUMBER, VALUE, Number, div, format_number, is_terminating, number, numbers_in, numeric_core,
+    parse_number, plain_text, values_in,
 )
 from lessons.arith.statements import Claim, check_step, show
 
 __all__ = [
     "LONE_NUMBER", "NUMBER", "VALUE", "Claim", "Equation", "Number", "Statement", "StepNumbers", "check_step", "div", "evaluate",
     "find_statements", "format_number", "is_terminating", "number", "numbers_in", "numeric_core", "operand_spans",
-    "parse_number", "parse_step", "plain_text", "show",
+    "parse_number", "parse_step", "plain_text", "show", "values_in",
 ]

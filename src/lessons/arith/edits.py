@@ -14,16 +14,13 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from lessons.arith.numbers import parse_number
+from lessons.arith.numbers import LONE_NUMBER, NUMBER_PATTERN as _NUM, parse_number
 
-_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _OP = r"(?:[-+*/×÷]|(?<=\s)x(?=\s))"
 _OPERAND = rf"\(*\$?{_NUM}\)*"
 STATEMENT = re.compile(
     rf"(?<![\w.,/$])(?P<expr>{_OPERAND}(?:\s*{_OP}\s*{_OPERAND})+)\s*=\s*\$?(?P<result>-?{_NUM}(?:/\d+)?)(?![\w.,/]*\d)"
 )
-NUMBER = re.compile(rf"(?<![\w.,/]){_NUM}(?![\w]|[.,/]\d)")  # a lone number; not part of a fraction
-VALUE = re.compile(rf"(?<![\w.,/]){_NUM}(?:/\d+)?(?![\w]|[.,/]\d)")  # a lone number or fraction "3/4"
 _OPERAND_NUMBER = re.compile(rf"(?<![\w.,]){_NUM}(?![\w]|[.,]\d)")
 _MAX_DIGITS = 15  # longer numbers are ids or garbage; exact arithmetic on them is pointless
 
@@ -64,7 +61,7 @@ def operand_spans(expr: str, fraction_parts: bool = True) -> list[tuple[int, int
     """(start, end, value) of each number in an expression. "48/2" is a division whose
     parts are operands; with `fraction_parts=False` the parts of an unspaced a/b are not
     (in "1/2 + 3/4" they write fractions, not operations)."""
-    pattern = _OPERAND_NUMBER if fraction_parts else NUMBER
+    pattern = _OPERAND_NUMBER if fraction_parts else LONE_NUMBER
     out = []
     for m in pattern.finditer(expr):
         value = parse_number(m.group())

@@ -203,3 +203,18 @@ def _places(value: Fraction) -> int:
         v *= 10
         places += 1
     return places
+
+
+# Lone numbers with their spans, for code that edits text in place. A number glued to
+# letters ("5km", "x2") or part of a longer token ("1.2.3", "3/4" for LONE_NUMBER) is skipped.
+NUMBER_PATTERN = r"\d+(?:,\d{3})*(?:\.\d+)?"
+LONE_NUMBER = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?![\w]|[.,/]\d)")
+VALUE = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?:/\d+)?(?![\w]|[.,/]\d)")  # a lone number or fraction "3/4"
+_STEP_LABEL = re.compile(r"\bstep\s*\d+", re.IGNORECASE)
+
+
+def values_in(text: str) -> list[Fraction]:
+    """The exact values of the lone numbers and fractions a text states, in order ("1,200"
+    and "1200" are one value, "3/4" is 3/4); step labels ("Step 2") state no number."""
+    text = _STEP_LABEL.sub(" ", text)
+    return [v for v in (parse_number(m.group()) for m in VALUE.finditer(text)) if v is not None]

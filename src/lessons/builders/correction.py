@@ -16,11 +16,10 @@ Every completion is checked with the run's verifier before use.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from lessons.arith import VALUE, parse_number
+from lessons.arith import parse_number, values_in
 from lessons.builders._solutions import (
     answer_line, gold_solution, labelled_steps, numbered, step_lines, steps_check_out,
 )
@@ -31,7 +30,6 @@ from lessons.diagnose.steps import split_steps
 from lessons.store.db import AttemptRow
 from lessons.tasks.base import Task
 
-_LABEL = re.compile(r"\bstep\s*\d+", re.IGNORECASE)
 RECHECK_PHRASES = (  # short and neutral: they mark a pause to check, not a confession
     "Let me double-check the next step.",
     "Let me recompute this step carefully.",
@@ -155,9 +153,8 @@ def whole_correction(source: LessonSource, task: Task, config: CorrectionConfig)
 
 
 def _numbers(text: str) -> list:
-    """The numbers a text states, sorted; step labels ("Step 2") are not numbers it states."""
-    text = _LABEL.sub(" ", text)
-    return sorted(v for v in (parse_number(m.group()) for m in VALUE.finditer(text)) if v is not None)
+    """The numbers a text states, sorted (see `values_in`)."""
+    return sorted(values_in(text))
 
 
 def _value_in(value: str | None, reached: Sequence) -> bool:

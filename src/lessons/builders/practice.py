@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator, Sequence
 
-from lessons.arith import find_statements, parse_number
+from lessons.arith import find_statements, parse_number, values_in
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders._solutions import gold_solution, normalized
 from lessons.builders._teacher import parse_problem, teacher_chat
 from lessons.builders.base import Lesson, Provenance, config_args
-from lessons.builders.overlap import OverlapIndex, tokens
+from lessons.builders.overlap import OverlapIndex
 from lessons.builders.source import LessonSource
 from lessons.diagnose.slices import SliceRow, find_weak_slices
 from lessons.models.base import Backend, SamplingParams
@@ -303,8 +303,7 @@ UNIT_CONSTANTS = {Fraction(n) for n in (1, 2, 7, 10, 12, 24, 60, 100, 1000)}
 
 def _numbers(text: str) -> set[Fraction]:
     """The numbers in a text, as exact values ("1,200" and "1200" are one; "3/4" is 3/4)."""
-    values = (parse_number(t) for t in tokens(text) if t[:1].isdigit())
-    return {v for v in values if v is not None}
+    return set(values_in(text))
 
 
 def _practice_id(source: LessonSource, prompt: str) -> str:
