@@ -12,6 +12,9 @@ imports nothing from them.
 """
 
 from lessons.arith._equations import Equation, StepNumbers, parse_step
+from lessons.arith.grounding import (
+    CORE_CONSTANTS, DIMENSION_CONSTANTS, UNIT_CONSTANTS, UNIT_SKILLS, free_constants, units_named,
+)
 from lessons.arith.edits import Statement, evaluate, find_statements, operand_spans
 from lessons.arith.numbers import (
     LONE_NUMBER, NUMBER, VALUE, Number, div, format_number, is_terminating, number, numbers_in, numeric_core,
@@ -20,6 +23,7 @@ from lessons.arith.numbers import (
 from lessons.arith.statements import Claim, check_step, show
 
 __all__ = [
+    "CORE_CONSTANTS", "DIMENSION_CONSTANTS", "UNIT_CONSTANTS", "UNIT_SKILLS", "free_constants", "units_named",
     "LONE_NUMBER", "NUMBER", "VALUE", "Claim", "Equation", "Number", "Statement", "StepNumbers", "check_step", "div", "evaluate",
     "find_statements", "format_number", "is_terminating", "number", "numbers_in", "numeric_core", "operand_spans",
     "parse_number", "parse_step", "plain_text", "show", "values_in",

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator, Sequence
 
-from lessons.arith import find_statements, parse_number, values_in
+from lessons.arith import UNIT_SKILLS, find_statements, free_constants, parse_number, units_named, values_in
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders._solutions import gold_solution, normalized
 from lessons.builders._teacher import parse_problem, teacher_chat
@@ -284,7 +284,8 @@ def _unfit(task: Task, weak: WeakSlice) -> str | None:
         return "unused_numbers"
     if "=" in task.prompt:
         return "states_result"  # "Calculate 3/4 + 1/2 = 1/2": a claim, not a question
-    reached = set(given) | UNIT_CONSTANTS
+    texts = " ".join([task.prompt, *(s.text for s in task.steps)])
+    reached = set(given) | free_constants({d for d, _ in units_named(texts)}, str(task.skill or "").lower() in UNIT_SKILLS)
     for step in task.steps:  # a number the solution uses must come from the question or an earlier step
         operands = _numbers(step.text.rpartition("=")[0])
         if operands - reached:
@@ -295,10 +296,6 @@ def _unfit(task: Task, weak: WeakSlice) -> str | None:
             f"{answer.numerator}/{answer.denominator}" != task.answer.replace(" ", "")):
         return "not_lowest_terms"
     return None if matches(task.metadata, weak.predicates) else "off_slice"
-
-
-# Numbers a solution may use without the question stating them: percent and unit factors.
-UNIT_CONSTANTS = {Fraction(n) for n in (1, 2, 7, 10, 12, 24, 60, 100, 1000)}
 
 
 def _numbers(text: str) -> set[Fraction]:
