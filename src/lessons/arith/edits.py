@@ -9,12 +9,12 @@ never rests on a guess about prose.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
 from lessons.arith.numbers import LONE_NUMBER, NUMBER_PATTERN as _NUM, parse_number
+from lessons.arith.statements import exact_value
 
 _OP = r"(?:[-+*/×÷]|(?<=\s)x(?=\s))"
 _OPERAND = rf"\(*\$?{_NUM}\)*"
@@ -71,31 +71,10 @@ def operand_spans(expr: str, fraction_parts: bool = True) -> list[tuple[int, int
 
 
 def evaluate(expr: str) -> Fraction | None:
-    """The exact value of a plain arithmetic expression, or None."""
+    """The exact value of a plain arithmetic expression (numbers, + - * / × ÷, x between
+    spaces, parentheses), or None; evaluated by the statement engine (`exact_value`)."""
     cleaned = re.sub(r"(?<=\s)x(?=\s)", "*", expr).replace("×", "*").replace("÷", "/")
     cleaned = cleaned.replace("$", "").replace(",", "")
     if re.search(r"\d{%d,}" % (_MAX_DIGITS + 1), cleaned) or not re.fullmatch(r"[\d.+\-*/() ]+", cleaned):
         return None
-    try:
-        return _eval(ast.parse(cleaned, mode="eval").body)
-    except (SyntaxError, ZeroDivisionError, ValueError, RecursionError):
-        return None
-
-
-def _eval(node: ast.AST) -> Fraction:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return Fraction(str(node.value))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _eval(node.operand)
-        return -inner if isinstance(node.op, ast.USub) else inner
-    if isinstance(node, ast.BinOp):
-        a, b = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Add):
-            return a + b
-        if isinstance(node.op, ast.Sub):
-            return a - b
-        if isinstance(node.op, ast.Mult):
-            return a * b
-        if isinstance(node.op, ast.Div):
-            return a / b
-    raise ValueError("not plain arithmetic")
+    return exact_value(cleaned)

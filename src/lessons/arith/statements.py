@@ -296,3 +296,16 @@ def _check_remainder(expression: str, left: Node, m: re.Match[str]) -> Claim | N
         expression, f"{q} remainder {r}", Fraction(q), Fraction(true_q), (q, r) == (true_q, true_r),
         operands=operands(left), operators="/", remainder=r, computed_text=f"{true_q} remainder {true_r}",
     )
+
+
+def exact_value(expression: str) -> Fraction | None:
+    """The exact value of one whole arithmetic expression ("(48 + 2) / 4", "3 × $4"), read
+    as `check_step` reads a statement's left side; None where it is not exactly one clean
+    expression (a variable, x/0, a rounded input, two readings)."""
+    its = items(normalize(expression))
+    try:
+        node = parse(its)
+        value = evaluate(node, Reading(slack=False))
+    except (Unparsable, Ambiguous, ZeroDivisionError, OverflowError, RecursionError):
+        return None
+    return value.lo if value.exact and not value.percent else None
