@@ -15,6 +15,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from lessons.arith.numbers import NUMBER, Number, div, number, numbers_in, plain_text
+from lessons.arith.statements import exact_value
 
 MAX_STEP_CHARS = 2_000  # characters of one step examined
 MAX_TOKENS = 64  # tokens of one side of an equation; longer runs are not hand arithmetic
@@ -141,43 +142,13 @@ def _rounds_to(value: Number, token: str) -> bool:
 
 def _evaluate(tokens: list[str]) -> Number | None:
     """Exact value of + - * / ( ) arithmetic with the usual precedence; None if malformed."""
-    pos = 0
-
-    def expr() -> Number:
-        nonlocal pos
-        total = term()
-        while pos < len(tokens) and tokens[pos] in "+-":
-            op, pos = tokens[pos], pos + 1
-            total = total + term() if op == "+" else total - term()
-        return total
-
-    def term() -> Number:
-        nonlocal pos
-        total = factor()
-        while pos < len(tokens) and tokens[pos] in "*/":
-            op, pos = tokens[pos], pos + 1
-            total = total * factor() if op == "*" else div(total, factor())
-        return total
-
-    def factor() -> Number:
-        nonlocal pos
-        token, pos = tokens[pos], pos + 1
-        if token == "-":
-            return -factor()
-        if token == "(":
-            inner = expr()
-            if tokens[pos] != ")":
-                raise ValueError("unbalanced")
-            pos += 1
-            return inner
-        if token[0].isdigit():
-            return _value(token)
-        raise ValueError(token)
-
-    try:
-        value = expr()
-    except (ValueError, IndexError, ZeroDivisionError, RecursionError):
+    # An unspaced "3/4" is one number here: "12 / 3/4" divides by three quarters.
+    text = " ".join(f"({t})" if "/" in t[1:] else t for t in tokens)
+    if text.startswith("- "):
+        text = "-" + text[2:]  # a spaced leading minus would read as a bullet of a list
+    value = exact_value(text, percent=True)
+    if value is None:
         return None
-    return value if pos == len(tokens) else None
+    return value.numerator if value.denominator == 1 else value
 
 

@@ -298,14 +298,15 @@ def _check_remainder(expression: str, left: Node, m: re.Match[str]) -> Claim | N
     )
 
 
-def exact_value(expression: str) -> Fraction | None:
+def exact_value(expression: str, percent: bool = False) -> Fraction | None:
     """The exact value of one whole arithmetic expression ("(48 + 2) / 4", "3 × $4"), read
     as `check_step` reads a statement's left side; None where it is not exactly one clean
-    expression (a variable, x/0, a rounded input, two readings)."""
+    expression (a variable, x/0, a rounded input, two readings). A lone percentage ("25%")
+    is None unless `percent`, then a fraction (1/4)."""
     its = items(normalize(expression))
     try:
         node = parse(its)
         value = evaluate(node, Reading(slack=False))
     except (Unparsable, Ambiguous, ZeroDivisionError, OverflowError, RecursionError):
         return None
-    return value.lo if value.exact and not value.percent else None
+    return value.lo if value.exact and (percent or not value.percent) else None
