@@ -277,30 +277,25 @@ def _unfit(task: Task, weak: WeakSlice) -> str | None:
     neither the question nor an earlier step gave (the question is missing a fact), a
     fraction not in the lowest terms the question asks for, or metadata outside the slice
     (another number of steps)."""
-    given = _numbers(task.prompt)
+    given = set(values_in(task.prompt))
     if not given:
         return "no_numbers"
-    if given - _numbers(" ".join(s.text for s in task.steps)):
+    if given.difference(values_in(" ".join(s.text for s in task.steps))):
         return "unused_numbers"
     if "=" in task.prompt:
         return "states_result"  # "Calculate 3/4 + 1/2 = 1/2": a claim, not a question
     texts = " ".join([task.prompt, *(s.text for s in task.steps)])
     reached = set(given) | free_constants({d for d, _ in units_named(texts)}, str(task.skill or "").lower() in UNIT_SKILLS)
     for step in task.steps:  # a number the solution uses must come from the question or an earlier step
-        operands = _numbers(step.text.rpartition("=")[0])
+        operands = set(values_in(step.text.rpartition("=")[0]))
         if operands - reached:
             return "ungrounded"
-        reached |= _numbers(step.value or "")
+        reached.update(values_in(step.value or ""))
     answer = parse_number(task.answer)
     if "lowest terms" in task.prompt.lower() and "/" in task.answer and answer is not None and (
             f"{answer.numerator}/{answer.denominator}" != task.answer.replace(" ", "")):
         return "not_lowest_terms"
     return None if matches(task.metadata, weak.predicates) else "off_slice"
-
-
-def _numbers(text: str) -> set[Fraction]:
-    """The numbers in a text, as exact values ("1,200" and "1200" are one; "3/4" is 3/4)."""
-    return set(values_in(text))
 
 
 def _practice_id(source: LessonSource, prompt: str) -> str:

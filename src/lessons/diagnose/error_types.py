@@ -8,7 +8,7 @@ operation (wrong_operation). It then compares the response with the gold solutio
 mistake is one of reasoning. Types come back in `ERROR_TYPES` order, most specific first,
 so the first one is the mistake's primary type.
 
-Everything is linear in the text and capped (`MAX_STEPS` here, `MAX_STEP_CHARS` in `_step_numbers`): a
+Everything is linear in the text and capped (`MAX_STEPS` here, `MAX_STEP_CHARS` in `lessons.arith`): a
 50,000-character loop costs no more than its first couple of hundred steps. Per-task work
 (the question's numbers, the gold solution's equations) is cached, because a run holds
 many mistakes per task.
