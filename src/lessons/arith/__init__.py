@@ -4,11 +4,14 @@ One place for both concepts, importable from verify/, diagnose/ and builders/ al
 imports nothing from them.
 
 - numbers: `parse_number` (a text that is one number), `numeric_core`, `numbers_in` and
-  `plain_text` (every number written in running text), `Number`, `div`, `is_terminating`.
+  `values_in` (the numbers written in running text), `format_number`, `Number`, `div`.
 - statements: `check_step` reads every `expression = value` of a step into a `Claim`
-  (span-free, judged true or false under rounding); `find_statements` gives the plain
-  statements with their spans in the original text, for builders that edit solutions;
-  `parse_step` sorts a step's numbers into operands, results and loose ones.
+  judged true or false under rounding (the `arith` locator's engine); `find_statements`
+  gives the plain statements with their spans in the original text, for builders that
+  edit solutions; `parse_step` sorts a step's numbers into operands, results and loose
+  ones. All three compute through one evaluator (`statements.exact_value`).
+- grounding: `free_constants`, the numbers a solution may use that neither the question
+  nor an earlier step gave.
 """
 
 from lessons.arith._equations import Equation, StepNumbers, parse_step
@@ -23,8 +26,9 @@ from lessons.arith.numbers import (
 from lessons.arith.statements import Claim, check_step, show
 
 __all__ = [
-    "CORE_CONSTANTS", "DIMENSION_CONSTANTS", "UNIT_CONSTANTS", "UNIT_SKILLS", "free_constants", "units_named",
-    "LONE_NUMBER", "NUMBER", "VALUE", "Claim", "Equation", "Number", "Statement", "StepNumbers", "check_step", "div", "evaluate",
-    "find_statements", "format_number", "is_terminating", "number", "numbers_in", "numeric_core", "operand_spans",
-    "parse_number", "parse_step", "plain_text", "show", "values_in",
+    "CORE_CONSTANTS", "Claim", "DIMENSION_CONSTANTS", "Equation", "LONE_NUMBER", "NUMBER", "Number",
+    "Statement", "StepNumbers", "UNIT_CONSTANTS", "UNIT_SKILLS", "VALUE", "check_step", "div",
+    "evaluate", "find_statements", "format_number", "free_constants", "is_terminating", "number",
+    "numbers_in", "numeric_core", "operand_spans", "parse_number", "parse_step", "plain_text",
+    "show", "units_named", "values_in",
 ]

@@ -285,7 +285,8 @@ def _unfit(task: Task, weak: WeakSlice) -> str | None:
     if "=" in task.prompt:
         return "states_result"  # "Calculate 3/4 + 1/2 = 1/2": a claim, not a question
     texts = " ".join([task.prompt, *(s.text for s in task.steps)])
-    reached = set(given) | free_constants({d for d, _ in units_named(texts)}, str(task.skill or "").lower() in UNIT_SKILLS)
+    units = str(task.skill or "").lower() in UNIT_SKILLS
+    reached = set(given) | free_constants({d for d, _ in units_named(texts)}, units)
     for step in task.steps:  # a number the solution uses must come from the question or an earlier step
         operands = set(values_in(step.text.rpartition("=")[0]))
         if operands - reached:
