@@ -39,7 +39,7 @@ from lessons.diagnose.steps import split_steps
 from lessons.diagnose.taxonomy import MiniLMEmbedder, TaxonomyConfig, TaxonomyItem, mistake_step_text, update_taxonomy
 from lessons.tasks import ArithSuite, Task
 from lessons.tasks._steps import fmt
-from lessons.verify._numbers import parse_number
+from lessons.arith import parse_number
 from lessons.verify.extract import extract_answer
 
 KINDS = {  # injected fault -> weight

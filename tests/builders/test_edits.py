@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from lessons.builders._arith import evaluate, find_statements, show
+from lessons.arith import evaluate, find_statements, format_number as show
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders.injected import mutations
 from lessons.diagnose.slices import SliceSpec

@@ -12,7 +12,7 @@ from fakes import ScriptedBackend, WordHashEmbedder
 from typer.testing import CliRunner
 
 from lessons.builders import build_lesson_set, check_row, load_heldout, load_source, make_builder, make_config
-from lessons.builders._arith import find_statements, parse_number
+from lessons.arith import find_statements, parse_number
 from lessons.builders._teacher import parse_problem
 from lessons.builders.overlap import overlapping
 from lessons.builders.practice import TEACHER_TEMPERATURE, WeakSlice, _unfit, weak_slices
@@ -238,6 +238,9 @@ def test_a_problem_outside_the_slice_is_unfit():
     ("What is 2/3 + 1/3? Give the answer as a fraction in lowest terms.", ["2/3 + 1/3 = 3/3"], "3/3",
      "not_lowest_terms"),
     ("A shirt costs $40 and is 25% off. What is the sale price?", ["40 * 25 / 100 = 10", "40 - 10 = 30"], "30", None),
+    # the constants of `lessons.arith.free_constants`: a week's 7 days only where time is named
+    ("Sam reads 3 pages a day. How many pages in 2 weeks?", ["2 * 7 = 14", "14 * 3 = 42"], "42", None),
+    ("Sam reads 3 pages. How many pages does he read?", ["3 * 7 = 21"], "21", "ungrounded"),
 ])
 def test_teacher_problems_missing_a_fact_or_stating_a_result_are_unfit(question, steps, answer, reason):
     weak = WeakSlice(SliceSpec(), ("t",), 1.0)

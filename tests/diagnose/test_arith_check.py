@@ -4,7 +4,8 @@ from fractions import Fraction
 
 import pytest
 
-from lessons.diagnose.arith_check import ArithLocator, Claim, check_step, show
+from lessons.arith import Claim, check_step, show
+from lessons.diagnose.arith_check import ArithLocator
 from lessons.diagnose.base import Case
 from lessons.diagnose.steps import split_steps, steps_from_list
 from lessons.tasks import ArithSuite
@@ -36,6 +37,8 @@ TRUE = [
     # remainders, rounding and approximations
     "47 / 5 = 9 remainder 2", "47 ÷ 5 = 9 R 2", "47 / 5 = 9 with a remainder of 2", "10 / 3 = 3.33",
     "10/3 ≈ 3.3", "2/3 = 0.67", "2/3 = 0.6", "200 / 3 = 66", "200 / 3 = 67 buses", "1234 / 7 ≈ 176",
+    # a remainder worked out in place: 47, the start of "47 - 45", is no stated remainder
+    "47 / 5 = 9 remainder 47 - 45 = 2", "47 / 5 = 9 remainder (47 - 45) = 2",
     "100/3 = about 33", "0.33 × 300 = 100", "33% of 300 = 100", "33.3 × 3 = 100", "3.14 × 4 = 12.57",
     r"\frac{360}{7} \times 10 = 51.42857 \times 10",
 ]
@@ -52,6 +55,9 @@ SKIPPED = [
     "Total -5 + 3 = 7", "2023-01-05 = 2017", "x^2 + 1 = 10", "AB + 2 = 7", "3 + AD^2 = 25", "65 + 2xy = 105",
     "7(49 - 3ab) = 42", r"12 \cos C + 1 = 13", "3 – 5 = 7", r"\frac{90}{123} < k < \frac{180}{123} \approx 0.732 < k",
     r"\[ -1 - 1 - 1 = 1 \] This is a contradiction.", r"\[ 2 + 1 = 1 \] (False)", "6th + 2 = 8th",
+    # statements the text does not assert: rejected as impossible, or only asked
+    "3 + 4 = 8, which is not possible.", "If 3 + 4 = 8, that is impossible.", "Is 7 × 8 = 54?",
+    "Does 12 / 4 = 4? No.", "Could 3 × 4 = 13 here?", "47 / 5 = 9 R 47 - 45 = 2",
     "Let 2 + 2 = 5 be false", "", "=", "= = =", "3 +", "+ 4 = 4",
 ]
 
@@ -79,6 +85,8 @@ FALSE = [
     ("f(3) = 2 + 1 = 4", "2 + 1 = 4 (is 3)"),
     (r"\(1 \cdot (-1) \cdot 2 \cdot (-2) = 42\)", "1 × (-1) × 2 × (-2) = 42 (is 4)"),
     ("0.1 + 0.2 = 0.4", "0.1 + 0.2 = 0.4 (is 0.3)"),
+    ("47 / 5 = 8 remainder 47 - 40 = 7", "47 / 5 = 8 (is 9.4)"),
+    ("3 + 4 = 8. Is that possible? Yes.", "3 + 4 = 8 (is 7)"),
 ]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from lessons.registry import UnknownName
 from lessons.verify import get_verifier, verifiers
-from lessons.verify._numbers import numeric_core, parse_number
+from lessons.arith import numeric_core, parse_number
 from lessons.verify.verifiers import (
     ChoiceVerifier, ExactVerifier, MathVerifier, NumericVerifier, RegexVerifier, choice_letter,
 )

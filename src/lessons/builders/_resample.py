@@ -15,7 +15,9 @@ import random
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from lessons.builders._arith import NUMBER, VALUE, evaluate, find_statements, operand_spans, parse_number, show
+from lessons.arith import (
+    LONE_NUMBER as NUMBER, VALUE, evaluate, find_statements, format_number as show, operand_spans, parse_number,
+)
 from lessons.tasks.base import GoldStep, Task
 
 Ref = tuple[str, object]  # ("q", value) | ("step", index) | ("const", value)

@@ -16,11 +16,10 @@ Every completion is checked with the run's verifier before use.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from lessons.builders._arith import VALUE, parse_number
+from lessons.arith import parse_number, values_in
 from lessons.builders._solutions import (
     answer_line, gold_solution, labelled_steps, numbered, step_lines, steps_check_out,
 )
@@ -31,7 +30,6 @@ from lessons.diagnose.steps import split_steps
 from lessons.store.db import AttemptRow
 from lessons.tasks.base import Task
 
-_LABEL = re.compile(r"\bstep\s*\d+", re.IGNORECASE)
 RECHECK_PHRASES = (  # short and neutral: they mark a pause to check, not a confession
     "Let me double-check the next step.",
     "Let me recompute this step carefully.",
@@ -121,14 +119,14 @@ def correct_at(source: LessonSource, task: Task, attempt: AttemptRow, d: Diagnos
 def own_continuation(source: LessonSource, task: Task, d: Diagnosis, k: int) -> tuple[str, int] | None:
     """The rest of a correct sample from its step k on, if its first k steps hold the
     same numbers as the kept steps (so the splice reads as one solution)."""
-    kept = [_numbers(s.text) for s in d.steps[:k]]
+    kept = [sorted(values_in(s.text)) for s in d.steps[:k]]
     for sample in source.by_task.get(task.id, []):
         if not sample.correct or sample.finish_reason == "length" or not steps_check_out(task, sample.text):
             continue
         steps = split_steps(sample.text)
         if len(steps) <= k:
             continue
-        if k == 0 or [_numbers(s.text) for s in steps[:k]] == kept:
+        if k == 0 or [sorted(values_in(s.text)) for s in steps[:k]] == kept:
             return sample.text[steps[k].start :].strip(), sample.id
     return None
 
@@ -136,7 +134,7 @@ def own_continuation(source: LessonSource, task: Task, d: Diagnosis, k: int) -> 
 def gold_continuation(source: LessonSource, task: Task, prefix: str) -> str:
     """Gold steps from the first one whose value the prefix has not reached, numbered on
     from the prefix's last step label, then the answer line."""
-    reached = _numbers(prefix)
+    reached = sorted(values_in(prefix))
     start = 0
     while start < len(task.steps) and _value_in(task.steps[start].value, reached):
         start += 1
@@ -152,12 +150,6 @@ def whole_correction(source: LessonSource, task: Task, config: CorrectionConfig)
                 return Correction(sample.text.strip(), "own", sample.id, None)
     text = gold_solution(task, source.template)
     return Correction(text, "gold", None, None) if source.is_correct(task, text) else None
-
-
-def _numbers(text: str) -> list:
-    """The numbers a text states, sorted; step labels ("Step 2") are not numbers it states."""
-    text = _LABEL.sub(" ", text)
-    return sorted(v for v in (parse_number(m.group()) for m in VALUE.finditer(text)) if v is not None)
 
 
 def _value_in(value: str | None, reached: Sequence) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterator
 
-from lessons.builders._arith import VALUE, Statement, evaluate, find_statements, operand_spans, show
+from lessons.arith import VALUE, Statement, evaluate, find_statements, format_number as show, operand_spans
 from lessons.builders._solutions import gold_solution, steps_check_out, unique
 from lessons.builders.base import Lesson, Provenance, config_args
 from lessons.builders.source import LessonSource

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator, Sequence
 
-from lessons.builders._arith import find_statements, parse_number
+from lessons.arith import UNIT_SKILLS, find_statements, free_constants, parse_number, units_named, values_in
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders._solutions import gold_solution, normalized
 from lessons.builders._teacher import parse_problem, teacher_chat
 from lessons.builders.base import Lesson, Provenance, config_args
-from lessons.builders.overlap import OverlapIndex, tokens
+from lessons.builders.overlap import OverlapIndex
 from lessons.builders.source import LessonSource
 from lessons.diagnose.slices import Predicate, SliceRow, SliceSpec, find_weak_slices, slice_features
 from lessons.models.base import Backend, SamplingParams
@@ -243,34 +243,26 @@ def _unfit(task: Task, weak: WeakSlice) -> str | None:
     neither the question nor an earlier step gave (the question is missing a fact), a
     fraction not in the lowest terms the question asks for, or metadata outside the slice
     (another number of steps)."""
-    given = _numbers(task.prompt)
+    given = set(values_in(task.prompt))
     if not given:
         return "no_numbers"
-    if given - _numbers(" ".join(s.text for s in task.steps)):
+    if given.difference(values_in(" ".join(s.text for s in task.steps))):
         return "unused_numbers"
     if "=" in task.prompt:
         return "states_result"  # "Calculate 3/4 + 1/2 = 1/2": a claim, not a question
-    reached = set(given) | UNIT_CONSTANTS
+    texts = " ".join([task.prompt, *(s.text for s in task.steps)])
+    units = str(task.skill or "").lower() in UNIT_SKILLS
+    reached = set(given) | free_constants({d for d, _ in units_named(texts)}, units)
     for step in task.steps:  # a number the solution uses must come from the question or an earlier step
-        operands = _numbers(step.text.rpartition("=")[0])
+        operands = set(values_in(step.text.rpartition("=")[0]))
         if operands - reached:
             return "ungrounded"
-        reached |= _numbers(step.value or "")
+        reached.update(values_in(step.value or ""))
     answer = parse_number(task.answer)
     if "lowest terms" in task.prompt.lower() and "/" in task.answer and answer is not None and (
             f"{answer.numerator}/{answer.denominator}" != task.answer.replace(" ", "")):
         return "not_lowest_terms"
     return None if weak.spec.matches(task.metadata) else "off_slice"
-
-
-# Numbers a solution may use without the question stating them: percent and unit factors.
-UNIT_CONSTANTS = {Fraction(n) for n in (1, 2, 7, 10, 12, 24, 60, 100, 1000)}
-
-
-def _numbers(text: str) -> set[Fraction]:
-    """The numbers in a text, as exact values ("1,200" and "1200" are one; "3/4" is 3/4)."""
-    values = (parse_number(t) for t in tokens(text) if t[:1].isdigit())
-    return {v for v in values if v is not None}
 
 
 def _practice_id(source: LessonSource, prompt: str) -> str:

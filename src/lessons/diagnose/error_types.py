@@ -8,7 +8,7 @@ operation (wrong_operation). It then compares the response with the gold solutio
 mistake is one of reasoning. Types come back in `ERROR_TYPES` order, most specific first,
 so the first one is the mistake's primary type.
 
-Everything is linear in the text and capped (`MAX_STEPS` here, `MAX_STEP_CHARS` in `_step_numbers`): a
+Everything is linear in the text and capped (`MAX_STEPS` here, `MAX_STEP_CHARS` in `lessons.arith`): a
 50,000-character loop costs no more than its first couple of hundred steps. Per-task work
 (the question's numbers, the gold solution's equations) is cached, because a run holds
 many mistakes per task.
@@ -22,54 +22,20 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from lessons.diagnose._step_numbers import (
-    NUMBER, Equation, Number, StepNumbers, div, normalize, number, numbers_in, parse_step,
+from lessons.arith import (
+    CORE_CONSTANTS, UNIT_CONSTANTS, UNIT_SKILLS, free_constants, units_named,
+    NUMBER, Equation, Number, StepNumbers, check_step, div, number, numbers_in, parse_number, parse_step, plain_text,
 )
-from lessons.diagnose.arith_check import check_step
 from lessons.diagnose.base import ERROR_TYPES, Location, Step
 from lessons.tasks.base import GoldStep, Task
-from lessons.verify._numbers import parse_number
 from lessons.verify.extract import extract_answer
 
 MAX_STEPS = 200  # steps examined; beyond this a response is looping, and "truncated" says so
 MAX_REFUSAL_CHARS = 600  # a refusal is short; a long text that apologises once is an attempt
 
-# Numbers a solution may bring in without copying them from anywhere: identities, halves
-# and doubles, place values and percent bases, minutes per hour.
-CORE_CONSTANTS = frozenset((0, 1, 2, 10, 100, 1000, 60))
-# Conversion factors, allowed only where a unit of their kind is named (else a copied 7 or
-# 12 would hide): "3 eggs a day for 4 weeks" may multiply by 7 out of the blue.
-DIMENSION_CONSTANTS = {
-    "time": frozenset((4, 7, 12, 24, 30, 52, 60, 365, 3600)),  # 4 weeks or 30 days: a month
-    "length": frozenset((3, 12, 100, 1000, 5280)),
-    "mass": frozenset((16, 1000)), "volume": frozenset((1000,)), "money": frozenset((100,)),
-}
-UNIT_CONSTANTS = frozenset().union(*DIMENSION_CONSTANTS.values()) - {52, 365, 5280}
 # A wrong answer off from gold by one of these factors (either way) is a unit slip.
 UNIT_FACTORS = frozenset((10, 100, 1000, 60, 12, 16, 24, 7, 3, 3600, 10_000, 1_000_000))
 FACTORS = CORE_CONSTANTS - {0, 1, 2} | UNIT_CONSTANTS  # what a unit step multiplies by
-UNIT_SKILLS = frozenset({"unit_conversion", "units", "unit conversion", "measurement"})
-
-_UNIT_GROUPS = {  # (dimension, unit): spellings; abbreviations count only after a number
-    ("length", "mm"): "millimeter millimeters millimetre millimetres mm",
-    ("length", "cm"): "centimeter centimeters centimetre centimetres cm",
-    ("length", "m"): "meter meters metre metres m",
-    ("length", "km"): "kilometer kilometers kilometre kilometres km",
-    ("length", "in"): "inch inches", ("length", "ft"): "foot feet", ("length", "yd"): "yard yards",
-    ("length", "mi"): "mile miles", ("mass", "g"): "gram grams g", ("mass", "kg"): "kilogram kilograms kg",
-    ("mass", "lb"): "pound pounds lb lbs", ("mass", "oz"): "ounce ounces oz",
-    ("time", "s"): "second seconds sec", ("time", "min"): "minute minutes min",
-    ("time", "h"): "hour hours hr hrs h", ("time", "d"): "day days", ("time", "wk"): "week weeks",
-    ("time", "mo"): "month months", ("time", "yr"): "year years",
-    ("volume", "ml"): "milliliter milliliters millilitre millilitres ml",
-    ("volume", "l"): "liter liters litre litres l", ("money", "ct"): "cent cents",
-    ("money", "$"): "dollar dollars",
-}
-_UNIT_OF = {word: key for key, words in _UNIT_GROUPS.items() for word in words.split()}
-_LONG_FIRST = sorted(_UNIT_OF, key=len, reverse=True)
-_UNIT_WORD = re.compile(r"\b(" + "|".join(w for w in _LONG_FIRST if len(w) > 3) + r")\b")
-_UNIT_ABBREV = re.compile(r"[0-9] ?(" + "|".join(w for w in _LONG_FIRST if len(w) <= 3) + r")\b")
-_UNIT_SCAN_CHARS = 4_000  # units are named early; no need to scan a whole loop
 
 _REFUSAL = re.compile(
     r"\b(?:i\s+can(?:not|'t|’t)\s+(?:help|answer|solve|assist|do)|i\s*(?:am|'m|’m)\s+(?:unable|not able)"
@@ -112,11 +78,10 @@ def classify_mistake(
         steps = steps[:-1]  # the step that was cut off mid-way is no evidence of anything
         if location is not None and location.step is not None and location.step >= len(steps):
             location = Location(None, location.method, location.confidence)
-    named = _units_named(task.prompt) | _units_named.__wrapped__(text)
+    named = units_named(task.prompt) | units_named.__wrapped__(text)
     dimensions = [dimension for dimension, _ in named]
     units = facts.units or len(dimensions) > len(set(dimensions))  # two units of one kind: km and m
-    constants = CORE_CONSTANTS.union(UNIT_CONSTANTS if facts.units else (),
-                                     *(DIMENSION_CONSTANTS[d] for d in dimensions))
+    constants = free_constants(dimensions, facts.units)
     parsed = [parse_step(s.text) for s in steps]
     found |= _first_fault(facts, steps, parsed, location, constants)
     if "truncated" not in found and facts.gold_steps >= 2 and _skipped_step(facts, parsed):
@@ -175,7 +140,7 @@ def _question_numbers(prompt: str) -> frozenset[Number]:
     """The question's numbers, their place-value parts (47 -> 40, 7: long multiplication
     writes them), percentages as fractions and factors (25% -> 1/4, 3/4, 5/4, 75, 125), small
     number words ("twice", "a dozen")."""
-    s = normalize(prompt[:20_000])
+    s = plain_text(prompt[:20_000])
     found = numbers_in(s)
     for value in list(found):
         if isinstance(value, int) and value >= 10:
@@ -187,13 +152,6 @@ def _question_numbers(prompt: str) -> frozenset[Number]:
             found.update((1 - p, 1 + p, 100 - number(a), 100 + number(a)))
     found.update(n for w in _WORD.findall(s.lower()) if w in _NUMBER_WORDS for n in _NUMBER_WORDS[w])
     return frozenset(found)
-
-
-@lru_cache(maxsize=4096)  # cached for questions; responses go through __wrapped__
-def _units_named(text: str) -> frozenset[tuple[str, str]]:
-    """(dimension, unit) of every unit named in the start of `text`."""
-    source = text[:_UNIT_SCAN_CHARS].lower()
-    return frozenset(_UNIT_OF[w] for w in _UNIT_WORD.findall(source) + _UNIT_ABBREV.findall(source))
 
 
 def _first_fault(

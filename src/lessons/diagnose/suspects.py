@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from lessons.tasks._steps import fmt
-from lessons.verify._numbers import parse_number
+from lessons.arith import parse_number
 
 _SPACE = re.compile(r"\s+")
 

@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lessons.verify._numbers import is_terminating, parse_number
+from lessons.arith import is_terminating, parse_number
 
 MAX_CALLS_IN_FLIGHT = 32  # math-verify threads alive at once, counting timed-out ones still running
 _UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")

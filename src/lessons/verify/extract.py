@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from lessons.verify._numbers import numeric_core
+from lessons.arith import numeric_core
 from lessons.verify.base import Extraction
 
 DEFAULT_METHODS: tuple[str, ...] = ("answer_line", "boxed", "hash", "last_number")

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from lessons.registry import Registry
 from lessons.verify._mathverify import MathVerifier
-from lessons.verify._numbers import parse_number
+from lessons.arith import parse_number
 from lessons.verify.base import Verifier
 
 __all__ = [

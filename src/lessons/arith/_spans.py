@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from lessons.diagnose._arith_text import Item
+from lessons.arith._text import Item
 
 # Run items that an expression is made of.
 _EXPR = ("qty", "op", "lp", "rp")

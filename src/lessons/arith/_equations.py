@@ -14,37 +14,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
+from lessons.arith.numbers import NUMBER, Number, div, number, numbers_in, plain_text
+from lessons.arith.statements import exact_value
+
 MAX_STEP_CHARS = 2_000  # characters of one step examined
 MAX_TOKENS = 64  # tokens of one side of an equation; longer runs are not hand arithmetic
 
-_REPLACEMENTS = (
-    ("\\left", ""), ("\\right", ""), ("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"),
-    ("\\(", " "), ("\\)", " "), ("\\[", " "), ("\\]", " "), ("\\%", "%"), ("\\$", ""), ("{,}", ""),
-    ("$", ""), ("×", "*"), ("·", "*"), ("∗", "*"), ("÷", "/"), ("−", "-"), ("–", "-"),
-)
-_FRAC = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
-_BARE_DECIMAL = re.compile(r"(?<![0-9.])\.(?=[0-9])")  # ".5" -> "0.5"
-_THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
-_TIMES_X = re.compile(r"(?<=[0-9)]) ?[xX] ?(?=[0-9(])")
-# A step label is not a number of the solution: "Step 2:", "**Step 2.**", "2." / "2)".
-_LABEL = re.compile(r"^[ \t>#*_-]*(?:step[ \t]*[0-9]+|[0-9]{1,3}[.)](?=[ \t]))", re.IGNORECASE | re.MULTILINE)
 _RUN = re.compile(r"[-(0-9][0-9.()+\-*/%= \t]*")  # a stretch of arithmetic characters
 # "3/4" written without spaces is one number (a fraction); "48 / 2" is a division.
 _TOKEN = re.compile(r"[0-9]+/[0-9]+(?![0-9.])|[0-9]+(?:\.[0-9]+)?%?|[-+*/()]")
-NUMBER = re.compile(r"([0-9]+(?:\.[0-9]+)?)(?:/([0-9]+))?( ?%)?")  # "3/4" unspaced is a fraction
-
-
-Number = int | Fraction  # ints where whole: they hash and add far faster than Fractions
-
-
-@lru_cache(maxsize=65_536)  # the same few number strings recur a lot
-def number(text: str) -> Number:
-    """ "12" -> 12, "2.50" -> 5/2, "2.0" -> 2."""
-    if text.isdigit():
-        return int(text)
-    value = Fraction(text)
-    return value.numerator if value.denominator == 1 else value
-
 
 def _value(token: str) -> Number:
     """A number token's value: a percentage as a fraction ("25%" -> 1/4), "3/4" as 3/4.
@@ -55,15 +33,6 @@ def _value(token: str) -> Number:
         a, b = token.split("/")
         return div(number(a), number(b))
     return number(token)
-
-
-def div(a: Number, b: Number) -> Number:
-    """Exact a / b (b != 0), an int when whole; never a float."""
-    if isinstance(a, int) and isinstance(b, int):
-        q, r = divmod(a, b)
-        return q if r == 0 else Fraction(a, b)
-    value = Fraction(a) / b
-    return value.numerator if value.denominator == 1 else value
 
 
 @dataclass(frozen=True)
@@ -94,7 +63,7 @@ class StepNumbers:
 @lru_cache(maxsize=16_384)  # gold steps and repeated samples come back; StepNumbers is immutable
 def parse_step(text: str) -> StepNumbers:
     """The numbers and equations of one step's text (capped at `MAX_STEP_CHARS`)."""
-    s = normalize(text[:MAX_STEP_CHARS])
+    s = plain_text(text[:MAX_STEP_CHARS])
     if "=" not in s:  # prose only: every number is loose
         numbers = frozenset(numbers_in(s))
         return StepNumbers(numbers, frozenset(), frozenset(), numbers, ())
@@ -119,26 +88,6 @@ def parse_step(text: str) -> StepNumbers:
     numbers = numbers_in(s)
     loose = frozenset(numbers - operands - derived - written)
     return StepNumbers(frozenset(numbers), frozenset(operands), frozenset(derived), loose, tuple(eqs))
-
-
-def normalize(text: str) -> str:
-    for old, new in _REPLACEMENTS:
-        if old in text:
-            text = text.replace(old, new)
-    if "frac" in text:
-        text = _FRAC.sub(_frac, text)
-    if "," in text:
-        text = _THOUSANDS.sub("", text)
-    if "." in text:
-        text = _BARE_DECIMAL.sub("0.", text)
-    if "x" in text or "X" in text:
-        text = _TIMES_X.sub(" * ", text)
-    return _LABEL.sub(" ", text)
-
-
-def _frac(m: re.Match[str]) -> str:
-    a, b = m[1].strip(), m[2].strip()
-    return f"{a}/{b}" if a.isdigit() and b.isdigit() else f"(({a})/({b}))"
 
 
 def _tokens(part: str) -> list[str] | None:
@@ -193,57 +142,13 @@ def _rounds_to(value: Number, token: str) -> bool:
 
 def _evaluate(tokens: list[str]) -> Number | None:
     """Exact value of + - * / ( ) arithmetic with the usual precedence; None if malformed."""
-    pos = 0
-
-    def expr() -> Number:
-        nonlocal pos
-        total = term()
-        while pos < len(tokens) and tokens[pos] in "+-":
-            op, pos = tokens[pos], pos + 1
-            total = total + term() if op == "+" else total - term()
-        return total
-
-    def term() -> Number:
-        nonlocal pos
-        total = factor()
-        while pos < len(tokens) and tokens[pos] in "*/":
-            op, pos = tokens[pos], pos + 1
-            total = total * factor() if op == "*" else div(total, factor())
-        return total
-
-    def factor() -> Number:
-        nonlocal pos
-        token, pos = tokens[pos], pos + 1
-        if token == "-":
-            return -factor()
-        if token == "(":
-            inner = expr()
-            if tokens[pos] != ")":
-                raise ValueError("unbalanced")
-            pos += 1
-            return inner
-        if token[0].isdigit():
-            return _value(token)
-        raise ValueError(token)
-
-    try:
-        value = expr()
-    except (ValueError, IndexError, ZeroDivisionError, RecursionError):
+    # An unspaced "3/4" is one number here: "12 / 3/4" divides by three quarters.
+    text = " ".join(f"({t})" if "/" in t[1:] else t for t in tokens)
+    if text.startswith("- "):
+        text = "-" + text[2:]  # a spaced leading minus would read as a bullet of a list
+    value = exact_value(text, percent=True)
+    if value is None:
         return None
-    return value if pos == len(tokens) else None
+    return value.numerator if value.denominator == 1 else value
 
 
-def numbers_in(s: str) -> set[Number]:
-    """Every number written in `s`, plus the value of each a/b and each percentage."""
-    found: set[Number] = set()
-    for a, b, pct in NUMBER.findall(s):
-        x = number(a)
-        found.add(x)
-        if b:
-            y = number(b)
-            found.add(y)
-            if y:
-                found.add(div(x, y))
-        if pct:
-            found.add(div(x, 100))
-    return found

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
-from lessons.diagnose._arith_text import Item, Quantity
+from lessons.arith._text import Item, Quantity
 
 
 class Unparsable(ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 MAX_NUMBER_CHARS = 200  # longer "numbers" are garbage; int() of >4300 digits even raises
 MAX_EXPONENT = 400  # 1e999999999 would make Fraction build a huge integer
@@ -112,3 +113,108 @@ def is_terminating(value: Fraction) -> bool:
         while d % p == 0:
             d //= p
     return d == 1
+
+
+# Finding numbers in running text (as opposed to reading a text that is one number, above).
+
+_REPLACEMENTS = (
+    ("\\left", ""), ("\\right", ""), ("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"),
+    ("\\(", " "), ("\\)", " "), ("\\[", " "), ("\\]", " "), ("\\%", "%"), ("\\$", ""), ("{,}", ""),
+    ("$", ""), ("×", "*"), ("·", "*"), ("∗", "*"), ("÷", "/"), ("−", "-"), ("–", "-"),
+)
+_FRAC = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
+_BARE_DECIMAL = re.compile(r"(?<![0-9.])\.(?=[0-9])")  # ".5" -> "0.5"
+_THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
+_TIMES_X = re.compile(r"(?<=[0-9)]) ?[xX] ?(?=[0-9(])")
+# A step label is not a number of the solution: "Step 2:", "**Step 2.**", "2." / "2)".
+_LABEL = re.compile(r"^[ \t>#*_-]*(?:step[ \t]*[0-9]+|[0-9]{1,3}[.)](?=[ \t]))", re.IGNORECASE | re.MULTILINE)
+NUMBER = re.compile(r"([0-9]+(?:\.[0-9]+)?)(?:/([0-9]+))?( ?%)?")  # "3/4" unspaced is a fraction
+
+Number = int | Fraction  # ints where whole: they hash and add far faster than Fractions
+
+
+@lru_cache(maxsize=65_536)  # the same few number strings recur a lot
+def number(text: str) -> Number:
+    """ "12" -> 12, "2.50" -> 5/2, "2.0" -> 2."""
+    if text.isdigit():
+        return int(text)
+    value = Fraction(text)
+    return value.numerator if value.denominator == 1 else value
+
+def div(a: Number, b: Number) -> Number:
+    """Exact a / b (b != 0), an int when whole; never a float."""
+    if isinstance(a, int) and isinstance(b, int):
+        q, r = divmod(a, b)
+        return q if r == 0 else Fraction(a, b)
+    value = Fraction(a) / b
+    return value.numerator if value.denominator == 1 else value
+
+def plain_text(text: str) -> str:
+    """Text with LaTeX, unicode signs, thousands separators and step labels folded, so that
+    `numbers_in` and the equation reader see plain digits and + - * /."""
+    for old, new in _REPLACEMENTS:
+        if old in text:
+            text = text.replace(old, new)
+    if "frac" in text:
+        text = _FRAC.sub(_frac, text)
+    if "," in text:
+        text = _THOUSANDS.sub("", text)
+    if "." in text:
+        text = _BARE_DECIMAL.sub("0.", text)
+    if "x" in text or "X" in text:
+        text = _TIMES_X.sub(" * ", text)
+    return _LABEL.sub(" ", text)
+
+
+def _frac(m: re.Match[str]) -> str:
+    a, b = m[1].strip(), m[2].strip()
+    return f"{a}/{b}" if a.isdigit() and b.isdigit() else f"(({a})/({b}))"
+
+
+def numbers_in(s: str) -> set[Number]:
+    """Every number written in `s`, plus the value of each a/b and each percentage."""
+    found: set[Number] = set()
+    for a, b, pct in NUMBER.findall(s):
+        x = number(a)
+        found.add(x)
+        if b:
+            y = number(b)
+            found.add(y)
+            if y:
+                found.add(div(x, y))
+        if pct:
+            found.add(div(x, 100))
+    return found
+
+
+def format_number(value: Fraction, like: str = "") -> str:
+    """A value written the way `like` was: whole numbers plainly; a fraction a/b when
+    `like` was one or the value has no short decimal form; else a decimal ("9.6")."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    if "/" not in like and is_terminating(value) and _places(value) <= 6:
+        return f"{float(value):.{_places(value)}f}"
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _places(value: Fraction) -> int:
+    places, v = 0, value
+    while v.denominator != 1 and places < 12:
+        v *= 10
+        places += 1
+    return places
+
+
+# Lone numbers with their spans, for code that edits text in place. A number glued to
+# letters ("5km", "x2") or part of a longer token ("1.2.3", "3/4" for LONE_NUMBER) is skipped.
+NUMBER_PATTERN = r"\d+(?:,\d{3})*(?:\.\d+)?"
+LONE_NUMBER = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?![\w]|[.,/]\d)")
+VALUE = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?:/\d+)?(?![\w]|[.,/]\d)")  # a lone number or fraction "3/4"
+_STEP_LABEL = re.compile(r"\bstep\s*\d+", re.IGNORECASE)
+
+
+def values_in(text: str) -> list[Fraction]:
+    """The exact values of the lone numbers and fractions a text states, in order ("1,200"
+    and "1200" are one value, "3/4" is 3/4); step labels ("Step 2") state no number."""
+    text = _STEP_LABEL.sub(" ", text)
+    return [v for v in (parse_number(m.group()) for m in VALUE.finditer(text)) if v is not None]

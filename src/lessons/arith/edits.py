@@ -9,19 +9,18 @@ never rests on a guess about prose.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+from lessons.arith.numbers import LONE_NUMBER, NUMBER_PATTERN as _NUM, parse_number
+from lessons.arith.statements import exact_value
+
 _OP = r"(?:[-+*/×÷]|(?<=\s)x(?=\s))"
 _OPERAND = rf"\(*\$?{_NUM}\)*"
 STATEMENT = re.compile(
     rf"(?<![\w.,/$])(?P<expr>{_OPERAND}(?:\s*{_OP}\s*{_OPERAND})+)\s*=\s*\$?(?P<result>-?{_NUM}(?:/\d+)?)(?![\w.,/]*\d)"
 )
-NUMBER = re.compile(rf"(?<![\w.,/]){_NUM}(?![\w]|[.,/]\d)")  # a lone number; not part of a fraction
-VALUE = re.compile(rf"(?<![\w.,/]){_NUM}(?:/\d+)?(?![\w]|[.,/]\d)")  # a lone number or fraction "3/4"
 _OPERAND_NUMBER = re.compile(rf"(?<![\w.,]){_NUM}(?![\w]|[.,]\d)")
 _MAX_DIGITS = 15  # longer numbers are ids or garbage; exact arithmetic on them is pointless
 
@@ -48,16 +47,6 @@ class Statement:
         return self.value is not None and self.value == self.stated
 
 
-def parse_number(text: str) -> Fraction | None:
-    text = text.replace(",", "").replace("$", "").strip()
-    if len(text) > _MAX_DIGITS + 2:
-        return None
-    try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
 def find_statements(text: str) -> list[Statement]:
     out = []
     for m in STATEMENT.finditer(text):
@@ -72,7 +61,7 @@ def operand_spans(expr: str, fraction_parts: bool = True) -> list[tuple[int, int
     """(start, end, value) of each number in an expression. "48/2" is a division whose
     parts are operands; with `fraction_parts=False` the parts of an unspaced a/b are not
     (in "1/2 + 3/4" they write fractions, not operations)."""
-    pattern = _OPERAND_NUMBER if fraction_parts else NUMBER
+    pattern = _OPERAND_NUMBER if fraction_parts else LONE_NUMBER
     out = []
     for m in pattern.finditer(expr):
         value = parse_number(m.group())
@@ -82,57 +71,10 @@ def operand_spans(expr: str, fraction_parts: bool = True) -> list[tuple[int, int
 
 
 def evaluate(expr: str) -> Fraction | None:
-    """The exact value of a plain arithmetic expression, or None."""
+    """The exact value of a plain arithmetic expression (numbers, + - * / × ÷, x between
+    spaces, parentheses), or None; evaluated by the statement engine (`exact_value`)."""
     cleaned = re.sub(r"(?<=\s)x(?=\s)", "*", expr).replace("×", "*").replace("÷", "/")
     cleaned = cleaned.replace("$", "").replace(",", "")
     if re.search(r"\d{%d,}" % (_MAX_DIGITS + 1), cleaned) or not re.fullmatch(r"[\d.+\-*/() ]+", cleaned):
         return None
-    try:
-        return _eval(ast.parse(cleaned, mode="eval").body)
-    except (SyntaxError, ZeroDivisionError, ValueError, RecursionError):
-        return None
-
-
-def _eval(node: ast.AST) -> Fraction:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return Fraction(str(node.value))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _eval(node.operand)
-        return -inner if isinstance(node.op, ast.USub) else inner
-    if isinstance(node, ast.BinOp):
-        a, b = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Add):
-            return a + b
-        if isinstance(node.op, ast.Sub):
-            return a - b
-        if isinstance(node.op, ast.Mult):
-            return a * b
-        if isinstance(node.op, ast.Div):
-            return a / b
-    raise ValueError("not plain arithmetic")
-
-
-def show(value: Fraction, like: str = "") -> str:
-    """A value written the way `like` was: whole numbers plainly; a fraction a/b when
-    `like` was one or the value has no short decimal form; else a decimal ("9.6")."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    if "/" not in like and _terminates(value) and _places(value) <= 6:
-        return f"{float(value):.{_places(value)}f}"
-    return f"{value.numerator}/{value.denominator}"
-
-
-def _terminates(value: Fraction) -> bool:
-    d = value.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1
-
-
-def _places(value: Fraction) -> int:
-    places, v = 0, value
-    while v.denominator != 1 and places < 12:
-        v *= 10
-        places += 1
-    return places
+    return exact_value(cleaned)

@@ -1,0 +1,55 @@
+import ast
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import lessons.arith
+from lessons.arith import evaluate, free_constants, numbers_in, parse_number, plain_text, values_in
+from lessons.arith.statements import exact_value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("48 / 2", 24), ("(3 + 4) × 2", 14), ("2(3 + 4)", 14), ("1,200 / 4", 300), ("$3.50 × 4", 14),
+    ("3 - -2", 5), ("2^10", 1024), ("7 / 3", Fraction(7, 3)),
+    ("10 / 0", None), ("x + 3", None), ("2 3", None), ("25%", None), ("", None),
+])
+def test_exact_value(text, value):
+    assert exact_value(text) == value
+
+
+def test_a_percentage_is_a_fraction_only_when_asked():
+    assert exact_value("25%", percent=True) == Fraction(1, 4)
+
+
+@pytest.mark.parametrize("expr, value", [("48 / 2", 24), ("2 x 3", 6), ("1.5 * 2", 3), ("2^3", None), ("a + 1", None)])
+def test_plain_expressions_for_edits(expr, value):
+    assert evaluate(expr) == value
+
+
+def test_values_in_skips_step_labels_and_glued_letters():
+    assert values_in("Step 2: 1,200 apples and 3/4 of 5km cost $4.50") == [1200, Fraction(3, 4), Fraction(9, 2)]
+
+
+def test_numbers_in_adds_fraction_and_percent_values():
+    assert numbers_in(plain_text(r"\frac{3}{4} of 20% of 1{,}000")) == {3, 4, Fraction(3, 4), 20, Fraction(1, 5), 1000}
+
+
+def test_parse_number_reads_one_number_only():
+    assert parse_number("$1,234.50") == Fraction(246_900, 200)
+    assert parse_number("42 apples") == 42
+    assert parse_number("3 + 4") is None
+
+
+def test_free_constants_allow_a_conversion_factor_only_for_its_kind_of_unit():
+    assert 7 not in free_constants()
+    assert 7 in free_constants({"time"})
+    assert 7 in free_constants(units=True)
+    assert {0, 1, 2, 10, 100, 1000, 60} <= free_constants()
+
+
+def test_the_package_imports_nothing_from_the_stages_that_use_it():
+    for path in Path(lessons.arith.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lessons."):
+                assert node.module.startswith("lessons.arith"), f"{path.name} imports {node.module}"
