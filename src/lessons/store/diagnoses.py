@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from lessons.diagnose.base import Cluster, Diagnosis, Location, Step
+from lessons.records import Cluster, Diagnosis, Location, Step
 
 
 class DiagnosisLog:
