@@ -4,7 +4,7 @@ that make them, so the store reads and writes them without importing a stage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,9 @@ class Diagnosis:
     steps: tuple[Step, ...]
     location: Location
     error_types: tuple[str, ...]  # most specific first, never empty
+    # The locating method's arguments (JSON values), recorded as a run records its
+    # components: the same method with other arguments is another diagnosis, not a rewrite.
+    method_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def error_type(self) -> str:
