@@ -15,12 +15,14 @@ from lessons.builders.base import (
 )
 from lessons.builders.formats import FormatError, check_row
 from lessons.builders.pipeline import BuildSummary, build_lesson_set
+# checks of a worked solution the loop's stages share with the builders
+from lessons.builders._solutions import gold_solution, normalized, steps_check_out
 from lessons.builders.source import HeldOut, LessonSource, load_heldout, load_source
 from lessons.builders.write import LessonSetInfo, WriteReport, read_lesson_set, write_lesson_set
 
 __all__ = [
     "FORMATS", "TRAIN_METHOD", "BuildSummary", "FormatError", "HeldOut", "HeldOutLeak", "Lesson", "LessonBuilder",
     "LessonSetInfo", "LessonSource", "NotDiagnosed", "Provenance", "WriteReport", "build_lesson_set", "builders",
-    "check_row", "load_heldout", "load_source", "make_builder", "make_config", "read_lesson_set",
+    "check_row", "gold_solution", "load_heldout", "normalized", "steps_check_out", "load_source", "make_builder", "make_config", "read_lesson_set",
     "write_lesson_set",
 ]

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from lessons.tasks._steps import fmt
+from lessons.tasks import fmt
 from lessons.verify._numbers import parse_number
 
 _SPACE = re.compile(r"\s+")
