@@ -1,10 +1,15 @@
-"""Records that cross stage boundaries and land in the mistake log."""
+"""Records that cross stage boundaries and land in the mistake log: attempts, runs,
+diagnoses and the taxonomy's clusters. They live here, below both `store/` and the stages
+that make them, so the store reads and writes them without importing a stage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from lessons.models.base import Completion
+import numpy as np
+
+from lessons.models.base import Completion, SamplingParams
 from lessons.verify.base import Verdict
 
 
@@ -22,3 +27,101 @@ class Attempt:
     @property
     def is_mistake(self) -> bool:
         return not self.verdict.correct
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    name: str
+    suite_id: str
+    model_version_id: str
+    model_name: str
+    template_id: str
+    sampling: SamplingParams
+    components: dict[str, Any]
+    task_ids: tuple[str, ...]
+    status: str
+    created_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """An attempt as stored, with the task fields a reader needs beside it."""
+
+    id: int
+    run_id: str
+    task_id: str
+    sample: int
+    text: str
+    answer: str | None
+    extraction_status: str
+    extraction_method: str | None
+    correct: bool
+    verifier: str
+    verdict_detail: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    logprob: float | None
+    latency_s: float
+    created_at: str
+    prompt: str
+    gold: str
+    skill: str | None
+    split: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a response; `text == response[start:end]`."""
+
+    index: int  # 0-based position among the response's steps
+    text: str
+    start: int  # character offsets into the response
+    end: int
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a solution first goes wrong, by one method."""
+
+    step: int | None  # 0-based index of the first wrong step; None: nothing found wrong
+    method: str  # "arith", "rollout", "critic", "consensus"
+    confidence: float  # 0..1: how sure the method is of this step (or of "no error")
+    detail: str = ""  # human-readable reason, e.g. "7 × 8 = 54 (is 56)"
+    tokens: int = 0  # tokens the method generated to decide (0 for rule-based methods)
+    evidence: str = ""  # what kind of finding: "false_statement", "gold_mismatch", "wrong_answer", ...
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What is known about one mistake: its steps, where it first goes wrong (by one
+    method) and its error types."""
+
+    attempt_id: int
+    steps: tuple[Step, ...]
+    location: Location
+    error_types: tuple[str, ...]  # most specific first, never empty
+    # The locating method's arguments (JSON values), recorded as a run records its
+    # components: the same method with other arguments is another diagnosis, not a rewrite.
+    method_args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def error_type(self) -> str:
+        return self.error_types[0]
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: numpy centroids do not compare as booleans
+class Cluster:
+    """A group of similar mistakes in the living taxonomy; its id never changes."""
+
+    id: int
+    name: str
+    terms: tuple[str, ...]  # most distinctive terms, best first
+    centroid: np.ndarray  # (dim,) float32, unit length; fixed once the cluster exists
+    size: int  # members (in the log: all members; from an update: the items it placed)
+    examples: tuple[str, ...]  # keys of the items closest to the centroid
+    radius: float = 1.0  # similarity its least similar founding member had; joins need min(threshold, radius)
+    generation: int = 0  # update in which it was born; older generations are offered items first

@@ -156,3 +156,24 @@ def test_malformed_responses_never_crash_a_diagnosis_and_each_gets_a_type(tmp_pa
     assert summary.mistakes == len(MALFORMED) == summary.typed
     for d in store.diagnoses(record.id):
         assert d.error_types and all(0 <= s.start <= s.end for s in d.steps)
+
+
+def test_one_method_with_other_arguments_keeps_both_diagnoses(run):
+    """Rollout with 2 and with 4 samples are two diagnoses of each mistake, each recorded
+    with its arguments; re-running either one replaces only its own."""
+    from lessons.diagnose.locators import make_locator
+
+    store, record = run
+    backend = ScriptedBackend(lambda chat, sample: "Answer: 0")  # every rollout ends wrong
+    config = DiagnoseConfig(cluster=False)
+    two = diagnose_run(store, record, make_locator("rollout", backend, rollouts=2), config)
+    four = diagnose_run(store, record, make_locator("rollout", backend, rollouts=4), config)
+    assert two.diagnosed_now == four.diagnosed_now == 32
+    rows = store.db.execute("SELECT args FROM diagnoses WHERE method = 'rollout'").fetchall()
+    assert len(rows) == 64
+    by_args = {a: store.diagnoses(record.id, "rollout", {**make_locator("rollout", backend).args, "rollouts": a})
+               for a in (2, 4)}
+    assert all(len(ds) == 32 and {d.method_args["rollouts"] for d in ds} == {a} for a, ds in by_args.items())
+    again = diagnose_run(store, record, make_locator("rollout", backend, rollouts=2), config)
+    assert again.diagnosed_now == 0
+    assert store.db.execute("SELECT COUNT(*) FROM diagnoses").fetchone()[0] == 64

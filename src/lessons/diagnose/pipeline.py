@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from lessons.diagnose.base import Case, Diagnosis, Locator
 from lessons.diagnose.error_types import classify_mistake
+from lessons.diagnose.locators import locator_args
 from lessons.diagnose.slices import SliceConfig, SliceRow, find_error_type_slices, find_weak_slices, slice_features
 from lessons.diagnose.steps import split_steps
 from lessons.diagnose.suspects import Suspect, SuspectGroup, find_suspects
@@ -70,7 +71,8 @@ def diagnose_run(
     clusters are named by `namer` (a model) when given, else by their c-TF-IDF terms."""
     mistakes = store.attempts(run.id, mistakes_only=True)
     tasks = _tasks(store, run, mistakes)
-    done = set() if config.force else store.diagnosed_attempts(run.id, locator.name)
+    args = locator_args(locator)
+    done = set() if config.force else store.diagnosed_attempts(run.id, locator.name, args)
     todo = [m for m in mistakes if m.id not in done]
     tokens = 0
     for start in range(0, len(todo), config.batch_size):
@@ -81,7 +83,7 @@ def diagnose_run(
         tokens += spent
         if progress:
             progress(len(batch), spent)
-    diagnoses = store.diagnoses(run.id, method=locator.name)
+    diagnoses = store.diagnoses(run.id, method=locator.name, args=args)
     clusters: tuple[ClusterView, ...] = ()
     if config.cluster and embedder is not None and diagnoses:
         # Only mistakes not yet placed (or diagnosed anew) are offered: placed ones keep their cluster.
@@ -112,7 +114,8 @@ def diagnose_attempts(
     for a, s, loc in zip(attempts, steps, locations):
         task = tasks.get(a.task_id) or Task(id=a.task_id, prompt=a.prompt, answer=a.gold, metadata=a.metadata)
         types = classify_mistake(task, a.text, a.finish_reason, a.extraction_status, s, loc)
-        out.append(Diagnosis(attempt_id=a.id, steps=s, location=loc, error_types=tuple(types)))
+        out.append(Diagnosis(attempt_id=a.id, steps=s, location=loc, error_types=tuple(types),
+                             method_args=locator_args(locator)))
     return out
 
 

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from lessons.tasks._steps import fmt
 from lessons.arith import parse_number
+from lessons.tasks import fmt
 
 _SPACE = re.compile(r"\s+")
 

@@ -30,7 +30,7 @@ from lessons.builders.formats import prompt_text
 from lessons.builders.overlap import OverlapIndex
 from lessons.builders.source import HeldOut, LessonSource
 from lessons.builders.write import select_rows
-from lessons.builders._solutions import gold_solution
+from lessons.builders import gold_solution
 from lessons.builders.practice import PracticeBuilder
 from lessons.loop.config import LoopConfig
 from lessons.loop.repair import Continuer, repairs

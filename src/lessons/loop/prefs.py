@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
 
-from lessons.builders._solutions import normalized
+from lessons.builders import normalized
 from lessons.builders.base import Lesson, Provenance
 from lessons.loop.solutions import verified
 from lessons.store.db import AttemptRow

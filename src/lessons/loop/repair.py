@@ -15,7 +15,7 @@ import re
 from fractions import Fraction
 from typing import Callable, Sequence
 
-from lessons.builders._solutions import steps_check_out
+from lessons.builders import steps_check_out
 from lessons.builders.base import Lesson, Provenance
 from lessons.builders.source import LessonSource
 from lessons.diagnose.arith_check import Claim, check_step, show

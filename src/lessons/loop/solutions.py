@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from lessons.builders._solutions import normalized, steps_check_out
+from lessons.builders import normalized, steps_check_out
 from lessons.store.db import AttemptRow
 from lessons.tasks.base import Task
 

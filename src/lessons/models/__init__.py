@@ -34,10 +34,6 @@ class ModelOptions:
 def resolve_model(name: str, options: ModelOptions = ModelOptions(), registered: dict[str, str] | None = None) -> Backend:
     """Build the backend for a model name. `registered` maps model-version names from
     the mistake log to their local directories."""
-    if name in PACKAGED:
-        model = PACKAGED[name]
-        cls = backends.get("transformers")
-        return cls(bf16_dir(name), name=name, source=model.source, device=options.device, batch_size=options.batch_size)
     if name.startswith("openai:"):
         if not options.base_url:
             raise ValueError(f"model {name!r} needs an endpoint: pass --base-url (e.g. http://127.0.0.1:8000/v1)")
@@ -46,12 +42,22 @@ def resolve_model(name: str, options: ModelOptions = ModelOptions(), registered:
             model=name.removeprefix("openai:"), base_url=options.base_url, api_key=options.api_key,
             concurrency=options.concurrency,
         )
-    path = Path(registered[name]) if registered and name in registered else Path(name).expanduser()
-    if (path / "config.json").is_file():
+    local = find_local_model(name, registered)
+    if local is not None:
         cls = backends.get("transformers")
-        return cls(path, name=name, device=options.device, batch_size=options.batch_size)
+        return cls(local[0], name=name, source=local[1], device=options.device, batch_size=options.batch_size)
     known = [m["name"] for m in available_models(registered)]
     raise UnknownName("model", name, known + ["<local HF model dir>", "openai:<model> --base-url URL"])
+
+
+def find_local_model(name: str, registered: dict[str, str] | None = None) -> tuple[Path, str] | None:
+    """(directory, source) of a packaged model, a version registered by `lessons train`
+    or a local Hugging Face directory; None for anything else. The one reading of a local
+    model name: evaluation loads it and training registers its lineage under this source."""
+    if name in PACKAGED:
+        return bf16_dir(name), PACKAGED[name].source
+    path = Path(registered[name]) if registered and name in registered else Path(name).expanduser()
+    return (path, str(path.resolve())) if (path / "config.json").is_file() else None
 
 
 def available_models(registered: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -77,5 +83,5 @@ def available_models(registered: dict[str, str] | None = None) -> list[dict[str,
 
 __all__ = [
     "Backend", "BackendError", "Chat", "Completion", "ModelInfo", "SamplingParams", "ModelOptions",
-    "DEFAULT_MODEL", "backends", "resolve_model", "available_models",
+    "DEFAULT_MODEL", "backends", "resolve_model", "find_local_model", "available_models",
 ]

@@ -10,14 +10,14 @@ import random
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from lessons import faults
 from lessons.models.base import ModelInfo, SamplingParams
 from lessons.prompts import PromptTemplate
-from lessons.records import Attempt
+from lessons.records import Attempt, AttemptRow, RunRecord
 from lessons.store.diagnoses import DiagnosisLog
 from lessons.store.loops import LoopLog
 from lessons.store.migrations import MIGRATIONS, NewerLogError, apply_migrations, recorded_migrations
@@ -41,50 +41,6 @@ def content_id(*parts: Any) -> str:
 
 class StoreError(RuntimeError):
     """A problem with the mistake log, for the user: one line that starts with its path."""
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    name: str
-    suite_id: str
-    model_version_id: str
-    model_name: str
-    template_id: str
-    sampling: SamplingParams
-    components: dict[str, Any]
-    task_ids: tuple[str, ...]
-    status: str
-    created_at: str
-    finished_at: str | None
-
-
-@dataclass(frozen=True)
-class AttemptRow:
-    """An attempt as stored, with the task fields a reader needs beside it."""
-
-    id: int
-    run_id: str
-    task_id: str
-    sample: int
-    text: str
-    answer: str | None
-    extraction_status: str
-    extraction_method: str | None
-    correct: bool
-    verifier: str
-    verdict_detail: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str
-    logprob: float | None
-    latency_s: float
-    created_at: str
-    prompt: str
-    gold: str
-    skill: str | None
-    split: str
-    metadata: dict[str, Any]
 
 
 class Store(DiagnosisLog, LoopLog):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from lessons.diagnose.base import Cluster, Diagnosis, Location, Step
+from lessons.records import Cluster, Diagnosis, Location, Step
 
 
 class DiagnosisLog:
@@ -24,33 +24,38 @@ class DiagnosisLog:
     # -- diagnoses ----------------------------------------------------------------------
 
     def save_diagnoses(self, diagnoses: Sequence[Diagnosis]) -> None:
-        """Write a batch in one transaction; a re-diagnosis by the same method replaces
-        the old one, so re-running never duplicates."""
+        """Write a batch in one transaction; a re-diagnosis by the same method with the same
+        arguments replaces the old one, so re-running never duplicates."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO diagnoses (attempt_id, method, steps, first_wrong_step, confidence, "
+                "INSERT OR REPLACE INTO diagnoses (attempt_id, method, args, steps, first_wrong_step, confidence, "
                 "detail, evidence, error_types, error_type, tokens, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
                 [_diagnosis_values(d) for d in diagnoses],
             )
 
-    def diagnosed_attempts(self, run_id: str, method: str) -> set[int]:
+    def diagnosed_attempts(self, run_id: str, method: str, args: Mapping[str, Any] | None = None) -> set[int]:
+        """Attempts of the run diagnosed by `method` (with exactly `args`, when given)."""
+        where, params = _method_filter(method, args)
         rows = self.db.execute(
             "SELECT d.attempt_id FROM diagnoses d JOIN attempts a ON a.id = d.attempt_id "
-            "WHERE a.run_id = ? AND d.method = ?",
-            (run_id, method),
+            "WHERE a.run_id = ? " + where,
+            (run_id, *params),
         )
         return {r[0] for r in rows}
 
-    def diagnoses(self, run_id: str, method: str | None = None) -> list[Diagnosis]:
-        """The run's diagnoses, by attempt id; with several methods per attempt and no
-        `method` given, each attempt's latest diagnosis."""
+    def diagnoses(
+        self, run_id: str, method: str | None = None, args: Mapping[str, Any] | None = None,
+    ) -> list[Diagnosis]:
+        """The run's diagnoses, by attempt id; with several per attempt (other methods, or
+        one method with other arguments) left open, each attempt's latest diagnosis."""
+        where, params = _method_filter(method, args)
         sql = (
             "SELECT d.*, a.text FROM diagnoses d JOIN attempts a ON a.id = d.attempt_id "
-            "WHERE a.run_id = ? " + ("AND d.method = ? " if method else "") + "ORDER BY d.attempt_id, d.created_at"
+            "WHERE a.run_id = ? " + where + "ORDER BY d.attempt_id, d.created_at, d.rowid"
         )
         latest: dict[int, Diagnosis] = {}
-        for r in self.db.execute(sql, (run_id, method) if method else (run_id,)):
+        for r in self.db.execute(sql, (run_id, *params)):
             latest[r["attempt_id"]] = _diagnosis_from_row(r)
         return list(latest.values())
 
@@ -134,10 +139,24 @@ class DiagnosisLog:
             yield {**dict(r), "predicates": json.loads(r["predicates"])}
 
 
+def args_json(args: Mapping[str, Any]) -> str:
+    """The one text of a method's arguments: it is part of the key, so equal arguments
+    must give equal text (sorted keys; values that JSON lacks by their str)."""
+    return json.dumps(dict(args), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _method_filter(method: str | None, args: Mapping[str, Any] | None) -> tuple[str, tuple[str, ...]]:
+    if method is None:
+        return "", ()
+    if args is None:
+        return "AND d.method = ? ", (method,)
+    return "AND d.method = ? AND d.args = ? ", (method, args_json(args))
+
+
 def _diagnosis_values(d: Diagnosis) -> tuple:
     loc = d.location
     return (
-        d.attempt_id, loc.method, json.dumps([[s.start, s.end] for s in d.steps]), loc.step, loc.confidence,
+        d.attempt_id, loc.method, args_json(d.method_args), json.dumps([[s.start, s.end] for s in d.steps]), loc.step, loc.confidence,
         loc.detail, loc.evidence, json.dumps(list(d.error_types)), d.error_type, loc.tokens,
     )
 
@@ -148,7 +167,7 @@ def _diagnosis_from_row(r: sqlite3.Row) -> Diagnosis:
     location = Location(step=r["first_wrong_step"], method=r["method"], confidence=r["confidence"],
                         detail=r["detail"], tokens=r["tokens"], evidence=r["evidence"])
     return Diagnosis(attempt_id=r["attempt_id"], steps=steps, location=location,
-                     error_types=tuple(json.loads(r["error_types"])))
+                     error_types=tuple(json.loads(r["error_types"])), method_args=json.loads(r["args"]))
 
 
 def _cluster_from_row(r: sqlite3.Row) -> Cluster:

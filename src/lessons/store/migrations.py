@@ -193,6 +193,40 @@ def m003_loops(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_diagnosis_args(db: sqlite3.Connection) -> None:
+    """Diagnoses keyed by method *and* its arguments, so the same method run with other
+    arguments (rollout with 4 and with 16 samples) keeps both. SQLite cannot change a
+    primary key in place: the table is rebuilt; earlier rows get the empty arguments."""
+    run_script(
+        db,
+        """
+        CREATE TABLE diagnoses_args (
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            method TEXT NOT NULL,           -- locator that placed the first wrong step
+            args TEXT NOT NULL,             -- JSON object (sorted keys): the locator's arguments
+            steps TEXT NOT NULL,            -- JSON [[start, end], ...]: offsets into the attempt text
+            first_wrong_step INTEGER,       -- 0-based; NULL when the method found nothing wrong
+            confidence REAL NOT NULL,
+            detail TEXT NOT NULL,
+            evidence TEXT NOT NULL,         -- kind of finding: false_statement, gold_mismatch, wrong_answer, ...
+            error_types TEXT NOT NULL,      -- JSON list, most specific first, never empty
+            error_type TEXT NOT NULL,       -- the first of error_types, for grouping in SQL
+            tokens INTEGER NOT NULL,        -- tokens the method generated to decide
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (attempt_id, method, args)
+        );
+        INSERT INTO diagnoses_args
+            SELECT attempt_id, method, '{}', steps, first_wrong_step, confidence, detail, evidence,
+                   error_types, error_type, tokens, created_at
+            FROM diagnoses ORDER BY rowid;
+        DROP TABLE diagnoses;
+        ALTER TABLE diagnoses_args RENAME TO diagnoses;
+        CREATE INDEX diagnoses_type ON diagnoses(error_type);
+        """,
+    )
+
+
 class NewerLogError(RuntimeError):
     """The log records migrations this code doesn't know: a newer lessons wrote it."""
 

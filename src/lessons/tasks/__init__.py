@@ -5,6 +5,7 @@ from lessons.tasks.arith import ArithSuite
 from lessons.tasks.base import GoldStep, Suite, SuiteInfo, Task, split_for
 from lessons.tasks.files import FieldMap, FileSuite, TaskFileError
 from lessons.tasks.suites import SUITES, UnknownSuite, load_suite, summarize
+from lessons.tasks._steps import fmt  # exact text of a number, as gold steps write it
 
 __all__ = [
     "ArithSuite",
@@ -17,6 +18,7 @@ __all__ = [
     "Task",
     "TaskFileError",
     "UnknownSuite",
+    "fmt",
     "load_suite",
     "split_for",
     "summarize",

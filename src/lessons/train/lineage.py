@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lessons.models.base import ModelInfo
-from lessons.models.embedded import PACKAGED, bf16_dir
+from lessons.models import find_local_model
+from lessons.models.embedded import PACKAGED
 
 if TYPE_CHECKING:
     from lessons.store import Store
@@ -34,19 +35,17 @@ class BaseModel:
 def resolve_base(name: str, registered: dict[str, str] | None = None) -> BaseModel:
     """A packaged model, a version registered by an earlier `lessons train`, or a local
     Hugging Face directory. Endpoints (`openai:`) cannot be trained here."""
-    if name in PACKAGED:
-        path = bf16_dir(name)
-        return BaseModel(name, path, ModelInfo(name, "transformers", PACKAGED[name].source, dict(BACKEND_ARGS)))
     if name.startswith("openai:"):
         raise ValueError(f"{name!r} is an endpoint; training needs local weights (a packaged model or a directory)")
-    path = Path(registered[name]) if registered and name in registered else Path(name).expanduser()
-    if not (path / "config.json").is_file():
+    local = find_local_model(name, registered)
+    if local is None:
+        path = Path(registered[name]) if registered and name in registered else Path(name).expanduser()
         known = sorted(PACKAGED) + sorted(registered or {})
         raise ValueError(
             f"model {name!r}: not a packaged model, a registered version or a local model directory "
             f"(no {path / 'config.json'}); known: {', '.join(known)}"
         )
-    return BaseModel(name, path, ModelInfo(name, "transformers", str(path.resolve()), dict(BACKEND_ARGS)))
+    return BaseModel(name, local[0], ModelInfo(name, "transformers", local[1], dict(BACKEND_ARGS)))
 
 
 def trained_info(name: str, merged_dir: Path) -> ModelInfo:
