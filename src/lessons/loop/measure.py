@@ -9,14 +9,14 @@ persistent mistakes list the attempt ids before and after.
 from __future__ import annotations
 
 import datetime as _dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from lessons.builders.practice import describe, features, matches
-from lessons.metrics import bootstrap_ci, paired_bootstrap, task_scores
+from lessons.metrics import Outcomes, bootstrap_ci, outcomes, paired_bootstrap, task_scores
 from lessons.store import Store
 from lessons.store.db import AttemptRow
 
@@ -274,14 +274,12 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
     return rows
 
 
+def _split(base: Arm, treat: Arm, tasks: Iterable[str]) -> Outcomes:
+    return outcomes(tasks, base.solved, treat.solved)
+
+
 def _outcomes(base: Arm, treat: Arm, tasks: Iterable[str]) -> dict[str, int]:
-    counts = Counter()
-    for t in tasks:
-        before, after = base.solved(t), treat.solved(t)
-        counts["fixed"] += (not before) and after
-        counts["new"] += before and not after
-        counts["persistent"] += (not before) and not after
-    return {k: counts[k] for k in ("fixed", "new", "persistent")}
+    return _split(base, treat, tasks).counts()
 
 
 def _type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str]) -> list[dict[str, Any]]:
@@ -296,12 +294,12 @@ def _type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
             if not arm.solved(t):
                 rows[arm.error_type(t)][key] += 1
     if treat is not None:
-        for t in tasks:
-            before, after = base.solved(t), treat.solved(t)
-            if not before:
-                rows[base.error_type(t)]["fixed" if after else "persistent"] += 1
-            elif not after:
-                rows[treat.error_type(t)]["new"] += 1
+        split = _split(base, treat, tasks)
+        for kind, members in (("fixed", split.fixed), ("persistent", split.persistent)):
+            for t in members:
+                rows[base.error_type(t)][kind] += 1
+        for t in split.new:
+            rows[treat.error_type(t)]["new"] += 1
     out = [{"type": k} | v for k, v in rows.items()]
     out.sort(key=lambda r: (-r["base"], -r["treatment"], r["type"]))
     if treat is None:
@@ -321,9 +319,8 @@ def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[dict[str
                 "weak": bool(hit), "error_type": base.error_type(t) if kind == "fixed" else treat.error_type(t),
                 "before": side(base, t), "after": side(treat, t)}
 
-    fixed = [t for t in tasks if not base.solved(t) and treat.solved(t)]
-    new = [t for t in tasks if base.solved(t) and not treat.solved(t)]
-    persistent = [t for t in tasks if not base.solved(t) and not treat.solved(t)]
+    split = _split(base, treat, tasks)
+    fixed, new, persistent = split.fixed, split.new, split.persistent
     return {"fixed": [entry(t, "fixed") for t in fixed[:MAX_CHANGES]],
             "new": [entry(t, "new") for t in new[:MAX_CHANGES]],
             "fixed_total": len(fixed), "new_total": len(new), "persistent": len(persistent)}
