@@ -41,3 +41,13 @@ def test_compare_counts_fixed_new_persistent_on_common_tasks():
     assert (c.tasks, c.fixed, c.new, c.persistent) == (4, 1, 1, 1)
     assert c.accuracy_a == c.accuracy_b == 0.5 and c.delta == 0.0
     assert c.ci95[0] <= 0.0 <= c.ci95[1]
+
+
+def test_outcomes_split_tasks_by_before_and_after_in_order():
+    from lessons.metrics import outcomes
+
+    before = {"a": False, "b": True, "c": False, "d": True, "e": False}
+    after = {"a": True, "b": False, "c": False, "d": True, "e": True}
+    split = outcomes("abcde", before.__getitem__, after.__getitem__)
+    assert (split.fixed, split.new, split.persistent) == (("a", "e"), ("b",), ("c",))
+    assert split.counts() == {"fixed": 2, "new": 1, "persistent": 1}

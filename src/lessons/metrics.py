@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from math import comb
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -122,6 +122,31 @@ class Comparison:
     persistent_tasks: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Outcomes:
+    """Tasks by what happened between two arms: fixed (unsolved, then solved), new
+    (solved, then not), persistent (unsolved both times); each in the order given."""
+
+    fixed: tuple[str, ...]
+    new: tuple[str, ...]
+    persistent: tuple[str, ...]
+
+    def counts(self) -> dict[str, int]:
+        return {"fixed": len(self.fixed), "new": len(self.new), "persistent": len(self.persistent)}
+
+
+def outcomes(tasks: Iterable[str], before: Callable[[str], bool], after: Callable[[str], bool]) -> Outcomes:
+    """Split `tasks` by whether each was solved before and after (`before(task)`, `after(task)`)."""
+    fixed, new, persistent = [], [], []
+    for t in tasks:
+        b, a = before(t), after(t)
+        if not b:
+            (fixed if a else persistent).append(t)
+        elif not a:
+            new.append(t)
+    return Outcomes(tuple(fixed), tuple(new), tuple(persistent))
+
+
 def compare_runs(a: Sequence[AttemptRow], b: Sequence[AttemptRow], seed: int = 0) -> Comparison:
     """Compare two runs on their common tasks. A task's score is the share of its samples
     that are correct; it counts as solved when that share is at least one half."""
@@ -129,9 +154,9 @@ def compare_runs(a: Sequence[AttemptRow], b: Sequence[AttemptRow], seed: int = 0
     common = sorted(set(ga) & set(gb))
     sa = np.array([np.mean([x.correct for x in ga[t]]) for t in common], dtype=float)
     sb = np.array([np.mean([x.correct for x in gb[t]]) for t in common], dtype=float)
-    solved_a, solved_b = sa >= 0.5, sb >= 0.5
-    pick = lambda mask: tuple(t for t, m in zip(common, mask) if m)  # noqa: E731
-    fixed, new, persistent = pick(~solved_a & solved_b), pick(solved_a & ~solved_b), pick(~solved_a & ~solved_b)
+    solved_a, solved_b = dict(zip(common, sa >= 0.5)), dict(zip(common, sb >= 0.5))
+    split = outcomes(common, solved_a.__getitem__, solved_b.__getitem__)
+    fixed, new, persistent = split.fixed, split.new, split.persistent
     acc_a = float(sa.mean()) if common else 0.0
     acc_b = float(sb.mean()) if common else 0.0
     return Comparison(

@@ -10,6 +10,7 @@ from fakes import ScriptedBackend
 
 from lessons.diagnose.base import Case, Step
 from lessons.diagnose.rollout import RolloutLocator, prefix_text
+from lessons.prompts import DEFAULT_TEMPLATE
 from lessons.models.embedded import PACKAGED, is_installed
 
 GOLD = "42"
@@ -164,3 +165,25 @@ def test_a_prefix_is_the_responses_own_text_when_the_case_carries_it():
     assert prefix_text(case, 1) == response[: steps[1].end] + "\n"
     assert prefix_text(case, -1) == ""
     assert prefix_text(Case(question="q", steps=steps), 0) == steps[0].text + "\n"
+
+
+def test_rollouts_judge_with_the_runs_own_verifier():
+    """A run judged by `exact` calls "42.0" wrong; `math` calls it right. The locator built
+    from the run's record (as `lessons diagnose` and the loop build it) must judge rollouts
+    as the run did, so the same prefixes find no success and no step is blamed."""
+    from lessons.diagnose.locators import make_locator, run_locator_options
+
+    def decimal(chat, sample):
+        return planted(chat, sample).replace("Answer: 42", "Answer: 42.0")
+
+    case = make_case(4, 2)
+    by_math = make_locator("rollout", ScriptedBackend(decimal), rollouts=4)
+    assert by_math.locate([case])[0].step == 2  # the default verifier accepts 42.0
+    components = {"template": {"name": DEFAULT_TEMPLATE}, "verifier": {"name": "exact", "extract": ["answer_line"]}}
+    options = run_locator_options("rollout", components, rollouts=4)
+    assert options == {"template": DEFAULT_TEMPLATE, "rollouts": 4, "verifier": "exact", "methods": ("answer_line",)}
+    [loc] = make_locator("rollout", ScriptedBackend(decimal), **options).locate([case])
+    assert loc.step is None and "cannot solve" in loc.detail
+    consensus = run_locator_options("consensus", components, rollouts=4)
+    assert consensus == {"method_options": {"rollout": options}}
+    assert run_locator_options("arith", components) == {}

@@ -13,7 +13,7 @@ from rich.table import Table
 from lessons.cli.app import (
     CliError, app, DbOption, JsonOption, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
 )
-from lessons.diagnose.locators import locators, make_locator, needs_backend
+from lessons.diagnose.locators import locators, make_locator, needs_backend, run_locator_options
 from lessons.diagnose.pipeline import (
     DiagnoseConfig, DiagnoseSummary, diagnose_run, find_run_slices, find_run_suspects, taxonomy_view,
 )
@@ -28,15 +28,6 @@ def _backend(model: Optional[str], base_url: Optional[str], api_key: Optional[st
         return None
     with working(f"loading model {model} ..."):
         return resolve_model(model, ModelOptions(base_url=base_url, api_key=api_key), store.registered_models())
-
-
-def _locator(method: str, backend: Any, template: str, rollouts: int) -> Any:
-    options: dict[str, Any] = {}
-    if method == "rollout":
-        options = {"template": template, "rollouts": rollouts}
-    elif method == "consensus":
-        options = {"method_options": {"rollout": {"template": template, "rollouts": rollouts}}}
-    return make_locator(method, backend, **options)
 
 
 @command("diagnose")
@@ -63,7 +54,7 @@ def diagnose_command(
     if model is None and method == "rollout":
         model = record.components["model"]["name"]
     backend = _backend(model, base_url, api_key, store) if needs_backend(method) or model else None
-    locator = _locator(method, backend, record.components["template"]["name"], rollouts)
+    locator = make_locator(method, backend, **run_locator_options(method, record.components, rollouts))
     embedder = None
     if cluster:
         from lessons.diagnose.taxonomy import MiniLMEmbedder

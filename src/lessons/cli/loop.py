@@ -177,8 +177,9 @@ def report_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Write a self-contained HTML report of a loop or a run."""
-    from lessons.loop import loop_report_data, run_report_data
+    from lessons.loop import loop_report_data
     from lessons.report import write_report
+    from lessons.report.run import run_report_data
 
     store = open_store(db)
     if store.loop(target) is not None:

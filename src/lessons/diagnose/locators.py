@@ -30,6 +30,24 @@ def needs_backend(name: str) -> bool:
     return bool(getattr(locators.get(name), "needs_backend", False))
 
 
+def run_locator_options(name: str, components: Mapping[str, Any], rollouts: int = 4) -> dict[str, Any]:
+    """`make_locator` options that make locator `name` judge a run's mistakes as the run
+    judged its attempts: rollouts are rendered with the run's template and scored with its
+    verifier and answer extraction (a rollout scored by another verifier would call a
+    prefix good or bad by a rule the run never used). `components` is the run's record."""
+    verifier = components.get("verifier", {})
+    rollout: dict[str, Any] = {"template": components.get("template", {}).get("name"), "rollouts": rollouts,
+                               "verifier": verifier.get("name", "math")}
+    if verifier.get("extract"):
+        rollout["methods"] = tuple(verifier["extract"])
+    rollout = {k: v for k, v in rollout.items() if v is not None}
+    if name == "rollout":
+        return rollout
+    if name == "consensus":
+        return {"method_options": {"rollout": rollout}}
+    return {}
+
+
 def make_locator(name: str, backend: Backend | None = None, **options: Any) -> Locator:
     """Build the locator registered as `name` with its keyword options. Model-based ones
     need `backend`. "consensus" takes `methods` (names; default arith, rollout, critic, the

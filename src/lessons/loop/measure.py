@@ -9,14 +9,14 @@ persistent mistakes list the attempt ids before and after.
 from __future__ import annotations
 
 import datetime as _dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from lessons.diagnose.slices import Predicate, SliceSpec
-from lessons.metrics import bootstrap_ci, paired_bootstrap, task_scores
+from lessons.metrics import Outcomes, bootstrap_ci, outcomes, paired_bootstrap, task_scores
 from lessons.store import Store
 from lessons.store.db import AttemptRow
 
@@ -67,7 +67,7 @@ class Arm:
         return self.types.get(wrong.id, "undiagnosed") if wrong else "-"
 
 
-def _accuracy(arm: Arm, tasks: Sequence[str], seed: int) -> dict[str, Any]:
+def accuracy_figure(arm: Arm, tasks: Sequence[str], seed: int) -> dict[str, Any]:
     scores = np.array([arm.scores[t] for t in tasks], dtype=float)
     return {"name": arm.model, "run": arm.name, "accuracy": float(scores.mean()) if len(scores) else 0.0,
             "ci95": list(bootstrap_ci(scores, seed=seed))}
@@ -104,8 +104,8 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
         data["clusters"] = clusters(store, train_run)
     if not rounds:  # base evaluated, nothing trained yet: what there is
         tasks = sorted(base.scores)
-        data["headline"] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)}
-        data["error_types"] = _type_rows(base, None, None, tasks)
+        data["headline"] = {"tasks": len(tasks), "base": accuracy_figure(base, tasks, seed)}
+        data["error_types"] = type_rows(base, None, None, tasks)
         data["lineage"] = lineage(store, [config["model"]])
         return data
     last = rounds[-1]
@@ -129,7 +129,7 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     data["headline"] = headline
     data["runs"] |= {"treatment": treat.name} | ({"control": control.name} if control else {})
     data["slices"] = slice_rows(base, treat, control, tasks, weak, seed)
-    data["error_types"] = _type_rows(base, treat, control, tasks)
+    data["error_types"] = type_rows(base, treat, control, tasks)
     data["changes"] = changes(base, treat, tasks, weak)
     data["lineage"] = lineage(store, [config["model"]] + [stages[(r, f"{kind}-{arm}")]["model"]
                                                           for r in rounds for arm in ("treatment", "control")
@@ -156,11 +156,11 @@ def figures(arms: dict[str, Any], tasks: Sequence[str], seed: int) -> dict[str, 
     paired by task, with theirs. `arms` maps base/treatment/control to anything with
     `scores` (task -> share correct), `name` and `model`."""
     base = arms["base"]
-    out: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)}
+    out: dict[str, Any] = {"tasks": len(tasks), "base": accuracy_figure(base, tasks, seed)}
     for key in ("treatment", "control"):
         if arms.get(key) is not None:
             delta, ci = _delta(base, arms[key], tasks, seed)
-            out[key] = _accuracy(arms[key], tasks, seed) | {"delta": delta, "delta_ci95": ci}
+            out[key] = accuracy_figure(arms[key], tasks, seed) | {"delta": delta, "delta_ci95": ci}
     if arms.get("treatment") is not None and arms.get("control") is not None:
         delta, ci = _delta(arms["control"], arms["treatment"], tasks, seed)
         out["advantage"] = {"delta": delta, "ci95": ci}
@@ -176,7 +176,7 @@ def target_figures(store: Store, stages: dict, r: int, arms: dict[str, Arm | Non
     out = {"slices": [s["name"] for s in stages[(r, "target")]["slices"]], "from_sample": inside}
     out |= figures(joined, tasks, seed)
     out |= _outcomes(joined["base"], joined["treatment"], tasks)
-    out["error_types"] = _type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)
+    out["error_types"] = type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)
     return out
 
 
@@ -237,11 +237,11 @@ def _round_row(stages: dict, r: int) -> dict[str, Any]:
 
 
 def _slice_gain(base: Arm, treat: Arm, control: Arm | None, tasks: Sequence[str], seed: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"tasks": len(tasks), "base": _accuracy(base, tasks, seed)["accuracy"],
-                           "treatment": _accuracy(treat, tasks, seed)["accuracy"]}
+    out: dict[str, Any] = {"tasks": len(tasks), "base": accuracy_figure(base, tasks, seed)["accuracy"],
+                           "treatment": accuracy_figure(treat, tasks, seed)["accuracy"]}
     out["treatment_delta"], out["treatment_delta_ci95"] = _delta(base, treat, tasks, seed)
     if control is not None:
-        out["control"] = _accuracy(control, tasks, seed)["accuracy"]
+        out["control"] = accuracy_figure(control, tasks, seed)["accuracy"]
         out["control_delta"], out["control_delta_ci95"] = _delta(base, control, tasks, seed)
         out["advantage"], out["advantage_ci95"] = _delta(control, treat, tasks, seed)
     return out
@@ -267,7 +267,7 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
         row: dict[str, Any] = {"name": name, "weak": is_weak, "tasks": len(members)}
         for key, arm in (("base", base), ("treatment", treat), ("control", control)):
             if arm is not None:
-                acc = _accuracy(arm, members, seed)
+                acc = accuracy_figure(arm, members, seed)
                 row[key], row[f"{key}_ci95"] = acc["accuracy"], acc["ci95"]
         if treat is not None:
             row |= _outcomes(base, treat, members)
@@ -275,17 +275,15 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
     return rows
 
 
+def _split(base: Arm, treat: Arm, tasks: Iterable[str]) -> Outcomes:
+    return outcomes(tasks, base.solved, treat.solved)
+
+
 def _outcomes(base: Arm, treat: Arm, tasks: Iterable[str]) -> dict[str, int]:
-    counts = Counter()
-    for t in tasks:
-        before, after = base.solved(t), treat.solved(t)
-        counts["fixed"] += (not before) and after
-        counts["new"] += before and not after
-        counts["persistent"] += (not before) and not after
-    return {k: counts[k] for k in ("fixed", "new", "persistent")}
+    return _split(base, treat, tasks).counts()
 
 
-def _type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str]) -> list[dict[str, Any]]:
+def type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str]) -> list[dict[str, Any]]:
     """Mistakes per error type in each arm (Pareto order of the base); fixed and persistent
     mistakes counted under the base's type, new ones under the treatment's."""
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: {"base": 0, "treatment": 0, "control": 0, "fixed": 0,
@@ -297,12 +295,12 @@ def _type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
             if not arm.solved(t):
                 rows[arm.error_type(t)][key] += 1
     if treat is not None:
-        for t in tasks:
-            before, after = base.solved(t), treat.solved(t)
-            if not before:
-                rows[base.error_type(t)]["fixed" if after else "persistent"] += 1
-            elif not after:
-                rows[treat.error_type(t)]["new"] += 1
+        split = _split(base, treat, tasks)
+        for kind, members in (("fixed", split.fixed), ("persistent", split.persistent)):
+            for t in members:
+                rows[base.error_type(t)][kind] += 1
+        for t in split.new:
+            rows[treat.error_type(t)]["new"] += 1
     out = [{"type": k} | v for k, v in rows.items()]
     out.sort(key=lambda r: (-r["base"], -r["treatment"], r["type"]))
     if treat is None:
@@ -323,9 +321,8 @@ def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[SliceSpe
                 "weak": bool(hit), "error_type": base.error_type(t) if kind == "fixed" else treat.error_type(t),
                 "before": side(base, t), "after": side(treat, t)}
 
-    fixed = [t for t in tasks if not base.solved(t) and treat.solved(t)]
-    new = [t for t in tasks if base.solved(t) and not treat.solved(t)]
-    persistent = [t for t in tasks if not base.solved(t) and not treat.solved(t)]
+    split = _split(base, treat, tasks)
+    fixed, new, persistent = split.fixed, split.new, split.persistent
     return {"fixed": [entry(t, "fixed") for t in fixed[:MAX_CHANGES]],
             "new": [entry(t, "new") for t in new[:MAX_CHANGES]],
             "fixed_total": len(fixed), "new_total": len(new), "persistent": len(persistent)}
@@ -375,22 +372,3 @@ def lineage(store: Store, names: Sequence[str]) -> list[dict[str, Any]]:
             "train_loss": lin.get("train_loss"), "created_at": v.get("created_at", ""),
         })
     return out
-
-
-def run_report_data(store: Store, run_name: str) -> dict[str, Any]:
-    """A report of one run: accuracy, per-skill slices, error types, taxonomy clusters."""
-    run = store.get_run(run_name)
-    arm = Arm(store, run.name, run.model_name)
-    tasks = sorted(arm.scores)
-    return {
-        "title": f"lessons run {run.name}", "subtitle": f"{run.model_name} on {run.components['suite']['name']}",
-        "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "config": {"run": run.name, "model": run.model_name, "suite": run.suite_id, **run.components.get(
-            "selection", {})},
-        "runs": {"base": run.name},
-        "headline": {"tasks": len(tasks), "base": _accuracy(arm, tasks, 0)},
-        "slices": slice_rows(arm, None, None, tasks, [], 0),
-        "error_types": _type_rows(arm, None, None, tasks),
-        "clusters": clusters(store, run.name),
-        "lineage": lineage(store, [run.model_name]),
-    }

@@ -202,13 +202,14 @@ class _Stages:
                 "mistakes": s.mistakes, "tokens_per_second": result.tokens_per_second}
 
     def diagnose(self, run_name: str, cluster: bool = True) -> dict[str, Any]:
-        from lessons.diagnose.locators import make_locator, needs_backend
+        from lessons.diagnose.locators import make_locator, needs_backend, run_locator_options
         from lessons.diagnose.pipeline import DiagnoseConfig, diagnose_run
 
         run = self.store.get_run(run_name)
         backend = self.deps.make_backend(run.model_name, self.store, self.config) if needs_backend(
             self.config.locator) else None
-        locator = make_locator(self.config.locator, backend)
+        locator = make_locator(self.config.locator, backend,
+                               **run_locator_options(self.config.locator, run.components))
         progress = self.hooks.diagnose_progress
         summary = diagnose_run(self.store, run, locator, DiagnoseConfig(cluster=cluster),
                                embedder=self.embedder() if cluster else None,
