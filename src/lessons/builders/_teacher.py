@@ -38,7 +38,9 @@ _FENCE = re.compile(r"^\s*```")
 
 
 @dataclass(frozen=True)
-class Problem:
+class TeacherProblem:
+    """A practice problem as a teacher model wrote it: question, worked steps, answer."""
+
     question: str
     steps: tuple[GoldStep, ...]  # each with the value after its last '='
     answer: str
@@ -65,7 +67,7 @@ def _solved(task: Task) -> str:
     return "\n".join([f"Question: {task.prompt}", *steps, f"Answer: {task.answer}"])
 
 
-def parse_problem(text: str) -> Problem | None:
+def parse_problem(text: str) -> TeacherProblem | None:
     """The problem in a teacher's reply, or None when the reply does not follow the format:
     a Question, steps numbered from 1 each ending in '= <number>', then an Answer that is
     a number. Chatter before the question and after the answer is ignored."""
@@ -80,7 +82,7 @@ def parse_problem(text: str) -> Problem | None:
             number = _LEADING_NUMBER.match(answer.group(1).strip(" *"))
             if not (question and steps and number):
                 return None
-            return Problem(" ".join(question), tuple(steps), _plain(number.group(1)))
+            return TeacherProblem(" ".join(question), tuple(steps), _plain(number.group(1)))
         if step:
             parsed = _step(step.group(2))
             if not question or parsed is None or int(step.group(1)) != len(steps) + 1:

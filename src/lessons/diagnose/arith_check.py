@@ -11,8 +11,7 @@ import re
 from fractions import Fraction
 from typing import Sequence
 
-# `show` is re-exported for loop/repair, which reads it here.
-from lessons.arith import Claim, check_step, numbers_in, parse_number, plain_text, show  # noqa: F401
+from lessons.arith import Claim, check_step, numbers_in, parse_number, plain_text
 from lessons.diagnose.base import Case, Location
 from lessons.tasks.base import GoldStep
 from lessons.verify.extract import extract_answer

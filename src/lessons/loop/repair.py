@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from lessons.builders import steps_check_out
 from lessons.builders.base import Lesson, Provenance
 from lessons.builders.source import LessonSource
-from lessons.diagnose.arith_check import Claim, check_step, show
+from lessons.arith import Claim, check_step, show
 from lessons.diagnose.base import Diagnosis
 from lessons.models.base import Chat, Completion
 from lessons.store.db import AttemptRow

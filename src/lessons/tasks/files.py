@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from lessons.tasks.base import GoldStep, SuiteInfo, Task, split_for
 
-FORMATS = ("gsm8k", "svamp", "jsonl", "json", "csv", "parquet")
+TASK_FILE_FORMATS = ("gsm8k", "svamp", "jsonl", "json", "csv", "parquet")
 _CONTAINERS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 _ANNOTATION = re.compile(r"<<([^<>]*)>>")  # GSM8K calculator call: <<48/2=24>>
 
@@ -63,12 +63,12 @@ class _Record:
 
 
 class FileSuite:
-    """A suite loaded from a file; `format` is one of FORMATS, or None to detect it."""
+    """A suite loaded from a file; `format` is one of TASK_FILE_FORMATS, or None to detect it."""
 
     def __init__(self, path: str | Path, field_map: FieldMap | None = None, format: str | None = None):
         self.path = Path(path)
-        if format is not None and format not in FORMATS:
-            raise ValueError(f"unknown task file format {format!r}; expected one of {', '.join(FORMATS)}")
+        if format is not None and format not in TASK_FILE_FORMATS:
+            raise ValueError(f"unknown task file format {format!r}; expected one of {', '.join(TASK_FILE_FORMATS)}")
         try:
             data = self.path.read_bytes()
         except OSError as e:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from lessons.registry import Registry, UnknownName
 from lessons.tasks.base import Suite, Task
-from lessons.tasks.files import FORMATS, FieldMap, FileSuite
+from lessons.tasks.files import TASK_FILE_FORMATS, FieldMap, FileSuite
 
 # Built-in suites: name -> a factory taking the spec's keyword parameters ("arith:seed=3").
 # Other packages add suites through the entry-point group `lessons.suites`.
@@ -22,7 +22,7 @@ class UnknownSuite(UnknownName):
 
     def __init__(self, name: str, known: list[str]):
         super().__init__("suite", name, known)
-        looks_like_path = Path(name).suffix.lower() in {f".{f}" for f in FORMATS} or "/" in name
+        looks_like_path = Path(name).suffix.lower() in {f".{f}" for f in TASK_FILE_FORMATS} or "/" in name
         reason = f"no such file {name!r}" if looks_like_path else f"unknown suite {name!r}"
         self.args = (
             f"{reason}; built-in suites: {', '.join(known) or '(none)'}; "
