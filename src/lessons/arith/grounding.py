@@ -48,7 +48,6 @@ _UNIT_ABBREV = re.compile(r"[0-9] ?(" + "|".join(w for w in _LONG_FIRST if len(w
 _UNIT_SCAN_CHARS = 4_000  # units are named early; no need to scan a whole loop
 
 
-
 def free_constants(dimensions: Iterable[str] = (), units: bool = False) -> frozenset[Number]:
     """Numbers a solution may use though neither the question nor an earlier step gave
     them: `CORE_CONSTANTS`, every conversion factor in a task about units, and the factors
