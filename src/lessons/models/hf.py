@@ -9,6 +9,15 @@ from typing import Sequence
 
 from lessons.models.base import Chat, Completion, ModelInfo, SamplingParams
 
+DTYPE = "bfloat16"  # what local models load in unless told otherwise
+
+
+def transformers_info(name: str, source: str, dtype: str = DTYPE) -> ModelInfo:
+    """A local model's identity in the mistake log: one rule for the backend that loads it
+    and for `lessons train`, which registers a trained version before anything loads it,
+    so both give the same version id."""
+    return ModelInfo(name=name, backend="transformers", source=source, args={"dtype": dtype})
+
 
 class TransformersBackend:
     """A Hugging Face causal LM from a local directory (or an embedded packaged model)."""
@@ -19,7 +28,7 @@ class TransformersBackend:
         name: str | None = None,
         source: str | None = None,
         device: str = "auto",
-        dtype: str = "bfloat16",
+        dtype: str = DTYPE,
         batch_size: int = 16,
     ):
         import torch
@@ -41,12 +50,7 @@ class TransformersBackend:
         # settings are the whole story. A pad token ends a completion as EOS does.
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
         self.stop_ids = self.eos_ids | {self.tokenizer.pad_token_id}
-        self.info = ModelInfo(
-            name=name or str(self.path),
-            backend="transformers",
-            source=source or str(self.path.resolve()),
-            args={"dtype": dtype},
-        )
+        self.info = transformers_info(name or str(self.path), source or str(self.path.resolve()), dtype)
 
     def render(self, prompt: Chat) -> str:
         if prompt and prompt[-1]["role"] == "assistant":

@@ -11,19 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lessons.models.base import ModelInfo
 from lessons.models import find_local_model
+from lessons.models.base import ModelInfo
 from lessons.models.embedded import PACKAGED
+from lessons.models.hf import transformers_info
 
 if TYPE_CHECKING:
     from lessons.store import Store
     from lessons.train.config import TrainConfig
     from lessons.train.data import LessonSet
-
-# TransformersBackend loads local models in bf16 and records it in its args; the same
-# args here keep the version ids equal (see the module docstring).
-BACKEND_ARGS = {"dtype": "bfloat16"}
-
 
 @dataclass(frozen=True)
 class BaseModel:
@@ -45,11 +41,11 @@ def resolve_base(name: str, registered: dict[str, str] | None = None) -> BaseMod
             f"model {name!r}: not a packaged model, a registered version or a local model directory "
             f"(no {path / 'config.json'}); known: {', '.join(known)}"
         )
-    return BaseModel(name, local[0], ModelInfo(name, "transformers", local[1], dict(BACKEND_ARGS)))
+    return BaseModel(name, local[0], transformers_info(name, local[1]))
 
 
 def trained_info(name: str, merged_dir: Path) -> ModelInfo:
-    return ModelInfo(name, "transformers", str(Path(merged_dir).resolve()), dict(BACKEND_ARGS))
+    return transformers_info(name, str(Path(merged_dir).resolve()))
 
 
 def register_version(
