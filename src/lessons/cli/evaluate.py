@@ -9,25 +9,42 @@ import typer
 from rich.table import Table
 
 from lessons.cli.app import (
-    DbOption, JsonOption, CliError, command, emit_json, fmt_pct, open_store, out, progress_bar, working,
+    DbOption, JsonOption, CliError, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
 )
 from lessons.models import DEFAULT_MODEL, ModelOptions, available_models, resolve_model
 from lessons.models.base import BackendError
 from lessons.runner import EvalConfig, EvalResult, evaluate
-from lessons.tasks import FieldMap, load_suite, summarize
+from lessons.tasks import FieldMap, FileSuite, Suite, load_suite, summarize
+from lessons.verify.verifiers import unreadable_golds
+
+VerifierOption = typer.Option("math", "--verifier", help="math, numeric, exact, regex or choice.")
 
 
 def _field_map(fields: list[str]) -> FieldMap | None:
-    """`--field question=problem --field answer=target --field metadata=level,topic`."""
+    """`--field question=Body+Question --field answer=solutions[0] --field metadata=meta.level,topic`
+    (field expressions: `lessons.tasks.fields`)."""
     if not fields:
         return None
     mapping: dict = {}
     for item in fields:
         key, sep, value = item.partition("=")
-        if not sep or key not in {"question", "answer", "solution", "id", "metadata"}:
-            raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id= or metadata=NAME[,NAME]")
-        mapping[key] = tuple(value.split(",")) if key == "metadata" else value
+        if not sep or key not in {"question", "answer", "solution", "id", "metadata"} or not value.strip():
+            raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id= or metadata= followed "
+                           "by a field (NAME, NAME+NAME, NAME.KEY, NAME[0]; metadata: several, comma-separated)")
+        mapping[key] = tuple(v.strip() for v in value.split(",")) if key == "metadata" else value.strip()
     return FieldMap(**mapping)
+
+
+def _load(suite: str, fields: list[str], verifier: str, limit: int | None = None) -> Suite:
+    """The suite, with a warning when the verifier cannot read some of a task file's gold
+    answers (a built-in suite's are made for it)."""
+    loaded = load_suite(suite, _field_map(fields))
+    if not isinstance(loaded, FileSuite):
+        return loaded
+    problem = unreadable_golds([t.answer for t in loaded.tasks(limit)], verifier)
+    if problem:
+        warn(problem)
+    return loaded
 
 
 @command("eval")
@@ -44,7 +61,7 @@ def eval_command(
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(16, "--batch-size", help="Prompts per generate call."),
     template: str = typer.Option("step-by-step", "--template"),
-    verifier: str = typer.Option("math", "--verifier", help="math, numeric, exact, regex or choice."),
+    verifier: str = VerifierOption,
     field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL", help="Endpoint for openai:<model>."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
@@ -61,7 +78,7 @@ def eval_command(
         verifier=verifier, run_name=run,
     )
     store = open_store(db)
-    task_suite = load_suite(suite, _field_map(field))
+    task_suite = _load(suite, field, verifier)
     registered = store.registered_models()
     with working(f"loading model {model} ..."):
         backend = resolve_model(
@@ -111,13 +128,14 @@ def tasks_command(
     suite: str = typer.Argument(..., help="Built-in suite (arith) or task file (JSONL, JSON, CSV, Parquet)."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n"),
     field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
+    verifier: str = VerifierOption,
     show: int = typer.Option(3, "--show", help="Example tasks to print."),
     as_json: bool = JsonOption,
 ) -> None:
     """What a suite holds: tasks per skill and split, with examples."""
     if limit is None and suite.split(":")[0] == "arith":
         limit = 1000
-    task_suite = load_suite(suite, _field_map(field))
+    task_suite = _load(suite, field, verifier, limit)
     tasks = list(task_suite.tasks(limit))
     summary = summarize(tasks)
     if as_json:

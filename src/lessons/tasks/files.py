@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lessons.tasks.base import GoldStep, SuiteInfo, Task, split_for
+from lessons.tasks.fields import FieldError, parse_fields, parse_path, plain_gold
 
 TASK_FILE_FORMATS = ("gsm8k", "svamp", "jsonl", "json", "csv", "parquet")
 _CONTAINERS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -30,13 +31,14 @@ class TaskFileError(ValueError):
 
 @dataclass(frozen=True)
 class FieldMap:
-    """Which record fields hold what, for generic files."""
+    """Which record fields hold what, for generic files; each a field expression
+    (`Body+Question`, `meta.level`, `solutions[0]`: see `lessons.tasks.fields`)."""
 
     question: str = "question"
     answer: str = "answer"
     solution: str | None = None  # worked solution; one gold step per non-empty line
     id: str | None = None  # task id field; default "<file stem>-<record number>"
-    metadata: tuple[str, ...] = ()  # fields copied into task.metadata
+    metadata: tuple[str, ...] = ()  # fields copied into task.metadata, each under its last key
 
 
 @dataclass(frozen=True)
@@ -49,17 +51,29 @@ class _Record:
         return TaskFileError(f"{self.where}: {message}")
 
     def text(self, name: str) -> str:
-        """A required, non-empty text field (numbers are accepted and written exactly)."""
-        if name not in self.fields:
-            keys = ", ".join(map(repr, self.fields)) or "none"
-            raise self.fail(f"missing field {name!r} (record keys: {keys})")
-        value = self.fields[name]
-        if value is None or isinstance(value, (bool, list, dict)):
-            raise self.fail(f"field {name!r} must be text or a number, got {type(value).__name__}")
-        text = _number_text(value) if isinstance(value, (int, float)) else str(value).strip()
+        """A required, non-empty text field (numbers are accepted and written exactly);
+        `name` is a field expression, whose parts are joined by a space."""
+        try:
+            values = [(name, self.fields[name])] if name in self.fields else [
+                (p.text, p.read(self.fields)) for p in parse_fields(name)]
+        except FieldError as e:
+            raise self.fail(str(e)) from None
+        texts = []
+        for part, value in values:
+            if value is None or isinstance(value, (bool, list, dict)):
+                raise self.fail(f"field {part!r} must be text or a number, got {type(value).__name__}")
+            texts.append(_number_text(value) if isinstance(value, (int, float)) else str(value).strip())
+        text = " ".join(filter(None, texts))
         if not text:
             raise self.fail(f"empty field {name!r}")
         return text
+
+    def value(self, name: str) -> Any:
+        """Any value at a field path (metadata may be a list, a bool or a number)."""
+        try:
+            return parse_path(name).read(self.fields)
+        except FieldError as e:
+            raise self.fail(str(e)) from None
 
 
 class FileSuite:
@@ -77,7 +91,9 @@ class FileSuite:
         records = _read_records(self.path, data, container)
         self.format = format or _detect(container, records, field_map)
         self._tasks = _to_tasks(self.path, self.format, records, field_map or FieldMap())
-        params = {"format": self.format, "field_map": asdict(field_map or FieldMap())}
+        params: dict[str, Any] = {"format": self.format, "field_map": asdict(field_map or FieldMap())}
+        if any("gold_text" in t.metadata for t in self._tasks):
+            params["gold"] = "plain"  # answers were reduced to their numbers: other tasks, another fingerprint
         mapping = json.dumps(params, sort_keys=True).encode()
         fingerprint = hashlib.sha256(data + b"\0" + mapping).hexdigest()
         name = _suite_name(self.path, self.format)
@@ -268,24 +284,33 @@ def _balanced(text: str) -> bool:
 
 
 def _generic_task(record: _Record, field_map: FieldMap, stem: str) -> Task:
-    question, answer = record.text(field_map.question), record.text(field_map.answer)
+    question, gold = record.text(field_map.question), record.text(field_map.answer)
     steps = solution_steps(record.text(field_map.solution)) if field_map.solution else ()
     task_id = record.text(field_map.id) if field_map.id else f"{stem}-{record.number:05d}"
     metadata: dict[str, Any] = {"source": stem}
-    for name in ("skill", "difficulty", *field_map.metadata):
-        if name in field_map.metadata or name in record.fields:
-            metadata[name] = _metadata_value(record, name)
+    for name in ("skill", "difficulty"):
+        if name in record.fields:
+            metadata[name] = _metadata_value(name, record.fields[name])
+    for expression in field_map.metadata:
+        key = _metadata_key(record, expression)
+        metadata[key] = _metadata_value(key, record.value(expression))
     if steps:
         metadata["n_steps"] = len(steps)
+    answer = plain_gold(gold)
+    if answer != gold:
+        metadata["gold_text"] = gold  # as the file wrote it
     return _make(task_id, question, answer, steps, metadata)
 
 
-def _metadata_value(record: _Record, name: str) -> Any:
-    if name not in record.fields:
-        keys = ", ".join(map(repr, record.fields))
-        raise record.fail(f"missing field {name!r} (record keys: {keys})")
-    value = record.fields[name]
-    if name == "difficulty" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+def _metadata_key(record: _Record, expression: str) -> str:
+    try:
+        return parse_path(expression).name
+    except FieldError as e:
+        raise record.fail(str(e)) from None
+
+
+def _metadata_value(key: str, value: Any) -> Any:
+    if key == "difficulty" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)  # CSV cells are text; slices compare difficulty as a number
     return value
 

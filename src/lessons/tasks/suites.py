@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from lessons.arith import parse_number
 from lessons.registry import Registry, UnknownName
 from lessons.tasks.base import Suite, Task
 from lessons.tasks.files import TASK_FILE_FORMATS, FieldMap, FileSuite
@@ -73,9 +73,5 @@ def summarize(tasks: Iterable[Task]) -> dict[str, Any]:
 
 
 def is_numeric(answer: str) -> bool:
-    """Whether an answer reads as a number or fraction: "72", "-3", "12.5", "7/12", "1,234"."""
-    try:
-        Fraction(answer.replace(",", "").strip())
-    except (ValueError, ZeroDivisionError):
-        return False
-    return True
+    """Whether an answer reads as one number: "72", "-3", "12.5", "7/12", "1,234", "$5"."""
+    return parse_number(answer) is not None

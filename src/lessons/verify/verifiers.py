@@ -20,7 +20,7 @@ from lessons.verify.base import Verifier
 
 __all__ = [
     "ChoiceVerifier", "ExactVerifier", "MathVerifier", "NumericVerifier", "RegexVerifier",
-    "get_verifier", "verifiers",
+    "get_verifier", "unreadable_golds", "verifiers",
 ]
 
 
@@ -123,3 +123,44 @@ def get_verifier(name: str) -> Verifier:
     """The verifier registered as `name`; raises UnknownName listing the known ones."""
     target = verifiers.get(name)
     return target() if isinstance(target, type) else target
+
+
+# What each verifier can read as a gold answer, said as the warning says it: a gold answer
+# it cannot read makes every attempt at the task wrong, which looks like a weak model.
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _reads_math(gold: str) -> bool:
+    """A number, or math that math-verify parses ("x+1", "\\frac{1}{2}", "(1, 2]"): no
+    word of two letters or more once LaTeX commands are set aside ("Paris" is not math)."""
+    return parse_number(gold) is not None or _WORD.search(_LATEX_COMMAND.sub(" ", gold)) is None
+
+
+def _reads_regex(gold: str) -> bool:
+    try:
+        _compile(gold)
+    except re.error:
+        return False
+    return True
+
+
+_READS = {
+    "math": (_reads_math, "numbers or math"),
+    "numeric": (lambda gold: parse_number(gold) is not None, "numbers"),
+    "choice": (lambda gold: choice_letter(gold) is not None, "option letters"),
+    "regex": (_reads_regex, "valid regular expressions"),
+}
+
+
+def unreadable_golds(golds: list[str], verifier: str) -> str | None:
+    """A one-line warning when some gold answers are not what `verifier` reads, else None
+    (also for verifiers that read any text, such as `exact`, and plugins)."""
+    reads, what = _READS.get(verifier, (None, ""))
+    if reads is None or not golds:
+        return None
+    bad = [g for g in golds if not reads(g)]
+    if not bad:
+        return None
+    return (f"{len(bad):,} of {len(golds):,} gold answers are not {what} (e.g. {bad[0][:40]!r}): "
+            f"check --field answer or --verifier")
