@@ -141,9 +141,14 @@ Namer = Callable[[Sequence[str], Sequence[str]], str]  # (terms, example descrip
 def describe_mistake(step_text: str, error_types: Sequence[str], skill: str | None) -> str:
     """The text that is embedded: types, skill and the step with numbers masked."""
     step = _ANSWER_LINE.sub(" ", step_text[: MAX_DESCRIPTION_CHARS * 2])  # "Answer: 42" tells nothing of the step
-    step = _DIGITS.sub("N", step)
+    step = mask_numbers(step)
     step = _SPACE.sub(" ", _LABEL.sub("", step.strip())).strip()[:MAX_DESCRIPTION_CHARS]
     return f"{' '.join(error_types) or 'unknown'} | {skill or 'unknown skill'} | {step}"
+
+
+def mask_numbers(text: str) -> str:
+    """Numbers as "N": texts alike but for their numbers embed (and cluster) as one."""
+    return _DIGITS.sub("N", text)
 
 
 def mistake_step_text(steps: Sequence[Step], step: int | None) -> str:
