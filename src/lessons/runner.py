@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from lessons.metrics import RunSummary, summarize_run
 from lessons.models.base import Backend, BackendError, SamplingParams
 from lessons.prompts import DEFAULT_TEMPLATE, PromptTemplate, templates
 from lessons.records import Attempt
-from lessons.store import Store, content_id
+from lessons.store import Store, StoreError, content_id
 from lessons.tasks import Suite, Task
 from lessons.verify import DEFAULT_METHODS, verify
 
@@ -83,11 +83,14 @@ def select_tasks(suite: Suite, split: SplitChoice, limit: int | None, offset: in
         ask *= 4
 
 
-def default_run_name(model_name: str, suite_name: str, config: EvalConfig, n_tasks: int) -> str:
+def default_run_name(model_name: str, suite_name: str, config: EvalConfig, n_tasks: int,
+                     lessons: dict | None = None) -> str:
     short = model_name.rstrip("/").split("/")[-1]
     # offset 0 is left out, so runs named before it existed keep their names
     settings = {k: v for k, v in asdict(config).items() if k != "run_name" and not (k == "offset" and v == 0)}
-    return f"{short}-{suite_name}-{n_tasks}-{content_id(model_name, suite_name, settings)[:6]}"
+    if lessons is None:
+        return f"{short}-{suite_name}-{n_tasks}-{content_id(model_name, suite_name, settings)[:6]}"
+    return f"{short}-{suite_name}-{n_tasks}-{lessons['name']}-{content_id(model_name, suite_name, settings, lessons)[:6]}"
 
 
 def evaluate(
@@ -96,21 +99,34 @@ def evaluate(
     suite: Suite,
     config: EvalConfig = EvalConfig(),
     on_progress: Callable[[Progress], None] | None = None,
+    lessons: Any = None,
 ) -> EvalResult:
+    """Evaluate `backend` on `suite` into a run of the log (resuming one of the same name).
+    `lessons` (a `builders.in_context.LessonPrompts`) prompts each task with in-context
+    lessons instead of the template alone, and is recorded as the run's `lessons` component."""
     started = time.perf_counter()
     tasks = select_tasks(suite, config.split, config.limit, config.offset)
     if not tasks:
         raise ValueError(f"suite {suite.info.name!r} has no {config.split} tasks to evaluate")
     template: PromptTemplate = templates.get(config.template)
+    components = _components(backend, suite, template, config)
+    if lessons is not None:
+        components["lessons"] = lessons.component()
     sampling = config.sampling()
     store.save_suite(suite.info, tasks)
+    name = config.run_name or default_run_name(backend.info.name, suite.info.name, config, len(tasks),
+                                               components.get("lessons"))
+    existing = store.find_run(name)
+    if existing is not None and existing.components.get("lessons") != components.get("lessons"):
+        raise StoreError(f"run {name!r} exists prompted with other in-context lessons; choose another --run name "
+                         "to start a new run")
     run = store.start_run(
-        name=config.run_name or default_run_name(backend.info.name, suite.info.name, config, len(tasks)),
+        name=name,
         suite_id=suite.info.id,
         model_version_id=store.save_model_version(backend.info),
         template_id=store.save_template(template),
         sampling=sampling,
-        components=_components(backend, suite, template, config),
+        components=components,
         task_ids=[t.id for t in tasks],
     )
     done = store.done_samples(run.id)
@@ -123,7 +139,8 @@ def evaluate(
         batch = pending[start : start + config.batch_size]
         t0 = time.perf_counter()
         try:
-            completions = backend.generate([template.render(t) for t in batch], sampling)
+            chats = lessons.chats(template, batch) if lessons is not None else [template.render(t) for t in batch]
+            completions = backend.generate(chats, sampling)
         except BackendError as err:
             # keep what did finish, then stop: the run can be resumed once the backend is back
             kept = {i: c for i, c in err.partial.items() if i < len(batch)}

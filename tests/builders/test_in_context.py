@@ -66,3 +66,31 @@ def test_only_prompt_lesson_sets_apply(applied, tmp_path):
         load_in_context(store, tmp_path / "rejection")
     with pytest.raises(ValueError, match="not a lesson set"):
         load_in_context(store, tmp_path)
+
+
+def test_an_evaluation_prompted_with_lessons_records_them_and_is_a_run_of_its_own(applied):
+    from fakes import ScriptedBackend
+
+    from lessons.builders.in_context import LessonPrompts
+    from lessons.runner import EvalConfig, evaluate
+    from lessons.store import StoreError
+
+    store, lessons = applied
+    seen = []
+    backend = ScriptedBackend(lambda chat, k: seen.append(chat[0]["content"]) or "Answer: 1")
+    config = EvalConfig(limit=6, split="heldout")
+    plain = evaluate(store, backend, SUITE, config)
+    prompts = LessonPrompts(lessons, WordHashEmbedder())
+    treated = evaluate(store, backend, SUITE, config, lessons=prompts)
+    control = evaluate(store, backend, SUITE, config, lessons=LessonPrompts(lessons, WordHashEmbedder(), "few-shot"))
+    names = {plain.summary.run_name, treated.summary.run_name, control.summary.run_name}
+    assert len(names) == 3 and "-lessons-" in treated.summary.run_name
+    assert store.get_run(treated.summary.run_id).components["lessons"] == prompts.component()
+    assert "lessons" not in store.get_run(plain.summary.run_id).components
+    # what the model saw: the plain system prompt, then the lessons, then solved examples
+    assert "Wrong answer:" in seen[6] and lessons.addition in seen[6] and seen[6].startswith(seen[0])
+    assert FEW_SHOT_HEADER in seen[12] and "Wrong answer:" not in seen[12]
+    again = evaluate(store, backend, SUITE, config, lessons=prompts)  # resumes: nothing new
+    assert again.new_attempts == 0 and again.summary.run_id == treated.summary.run_id
+    with pytest.raises(StoreError, match="other in-context lessons"):
+        evaluate(store, backend, SUITE, EvalConfig(limit=6, split="heldout", run_name=treated.summary.run_name))

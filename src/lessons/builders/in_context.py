@@ -20,7 +20,7 @@ say, not of a longer prompt.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -69,6 +69,31 @@ class InContextLessons:
             random.Random(f"few-shot/{seed}/{task.id}").shuffle(order)
             out.append(_closest_fill(order, length))
         return out
+
+
+@dataclass(frozen=True)
+class LessonPrompts:
+    """How an evaluation prompts with in-context lessons: `arm` "lessons" (the treatment)
+    or "few-shot" (its same-length control). Deterministic, so a resumed run prompts a task
+    as it was prompted before."""
+
+    lessons: InContextLessons
+    embedder: Any = field(compare=False)
+    arm: str = "lessons"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.arm not in ARMS:
+            raise ValueError(f"in-context arm {self.arm!r}: use {' or '.join(ARMS)}")
+
+    def chats(self, template: PromptTemplate, tasks: Sequence[Task]) -> list[Chat]:
+        extras = self.lessons.extras([t.prompt for t in tasks], self.embedder)
+        if self.arm == "few-shot":
+            extras = self.lessons.few_shot(tasks, [len(e) for e in extras], self.seed)
+        return [with_system(template, task, extra) for task, extra in zip(tasks, extras)]
+
+    def component(self) -> dict[str, Any]:
+        return self.lessons.component(self.arm) | ({"seed": self.seed} if self.arm == "few-shot" else {})
 
 
 def load_in_context(store: Store, folder: str | Path) -> InContextLessons:

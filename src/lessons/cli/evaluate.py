@@ -66,6 +66,10 @@ def eval_command(
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL", help="Endpoint for openai:<model>."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
     concurrency: int = typer.Option(8, "--concurrency", help="In-flight requests to an endpoint."),
+    lessons_dir: Optional[str] = typer.Option(
+        None, "--lessons", help="Prompt each task with a `prompt` lesson set (in-context lessons, no training)."),
+    few_shot: bool = typer.Option(
+        False, "--few-shot", help="With --lessons: its control instead, solved train problems of the same length."),
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -79,6 +83,7 @@ def eval_command(
     )
     store = open_store(db)
     task_suite = _load(suite, field, verifier)
+    prompts = _lesson_prompts(store, lessons_dir, few_shot, seed)
     registered = store.registered_models()
     with working(f"loading model {model} ..."):
         backend = resolve_model(
@@ -90,10 +95,23 @@ def eval_command(
             update(p.tasks_done, p.tasks_total, p.tasks_done_now, p.completion_tokens, p.elapsed_s)
 
         try:
-            result = evaluate(store, backend, task_suite, config, on_progress=on_progress)
+            result = evaluate(store, backend, task_suite, config, on_progress=on_progress, lessons=prompts)
         except BackendError as e:
             raise CliError(f"{e} — completed attempts are kept; re-run the same command to resume") from None
     _render_eval(result, as_json)
+
+
+def _lesson_prompts(store, folder: str | None, few_shot: bool, seed: int):
+    if folder is None:
+        if few_shot:
+            raise CliError("--few-shot is the control of --lessons DIR: give the lesson set too")
+        return None
+    from lessons.builders.in_context import LessonPrompts, load_in_context
+    from lessons.diagnose.taxonomy import MiniLMEmbedder
+
+    with working(f"reading in-context lessons {folder} ..."):
+        return LessonPrompts(load_in_context(store, folder), MiniLMEmbedder(), "few-shot" if few_shot else "lessons",
+                             seed)
 
 
 def _render_eval(result: EvalResult, as_json: bool) -> None:
