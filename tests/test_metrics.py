@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from lessons.metrics import compare_runs, majority_correct, paired_bootstrap, pass_at_k
+from lessons.consistency import majority_correct
+from lessons.metrics import compare_runs, paired_bootstrap, pass_at_k
 from lessons.store.db import AttemptRow
 
 

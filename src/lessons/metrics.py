@@ -9,6 +9,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from lessons.consistency import majority_correct, rpc_curve, samples_to_match
 from lessons.store.db import AttemptRow
 
 
@@ -26,16 +27,6 @@ def by_task(attempts: Iterable[AttemptRow]) -> dict[str, list[AttemptRow]]:
     return grouped
 
 
-def majority_correct(samples: Sequence[AttemptRow]) -> bool:
-    """Majority vote over extracted answers (ties: the earliest sample's answer wins);
-    correct when the winning answer was judged correct. No answer never wins."""
-    answers = [a.answer.strip() for a in samples if a.extraction_status == "ok" and a.answer]
-    if not answers:
-        return False
-    top, _ = Counter(answers).most_common(1)[0]
-    return next(a.correct for a in samples if a.answer and a.answer.strip() == top)
-
-
 @dataclass(frozen=True)
 class RunSummary:
     run_id: str
@@ -50,9 +41,16 @@ class RunSummary:
     pass_at_k: dict[str, float]  # {"pass@1": .., "pass@k": ..} when samples > 1
     maj_at_k: float | None
     by_status: dict[str, int]
+    # With `aggregate` and log-probs: perplexity consistency (consistency.py) at k samples,
+    # and the fewest samples per task at which it reaches maj@k (None: it never does).
+    rpc_at_k: float | None = None
+    rpc_samples_to_match: int | None = None
 
 
-def summarize_run(run_id: str, run_name: str, attempts: Sequence[AttemptRow], samples: int) -> RunSummary:
+def summarize_run(run_id: str, run_name: str, attempts: Sequence[AttemptRow], samples: int,
+                  aggregate: bool = False) -> RunSummary:
+    """The run's figures; `aggregate` adds RPC (a fit per task and sample count: seconds
+    on a large run, so only where it is shown)."""
     grouped = by_task(attempts)
     correct = sum(a.correct for a in attempts)
     status = Counter(a.extraction_status for a in attempts)
@@ -64,6 +62,11 @@ def summarize_run(run_id: str, run_name: str, attempts: Sequence[AttemptRow], sa
                 np.mean([pass_at_k(len(s), sum(a.correct for a in s), k) for s in grouped.values()])
             )
         maj = float(np.mean([majority_correct(s) for s in grouped.values()]))
+    rpc, to_match = None, None
+    if aggregate and maj is not None:
+        curve = rpc_curve([s for s in grouped.values()])
+        if curve is not None:
+            rpc, to_match = curve[-1], samples_to_match(curve, maj)
     return RunSummary(
         run_id=run_id,
         run_name=run_name,
@@ -77,6 +80,8 @@ def summarize_run(run_id: str, run_name: str, attempts: Sequence[AttemptRow], sa
         pass_at_k=passk,
         maj_at_k=maj,
         by_status=dict(status),
+        rpc_at_k=rpc,
+        rpc_samples_to_match=to_match,
     )
 
 

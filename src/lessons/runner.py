@@ -155,7 +155,7 @@ def evaluate(
             done_now = start + len(batch)
             on_progress(Progress(finished, len(tasks), done_now, tokens, time.perf_counter() - started))
     store.finish_run(run.id, "done")
-    summary = summarize_run(run.id, run.name, store.attempts(run.id), sampling.n)
+    summary = summarize_run(run.id, run.name, store.attempts(run.id), sampling.n, aggregate=sampling.n > 1)
     return EvalResult(summary, new_attempts, tokens, generation_s, time.perf_counter() - started)
 
 

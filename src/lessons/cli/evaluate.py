@@ -123,7 +123,8 @@ def _render_eval(result: EvalResult, as_json: bool) -> None:
         "tokens_per_second": result.tokens_per_second, "elapsed_s": result.elapsed_s,
     }
     if s.samples > 1:
-        payload |= {"pass_at_k": s.pass_at_k, "maj_at_k": s.maj_at_k}
+        payload |= {"pass_at_k": s.pass_at_k, "maj_at_k": s.maj_at_k, "rpc_at_k": s.rpc_at_k,
+                    "rpc_samples_to_match_maj": s.rpc_samples_to_match}
     if as_json:
         emit_json(payload)
         return
@@ -136,6 +137,10 @@ def _render_eval(result: EvalResult, as_json: bool) -> None:
         table.add_row(k, fmt_pct(v))
     if s.maj_at_k is not None:
         table.add_row(f"maj@{s.samples}", fmt_pct(s.maj_at_k))
+    if s.rpc_at_k is not None:
+        match = (f"reaches maj@{s.samples} with {s.rpc_samples_to_match} samples" if s.rpc_samples_to_match
+                 else f"does not reach maj@{s.samples}")
+        table.add_row(f"rpc@{s.samples}", f"{fmt_pct(s.rpc_at_k)}  ({match})")
     table.add_row("new attempts", f"{result.new_attempts} at {result.tokens_per_second:.0f} tok/s")
     out.print(table)
     out.print(f"next: [bold]lessons mistakes {s.run_name}[/bold]")
