@@ -192,6 +192,14 @@ class _Stages:
             self._embedder = self.deps.make_embedder()
         return self._embedder
 
+    def resources(self) -> dict[str, Any]:
+        """What the mix's builders take besides their options: the loop's embedder (prompt
+        lessons), the backend of the teacher the practice options name (as `lessons build`)."""
+        c = self.config
+        made = {"embedder": self.embedder()} if "prompt" in c.mix else {}
+        teacher = self.deps.make_teacher(c.options.get("practice") or {}, self.store) if "practice" in c.mix else None
+        return made | ({"teacher": teacher} if teacher is not None else {})
+
     def choose_target(self, r: int, train_run: str) -> dict[str, Any]:
         """The target slices; with `solutions: self`, chosen after probing the best
         candidates' failed train tasks (target.py), the probe a run of its own."""
@@ -250,7 +258,7 @@ class _Stages:
         heldout = load_heldout(self.store, source.run)
         heldout = HeldOut(heldout.suite_id, heldout.task_ids | {t.id for t in extra},
                           heldout.prompts + tuple(t.prompt for t in extra))
-        resources = {"embedder": self.embedder()} if "prompt" in c.mix else {}
+        resources = self.resources()
         model = source.run.model_name
         probe = self.state.get(r, "target").get("probe")
         drawn: dict[str, list[Any]] = {}
