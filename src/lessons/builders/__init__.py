@@ -24,7 +24,8 @@ from lessons.lesson_set import LESSON_FORMATS, FormatError, check_row
 
 __all__ = [
     "LESSON_FORMATS", "BuildSummary", "FormatError", "HeldOut", "HeldOutLeak", "Lesson", "LessonBuilder",
-    "LessonSetInfo", "LessonSource", "NotDiagnosed", "Provenance", "WriteReport", "build", "build_lesson_set", "builders",
+    "LessonSetInfo", "LessonSource", "NotDiagnosed", "Provenance", "WriteReport", "build", "build_lesson_set",
+    "builders",
     "check_row", "gold_solution", "load_heldout", "normalized", "steps_check_out", "load_source", "make_builder", "make_config", "read_lesson_set",
     "write_lesson_set",
 ]

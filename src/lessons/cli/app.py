@@ -45,8 +45,8 @@ DbOption = typer.Option(
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
 EmbedderOption = typer.Option(  # $LESSONS_EMBEDDER also lets a test pick its registered fake
-    DEFAULT_EMBEDDER, "--embedder", envvar="LESSONS_EMBEDDER", help="Embedder of mistake descriptions (taxonomy, prompt "
-    "lessons): minilm, or one a plugin adds.")
+    DEFAULT_EMBEDDER, "--embedder", envvar="LESSONS_EMBEDDER",
+    help="Embedder of mistake descriptions (taxonomy, prompt lessons): minilm, or one a plugin adds.")
 
 
 class CliError(Exception):
