@@ -43,6 +43,14 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def unregister(self, name: str) -> None:
+        """Remove `name` (a test's registration, when the test ends); a missing name is no error."""
+        self._entries.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        self._load_entry_points()
+        return name in self._entries
+
     def names(self) -> list[str]:
         self._load_entry_points()
         return sorted(self._entries)

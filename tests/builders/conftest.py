@@ -11,6 +11,8 @@ Held-out tasks get the same treatment, so any builder that drew on them would sh
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from fakes import ScriptedBackend, WordHashEmbedder
 
@@ -75,6 +77,16 @@ def planted_db(tmp_path_factory):
 def run_maker():
     """`make_run(db, name, diagnose, samples)`: add a planted run to a log."""
     return make_run
+
+
+@pytest.fixture
+def planted_cli(tmp_path, monkeypatch, planted_db, run_cli):
+    """`run_cli` on a copy of the planted log (LESSONS_DB), which the test may change."""
+    for suffix in ("", "-wal", "-shm"):
+        if planted_db.with_name(planted_db.name + suffix).exists():
+            shutil.copy(planted_db.with_name(planted_db.name + suffix), tmp_path / f"log.db{suffix}")
+    monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
+    return run_cli
 
 
 @pytest.fixture

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from fakes import WordHashEmbedder
-from typer.testing import CliRunner
-
-from lessons.cli import app
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, planted_db):
-    for suffix in ("", "-wal", "-shm"):
-        if planted_db.with_name(planted_db.name + suffix).exists():
-            shutil.copy(planted_db.with_name(planted_db.name + suffix), tmp_path / f"log.db{suffix}")
-    monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
-    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
-    monkeypatch.setattr("lessons.diagnose.taxonomy.MiniLMEmbedder", WordHashEmbedder)
-    runner = CliRunner()
-
-    def invoke(*args, ok=True):
-        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return invoke
+def cli(planted_cli, fake_embedder):
+    return planted_cli
 
 
 @pytest.mark.parametrize("kind, format", [

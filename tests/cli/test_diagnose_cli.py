@@ -4,10 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import ScriptedBackend, WordHashEmbedder
-from typer.testing import CliRunner
+from fakes import ScriptedBackend
 
-from lessons.cli import app
 from lessons.runner import EvalConfig, evaluate
 from lessons.store import Store
 from lessons.tasks import load_suite
@@ -30,23 +28,14 @@ def sloppy(chat, sample):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
+def cli(tmp_path, monkeypatch, run_cli, fake_embedder):
     db = tmp_path / "log.db"
     monkeypatch.setenv("LESSONS_DB", str(db))
-    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
-    monkeypatch.setattr("lessons.diagnose.taxonomy.MiniLMEmbedder", WordHashEmbedder)
     store = Store.open(db)
     evaluate(store, ScriptedBackend(sloppy), SUITE, EvalConfig(limit=30, run_name="r"))
     evaluate(store, ScriptedBackend(lambda c, s: "Answer: 3"), SUITE, EvalConfig(limit=5, samples=3, run_name="k3"))
     store.close()
-    runner = CliRunner()
-
-    def invoke(*args, ok=True):
-        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return invoke
+    return run_cli
 
 
 def test_diagnose_json_counts_and_clusters(cli):
@@ -101,13 +90,12 @@ def test_mistakes_and_show_carry_the_diagnosis(cli):
     assert "type" in cli("mistakes", "r").stdout
 
 
-def test_diagnose_with_a_critic_model_locates_and_names_clusters(cli, monkeypatch):
+def test_diagnose_with_a_critic_model_locates_and_names_clusters(cli, register_model):
     def critic(chat, sample):
         prompt = chat[-1]["content"]
         return "Paragraph 0 is wrong. \\boxed{0}" if "[Solution]" in prompt or "paragraph_0" in prompt else "Dropped carry"
 
-    monkeypatch.setattr("lessons.cli.diagnose.resolve_model",
-                        lambda name, options=None, registered=None: ScriptedBackend(critic, name=name))
+    register_model("judge", lambda name, options: ScriptedBackend(critic, name=name))
     payload = json.loads(cli("diagnose", "r", "--method", "critic", "--model", "judge", "--json").stdout)
     assert payload["method"] == "critic" and payload["located"] >= 7
     assert any(c["name"] == "Dropped carry" for c in payload["clusters"])

@@ -13,6 +13,7 @@ Real models (`--model DIR` for `lessons train`) are untouched.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -57,14 +58,13 @@ def install(state_dir: Path) -> None:
         return world.backend(name, store, None)
 
     evaluate.resolve_model = resolve
-    taxonomy.MiniLMEmbedder = WordHashEmbedder
+    taxonomy.embedders.register("word-hash", WordHashEmbedder)  # chosen by name, as the CLI tests do
+    os.environ["LESSONS_EMBEDDER"] = "word-hash"
     deps = run.Deps
     run.Deps = lambda: deps(backend=world.backend, train=world.train, embedder=WordHashEmbedder)
 
 
 if __name__ == "__main__":
-    import os
-
     install(Path(os.environ["FAULTS_STATE"]))
     if os.environ.get("LESSONS_TEST_SYNC"):  # meet another command mid-way (tests of a shared log)
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))

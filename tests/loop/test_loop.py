@@ -188,3 +188,45 @@ def test_a_flag_mends_a_file_value_out_of_range(tmp_path):
     path.write_text("name: x\nrows: 0\n")
     assert load_config(path, {"rows": 3}).rows == 3
     assert load_config(path, {}, "quick").rows == 16  # a size's numbers beat the file
+
+
+def write_problem(chat, sample):
+    """A scripted teacher: a new problem with as many steps as the lead example, every number
+    of its question used and the steps true (so it passes the builder's checks), new numbers
+    for each problem and sample. "product of" makes it a lesson of the weak skill."""
+    import re
+
+    lead = chat[-1]["content"].split("Example 2:")[0]
+    steps = len(re.findall(r"^Step \d+:", lead, re.M))
+    i = int(re.search(r"This is problem (\d+) of", chat[-1]["content"]).group(1))
+    a, b = 31 + 2 * i + 97 * sample, 3 + i % 7
+    adds = [11 + 5 * k + i for k in range(steps - 1)]
+    lines, value = [f"Step 1: {a} * {b} = {a * b}"], a * b
+    for k, c in enumerate(adds, 2):
+        lines.append(f"Step {k}: {value} + {c} = {value + c}")
+        value += c
+    question = f"Take the product of {a} and {b}" + "".join(f", then add {c}" for c in adds) + ". What is the result?"
+    return "\n".join([f"Question: {question}", *lines, f"Answer: {value}"])
+
+
+def test_a_practice_teacher_named_in_the_options_writes_the_treatments_new_tasks(world, deps, config):
+    """`options.practice.teacher` names a model: the loop makes it through its Deps, as it
+    makes every model, and the practice builder has it write the new tasks."""
+    from dataclasses import replace
+
+    from fakes import ScriptedBackend
+
+    teacher = ScriptedBackend(write_problem, name="teacher-model")
+
+    def backend(name, store, options):
+        return teacher if name == "teacher-model" else world.backend(name, store, options)
+
+    config = replace(config, options={"practice": {"teacher": "teacher-model"}})
+    state = run_loop(Store.open(":memory:"), config, deps=replace(deps, backend=backend))
+    assert teacher.calls  # asked once per target slice
+    build = state.get(1, "build")
+    provenance = [json.loads(line) for line in open(f"{build['treatment_path']}/provenance.jsonl", encoding="utf-8")]
+    by_teacher = [p for p in provenance if p["builder"] == "practice" and p["detail"].get("source") == "teacher"]
+    assert by_teacher and all(p["detail"]["teacher"] == "teacher-model" for p in by_teacher)
+    rows = {r["prompt"][-1]["content"]: r for r in _lesson_rows(build["treatment_path"])}
+    assert sum("Take the product of" in prompt for prompt in rows) == len(by_teacher)  # the teacher's own questions

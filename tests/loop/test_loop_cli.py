@@ -7,33 +7,22 @@ import json
 import re
 
 import pytest
-from typer.testing import CliRunner
 
-from lessons.cli import app
 from lessons.loop import Deps
 from lessons.store import Store
 from fakes import WordHashEmbedder
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, world):
+def cli(tmp_path, monkeypatch, world, run_cli):
     monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each
     import lessons.loop as loop_pkg
 
     real = loop_pkg.run_loop
     monkeypatch.setattr(loop_pkg, "run_loop", lambda store, config, hooks=None, deps=None: real(
         store, config, hooks, Deps(backend=world.backend, train=world.train, embedder=WordHashEmbedder)))
-    runner = CliRunner()
-
-    def invoke(*args, ok=True):
-        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
+    return run_cli
 
 
 # --keep 1: the scripted model writes one text per task, so one distinct solution is all there is

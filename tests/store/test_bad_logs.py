@@ -34,9 +34,8 @@ def lessons(db, *args):
 
 
 @pytest.fixture(autouse=True)
-def scripted(monkeypatch):
-    monkeypatch.setattr("lessons.cli.evaluate.resolve_model",
-                        lambda name, options=None, registered=None: ScriptedBackend(solve, name=name))
+def scripted(register_model):
+    register_model("m", lambda name, options: ScriptedBackend(solve, name=name))
 
 
 def refused(path, expected):

@@ -201,10 +201,9 @@ def test_a_write_that_outwaits_one_busy_timeout_tries_again_and_lands(tmp_path, 
     store.close()
 
 
-def test_lessons_eval_against_a_held_lock_prints_one_line(held_lock, monkeypatch):
+def test_lessons_eval_against_a_held_lock_prints_one_line(held_lock, monkeypatch, register_model):
     monkeypatch.setattr("lessons.store.db.BUSY_TIMEOUT_S", 0.2)
-    monkeypatch.setattr("lessons.cli.evaluate.resolve_model",
-                        lambda name, options=None, registered=None: ScriptedBackend(solve, name=name))
+    register_model("m", lambda name, options: ScriptedBackend(solve, name=name))
     monkeypatch.setenv("LESSONS_DB", str(held_lock))
     monkeypatch.delenv("LESSONS_DEBUG", raising=False)
     result = CliRunner().invoke(app, ["eval", "--model", "m", "--suite", "arith", "--limit", "2"])

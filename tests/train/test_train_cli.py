@@ -4,23 +4,14 @@ The library call is replaced here; the slow tests run the real one."""
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from lessons.cli import app
 from lessons.train import TrainProgress, TrainResult
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
+def cli(tmp_path, monkeypatch, run_cli):
     monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
-    monkeypatch.setenv("COLUMNS", "200")  # tables on one line each, whatever the terminal or an exported COLUMNS
-    monkeypatch.delenv("LESSONS_DEBUG", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
+    return run_cli
 
 
 @pytest.fixture
@@ -65,17 +56,17 @@ def test_bad_lessons_give_one_red_line_with_file_and_line(cli, tmp_path, monkeyp
     monkeypatch.setattr("lessons.cli.train._quiet_libraries", lambda: None)  # no HF imports in a unit test
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n{oops\n')
-    result = cli("train", "--model", "smollm2-135m", "--data", bad, "--json")
+    result = cli("train", "--model", "smollm2-135m", "--data", bad, "--json", ok=False)
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: {bad}:2: invalid JSON")
 
 
 def test_wrong_method_is_refused(cli, dpo_file):
-    result = cli("train", "--model", "smollm2-135m", "--data", dpo_file, "--method", "sft")
+    result = cli("train", "--model", "smollm2-135m", "--data", dpo_file, "--method", "sft", ok=False)
     assert result.exit_code == 1 and "use --method dpo" in result.stderr
 
 
 def test_bad_option_value_is_refused(cli, sft_file):
-    result = cli("train", "--model", "m", "--data", sft_file, "--method", "ppo")
+    result = cli("train", "--model", "m", "--data", sft_file, "--method", "ppo", ok=False)
     assert result.exit_code == 1 and "method 'ppo'" in result.stderr

@@ -9,6 +9,7 @@ from typing import Any
 from lessons.builders.base import NotDiagnosed, config_args, make_builder, make_config
 from lessons.builders.source import load_heldout, load_source
 from lessons.builders.write import LessonSetInfo, WriteReport, write_lesson_set
+from lessons.deps import Deps
 from lessons.lesson_set import LESSON_FORMATS
 from lessons.store.db import Store
 
@@ -48,3 +49,15 @@ def build_lesson_set(
     report = write_lesson_set(lessons, out_dir, info, load_heldout(store, run), limit)
     return BuildSummary(kind, builder.format, run.id, run.name, report, source.excluded_attempts,
                         LESSON_FORMATS[builder.format].method, dict(getattr(builder, "rejected", None) or {}))
+
+
+def build(
+    store: Store, run_name: str, kind: str, out_dir: str | Path, options: dict[str, Any] | None = None,
+    deps: Deps | None = None, limit: int | None = None, diagnosis_method: str | None = None,
+) -> BuildSummary:
+    """`build_lesson_set` with the builder's resources made by `deps` (`lessons.deps`): the
+    embedder for builders that take one, the backend of the `teacher` the options name."""
+    deps = deps or Deps()
+    resources = deps.builder_resources(kind, options or {}, store)
+    return build_lesson_set(store, run_name, kind, out_dir, options, limit, diagnosis_method=diagnosis_method,
+                            **resources)

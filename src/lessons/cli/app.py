@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from lessons.cli.errors import OneLineErrorsGroup, print_error, print_line
+from lessons.deps import DEFAULT_EMBEDDER
 from lessons.store import DEFAULT_DB, Store
 
 app = typer.Typer(
@@ -43,6 +44,9 @@ DbOption = typer.Option(
     None, "--db", envvar="LESSONS_DB", help=f"Mistake log (SQLite). Default: ./{DEFAULT_DB}", show_default=False
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+EmbedderOption = typer.Option(  # $LESSONS_EMBEDDER also lets a test pick its registered fake
+    DEFAULT_EMBEDDER, "--embedder", envvar="LESSONS_EMBEDDER",
+    help="Embedder of mistake descriptions (taxonomy, prompt lessons): minilm, or one a plugin adds.")
 
 
 class CliError(Exception):

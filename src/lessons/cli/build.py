@@ -9,9 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lessons.builders import BuildSummary, build_lesson_set, make_builder
-from lessons.cli.app import CliError, DbOption, JsonOption, command, emit_json, open_store, out, warn, working
-from lessons.models import ModelOptions, resolve_model
+from lessons.builders import BuildSummary, build, make_builder
+from lessons.cli.app import (
+    CliError, DbOption, EmbedderOption, JsonOption, command, emit_json, open_store, out, warn, working,
+)
+from lessons.deps import Deps
+from lessons.models import ModelOptions
 
 EMPTY_HINTS = {  # why a builder may produce nothing, and what to do
     "pairs": "pairs need tasks with both a correct and a wrong sample: evaluate with --samples 4, "
@@ -49,6 +52,7 @@ def build_command(
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL",
                                            help="Endpoint for -x teacher=openai:<model>."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    embedder: str = EmbedderOption,
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -59,20 +63,12 @@ def build_command(
         return
     if run is None or out_dir is None:
         raise CliError("--run RUN and --out DIR are required")
-    embedder = None
-    if getattr(builder, "resources", ()) and "embedder" in builder.resources:
-        from lessons.diagnose.taxonomy import MiniLMEmbedder
-
-        embedder = MiniLMEmbedder()
     options = _options(option)
+    deps = Deps(embedder=embedder, model_options=ModelOptions(base_url=base_url, api_key=api_key))
     store = open_store(db)
-    teacher = None
-    if "teacher" in getattr(builder, "resources", ()) and options.get("teacher"):
-        with working(f"loading teacher model {options['teacher']} ..."):
-            teacher = resolve_model(options["teacher"], ModelOptions(base_url=base_url, api_key=api_key),
-                                    store.registered_models())
+    # one spinner: a teacher model, when the options name one, loads inside the build
     with working(f"building {kind} lessons from run {run} ..."):
-        summary = build_lesson_set(store, run, kind, out_dir, options, limit, embedder, method, teacher=teacher)
+        summary = build(store, run, kind, out_dir, options, deps, limit, method)
     _render(summary, as_json)
 
 

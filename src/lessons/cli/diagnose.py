@@ -11,14 +11,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from lessons.cli.app import (
-    CliError, app, DbOption, JsonOption, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
+    CliError, app, DbOption, EmbedderOption, JsonOption, command, emit_json, fmt_pct, open_store, out, progress_bar,
+    warn, working,
 )
-from lessons.diagnose.locators import locators, make_locator, needs_backend, run_locator_options
+from lessons.deps import Deps
+from lessons.diagnose.locators import locators, make_locator
 from lessons.diagnose.pipeline import (
-    DiagnoseConfig, DiagnoseSummary, diagnose_run, find_run_slices, find_run_suspects, taxonomy_view,
+    DiagnoseConfig, DiagnoseSummary, diagnose, find_run_slices, find_run_suspects, taxonomy_view,
 )
 from lessons.diagnose.slices import SliceConfig, SliceSpec
-from lessons.models import ModelOptions, resolve_model
+from lessons.models import ModelOptions
 
 METHODS = "arith, rollout, critic or consensus"
 
@@ -27,7 +29,7 @@ def _backend(model: Optional[str], base_url: Optional[str], api_key: Optional[st
     if model is None:
         return None
     with working(f"loading model {model} ..."):
-        return resolve_model(model, ModelOptions(base_url=base_url, api_key=api_key), store.registered_models())
+        return Deps(model_options=ModelOptions(base_url=base_url, api_key=api_key)).make_backend(model, store)
 
 
 @command("diagnose")
@@ -41,6 +43,7 @@ def diagnose_command(
     batch_size: int = typer.Option(64, "--batch-size", help="Mistakes per locator call and per write."),
     force: bool = typer.Option(False, "--force", help="Re-diagnose mistakes already diagnosed by this method."),
     cluster: bool = typer.Option(True, "--cluster/--no-cluster", help="Place the mistakes in the taxonomy."),
+    embedder: str = EmbedderOption,
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
     db: Optional[str] = DbOption,
@@ -51,30 +54,18 @@ def diagnose_command(
         raise CliError(f"--method {method!r}: use {METHODS}")
     store = open_store(db)
     record = store.get_run(run)
-    if model is None and method == "rollout":
-        model = record.components["model"]["name"]
-    backend = _backend(model, base_url, api_key, store) if needs_backend(method) or model else None
-    locator = make_locator(method, backend, **run_locator_options(method, record.components, rollouts))
-    embedder = None
-    if cluster:
-        from lessons.diagnose.taxonomy import MiniLMEmbedder
-
-        embedder = MiniLMEmbedder()
+    deps = Deps(embedder=embedder, model_options=ModelOptions(base_url=base_url, api_key=api_key))
     config = DiagnoseConfig(split_mode=split_mode, batch_size=batch_size, force=force, cluster=cluster)
     mistakes = len(store.attempts(record.id, mistakes_only=True))
     started, done, tokens = time.perf_counter(), 0, 0
+    # the bar opens before a model loads: its clock then shows the loading too
     with progress_bar(f"diagnose {record.name} ({method})", total=mistakes, quiet=False) as update:
         def on_progress(n: int, spent: int) -> None:
             nonlocal done, tokens
             done, tokens = done + n, tokens + spent
             update(done, mistakes, done, tokens, time.perf_counter() - started)
 
-        namer = None
-        if backend is not None and method in ("critic", "consensus"):  # a critic model also names clusters
-            from lessons.diagnose.naming import llm_namer
-
-            namer = llm_namer(backend)
-        summary = diagnose_run(store, record, locator, config, embedder, on_progress, namer)
+        summary = diagnose(store, record, method, deps, model, rollouts, config, on_progress)
     _render_diagnosis(summary, as_json)
 
 

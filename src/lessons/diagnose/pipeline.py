@@ -13,7 +13,8 @@ from typing import Callable, Sequence
 
 from lessons.diagnose.base import Case, Diagnosis, Locator
 from lessons.diagnose.error_types import classify_mistake
-from lessons.diagnose.locators import locator_args
+from lessons.deps import Deps
+from lessons.diagnose.locators import locator_args, locators
 from lessons.diagnose.slices import SliceConfig, SliceRow, find_error_type_slices, find_weak_slices, slice_features
 from lessons.diagnose.steps import split_steps
 from lessons.diagnose.suspects import Suspect, SuspectGroup, find_suspects
@@ -97,6 +98,24 @@ def diagnose_run(
         typed=sum(1 for d in diagnoses if d.error_types), located=sum(1 for d in diagnoses if d.location.step is not None),
         tokens=tokens, by_type=dict(Counter(d.error_type for d in diagnoses).most_common()), clusters=clusters,
     )
+
+
+def diagnose(
+    store: Store, run: str | RunRecord, method: str = "arith", deps: Deps | None = None, model: str | None = None,
+    rollouts: int = 4, config: DiagnoseConfig = DiagnoseConfig(), progress: Progress | None = None,
+) -> DiagnoseSummary:
+    """`diagnose_run` with its parts made by `deps` (`lessons.deps`): locator `method` set
+    up for the run, on model `model` (for rollout the run's own model when None), which
+    also names new clusters for critic and consensus; the embedder when `config.cluster`."""
+    deps = deps or Deps()
+    locators.get(method)  # an unknown method fails here, listing the known ones, before a model loads
+    record = store.get_run(run) if isinstance(run, str) else run
+    if model is None and method == "rollout":
+        model = record.model_name
+    backend = deps.make_backend(model, store) if model else None
+    locator = deps.make_locator(method, record, backend, rollouts)
+    embedder = deps.make_embedder() if config.cluster else None
+    return diagnose_run(store, record, locator, config, embedder, progress, deps.make_namer(method, backend))
 
 
 def diagnose_attempts(

@@ -36,6 +36,7 @@ from typing import Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from lessons.diagnose.base import Cluster, Step
+from lessons.registry import Registry
 
 MAX_DESCRIPTION_CHARS = 240  # the start of a step says what kind of step it is; keeps embedding cheap
 _DIGITS = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
@@ -82,6 +83,12 @@ class MiniLMEmbedder:
         vectors = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+
+# Embedders by name (`lessons.deps.Deps.embedder`): a class or factory taking no arguments.
+# Others join through the entry-point group `lessons.embedders` (a test registers its fake).
+embedders: Registry = Registry("embedder")
+embedders.register("minilm", "lessons.diagnose.taxonomy:MiniLMEmbedder")
 
 
 class CachingEmbedder:

@@ -31,7 +31,6 @@ from lessons.builders.overlap import OverlapIndex
 from lessons.builders.source import HeldOut, LessonSource
 from lessons.builders.write import select_rows
 from lessons.builders import gold_solution
-from lessons.builders.practice import PracticeBuilder
 from lessons.loop.config import LoopConfig
 from lessons.loop.repair import Continuer, repairs
 from lessons.loop.solutions import Sampler, solve
@@ -92,7 +91,7 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
     pools: dict[str, list[Lesson]] = {}
     for kind in config.mix:
         if kind == "practice":
-            rows = practice_rows(source, heldout, config, round, target, models)
+            rows = practice_rows(source, heldout, config, round, target, models, resources)
         elif kind == "repair":
             if models.continue_ is None:
                 raise ValueError("repair lessons need a model to continue the corrected solutions")
@@ -113,14 +112,15 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
 
 
 def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, round: int,
-                  target: Sequence[TargetSlice], models: Models) -> list[Lesson]:
+                  target: Sequence[TargetSlice], models: Models,
+                  resources: dict[str, Any] | None = None) -> list[Lesson]:
     """New tasks in the target slices, as many per slice as its share of the target's
     fixable failures (SwS), solved by the model (`self`) or with their gold steps. Without
     a target, the five weakest SliceLine slices share the tasks evenly. With `self`, a
     target and `failures`, the target's failed train tasks come first: the model's own
     mistakes, solved by its own samples (the probe's, then retries and hints as for any
-    task)."""
-    builder = PracticeBuilder()
+    task). `resources` may hold the teacher that writes the new tasks (options `teacher`)."""
+    builder = make_builder("practice", **(resources or {}))
     wanted, wave = posed_tasks(config) if config.solutions == "self" else (config.rows, config.rows)
     options = dict(config.options.get("practice") or {})
     if target:

@@ -21,6 +21,7 @@ diagnosis resume where their logged batches stop, training from its last checkpo
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from dataclasses import dataclass, field
@@ -28,8 +29,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from lessons import faults
+from lessons.deps import Deps  # the loop's parts (models, training, embedder) are made as every stage's are
 from lessons.loop.config import LoopConfig
-from lessons.models.base import Backend
 from lessons.store import Store, content_id
 from lessons.tasks.base import SuiteInfo, Task
 
@@ -53,36 +54,6 @@ class Hooks:
 
 
 @dataclass
-class Deps:
-    """How the loop gets models, trains and embeds: real by default, fakes in tests."""
-
-    backend: Callable[[str, Store, LoopConfig], Backend] | None = None
-    train: Callable[..., Any] | None = None
-    embedder: Callable[[], Any] | None = None
-
-    def make_backend(self, name: str, store: Store, config: LoopConfig) -> Backend:
-        if self.backend is not None:
-            return self.backend(name, store, config)
-        from lessons.models import ModelOptions, resolve_model
-
-        return resolve_model(name, ModelOptions(batch_size=config.batch_size), store.registered_models())
-
-    def make_embedder(self) -> Any:
-        if self.embedder is not None:
-            return self.embedder()
-        from lessons.diagnose.taxonomy import MiniLMEmbedder
-
-        return MiniLMEmbedder()
-
-    def run_train(self, *args: Any, **kwargs: Any) -> Any:
-        if self.train is not None:
-            return self.train(*args, **kwargs)
-        from lessons.train import train
-
-        return train(*args, **kwargs)
-
-
-@dataclass
 class LoopState:
     config: LoopConfig
     done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
@@ -94,6 +65,9 @@ class LoopState:
 def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps: Deps | None = None) -> LoopState:
     """Run (or resume) the loop; return every stage's output."""
     hooks, deps = hooks or Hooks(), deps or Deps()
+    # the config's batch size is the loop's: every model it loads generates in batches of it
+    deps = dataclasses.replace(deps, model_options=dataclasses.replace(deps.model_options,
+                                                                       batch_size=config.batch_size))
     recorded = store.start_loop(config.name, config.identity(), str(config.root.resolve()))
     diff = config.differs(recorded)
     if diff:
@@ -185,7 +159,7 @@ class _Stages:
         from lessons.tasks import load_suite
 
         c = self.config
-        backend = self.deps.make_backend(model, self.store, c)
+        backend = self.deps.make_backend(model, self.store)
         try:
             result = evaluate(
                 self.store, backend, load_suite(c.suite),
@@ -202,18 +176,14 @@ class _Stages:
                 "mistakes": s.mistakes, "tokens_per_second": result.tokens_per_second}
 
     def diagnose(self, run_name: str, cluster: bool = True) -> dict[str, Any]:
-        from lessons.diagnose.locators import make_locator, needs_backend, run_locator_options
-        from lessons.diagnose.pipeline import DiagnoseConfig, diagnose_run
+        from lessons.diagnose import DiagnoseConfig, diagnose, needs_backend
 
         run = self.store.get_run(run_name)
-        backend = self.deps.make_backend(run.model_name, self.store, self.config) if needs_backend(
-            self.config.locator) else None
-        locator = make_locator(self.config.locator, backend,
-                               **run_locator_options(self.config.locator, run.components))
-        progress = self.hooks.diagnose_progress
-        summary = diagnose_run(self.store, run, locator, DiagnoseConfig(cluster=cluster),
-                               embedder=self.embedder() if cluster else None,
-                               progress=progress)
+        model = run.model_name if needs_backend(self.config.locator) else None  # the model judges itself
+        # the loop's one embedder for every diagnosis and build (loading it is slow)
+        deps = dataclasses.replace(self.deps, embedder=self.embedder)
+        summary = diagnose(self.store, run, self.config.locator, deps, model, config=DiagnoseConfig(cluster=cluster),
+                           progress=self.hooks.diagnose_progress)
         return {"run": run_name, "mistakes": summary.mistakes, "typed": summary.typed, "located": summary.located,
                 "by_type": summary.by_type, "clusters": len(summary.clusters)}
 
@@ -221,6 +191,14 @@ class _Stages:
         if self._embedder is None:
             self._embedder = self.deps.make_embedder()
         return self._embedder
+
+    def resources(self) -> dict[str, Any]:
+        """What the mix's builders take besides their options: the loop's embedder (prompt
+        lessons), the backend of the teacher the practice options name (as `lessons build`)."""
+        c = self.config
+        made = {"embedder": self.embedder()} if "prompt" in c.mix else {}
+        teacher = self.deps.make_teacher(c.options.get("practice") or {}, self.store) if "practice" in c.mix else None
+        return made | ({"teacher": teacher} if teacher is not None else {})
 
     def choose_target(self, r: int, train_run: str) -> dict[str, Any]:
         """The target slices; with `solutions: self`, chosen after probing the best
@@ -280,7 +258,7 @@ class _Stages:
         heldout = load_heldout(self.store, source.run)
         heldout = HeldOut(heldout.suite_id, heldout.task_ids | {t.id for t in extra},
                           heldout.prompts + tuple(t.prompt for t in extra))
-        resources = {"embedder": self.embedder()} if "prompt" in c.mix else {}
+        resources = self.resources()
         model = source.run.model_name
         probe = self.state.get(r, "target").get("probe")
         drawn: dict[str, list[Any]] = {}
@@ -353,7 +331,7 @@ class _Stages:
         # Named by what decides the answers, so loops that pose the same tasks share the run.
         run_name = f"{Path(model).name}-{kind}-{len(ids)}x{samples}-" + content_id(
             model, ids, [t.prompt for t in tasks], samples, temperature, c.max_new_tokens, c.template, seed)[:8]
-        backend = self.deps.make_backend(model, self.store, c)
+        backend = self.deps.make_backend(model, self.store)
         try:
             result = evaluate(
                 self.store, backend, _Listed(info, tuple(tasks)),
@@ -386,7 +364,7 @@ class _Stages:
 
         c = self.config
         params = SamplingParams(n=1, temperature=0.0, max_new_tokens=c.max_new_tokens, seed=c.seed)
-        backend = self.deps.make_backend(model, self.store, c)
+        backend = self.deps.make_backend(model, self.store)
         try:
             out = []
             for i in range(0, len(chats), c.batch_size):

@@ -1,8 +1,9 @@
 """Model backends behind one interface, and the names a user can give `--model`.
 
-A model name is one of: an embedded packaged model (`qwen2.5-coder-0.5b`, `smollm2-135m`),
-a local Hugging Face model directory, `openai:<model>` for an OpenAI-compatible endpoint
-(with `base_url`), or a model version registered in the mistake log by `lessons train`.
+A model name is one of: a name in `models` (a plugin's, or a test's scripted model), an
+embedded packaged model (`qwen2.5-coder-0.5b`, `smollm2-135m`), a local Hugging Face model
+directory, `openai:<model>` for an OpenAI-compatible endpoint (with `base_url`), or a model
+version registered in the mistake log by `lessons train`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ backends: Registry = Registry("backend")
 backends.register("transformers", "lessons.models.hf:TransformersBackend")
 backends.register("openai", "lessons.models.openai_compat:OpenAIBackend")
 
+# Model names that make their own backend: `factory(name, options) -> Backend`. Empty here;
+# plugins add names through the entry-point group `lessons.models`, and tests register a
+# scripted model for one test (as simonw/llm's tests register their mock model).
+models: Registry = Registry("model")
+
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 
 
@@ -34,6 +40,8 @@ class ModelOptions:
 def resolve_model(name: str, options: ModelOptions = ModelOptions(), registered: dict[str, str] | None = None) -> Backend:
     """Build the backend for a model name. `registered` maps model-version names from
     the mistake log to their local directories."""
+    if name in models:  # first: a registered name stands for exactly what registered it
+        return models.get(name)(name, options)
     if name.startswith("openai:"):
         if not options.base_url:
             raise ValueError(f"model {name!r} needs an endpoint: pass --base-url (e.g. http://127.0.0.1:8000/v1)")
@@ -75,6 +83,9 @@ def available_models(registered: dict[str, str] | None = None) -> list[dict[str,
                 "cached_bf16": any(cached),
             }
         )
+    for name in models.names():
+        rows.append({"name": name, "kind": "registered", "source": "lessons.models", "description": "",
+                     "installed": True, "cached_bf16": False})
     for name, path in sorted((registered or {}).items()):
         rows.append({"name": name, "kind": "trained", "source": path, "description": "registered by lessons train",
                      "installed": Path(path).is_dir(), "cached_bf16": True})
@@ -83,5 +94,5 @@ def available_models(registered: dict[str, str] | None = None) -> list[dict[str,
 
 __all__ = [
     "Backend", "BackendError", "Chat", "Completion", "ModelInfo", "SamplingParams", "ModelOptions",
-    "DEFAULT_MODEL", "backends", "resolve_model", "find_local_model", "available_models",
+    "DEFAULT_MODEL", "backends", "models", "resolve_model", "find_local_model", "available_models",
 ]
