@@ -8,6 +8,7 @@ Test modules import `fakes` (tests/fakes.py) as a top-level module: pyproject's
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -18,6 +19,17 @@ from lessons.diagnose.taxonomy import embedders
 from lessons.models import models
 
 TEST_EMBEDDER = "word-hash"
+# The shared benchmark files live beside the project, never inside it (../shared/data/README.md).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data (GSM8K, SVAMP, ProcessBench, ReaLMistake); the test skips where it is absent,
+    as it is on a user's machine."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared benchmark data not found at {SHARED_DATA} (only present on the dev machine)")
+    return SHARED_DATA
 
 
 @pytest.fixture

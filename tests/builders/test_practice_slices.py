@@ -9,11 +9,9 @@ import zlib
 
 import pytest
 from fakes import ScriptedBackend
-from typer.testing import CliRunner
 
 from lessons.builders import load_source
 from lessons.builders.practice import weak_slices
-from lessons.cli import app
 from lessons.diagnose.slices import MISSING, Predicate, Range, SliceSpec, slice_features
 from lessons.runner import EvalConfig, evaluate
 from lessons.store import Store
@@ -59,9 +57,8 @@ def run_db(tmp_path_factory):
     return db
 
 
-def test_practice_and_lessons_slices_agree_on_the_slices_of_a_run(run_db):
-    result = CliRunner().invoke(app, ["slices", "weak", "--db", str(run_db), "--json"])
-    assert result.exit_code == 0, result.output
+def test_practice_and_lessons_slices_agree_on_the_slices_of_a_run(run_db, run_cli):
+    result = run_cli("slices", "weak", "--db", run_db, "--json")
     reported = [s["slice"] for s in json.loads(result.stdout)["slices"]]
     assert reported and reported[0].items() >= {"difficulty": "3", "skill": "fractions"}.items()
     store = Store.open(run_db)

@@ -2,14 +2,12 @@
 scripted fake backend standing in for a model."""
 
 import json
-from pathlib import Path
 
 import pytest
 from fakes import ScriptedBackend
 
 from lessons.store import Store
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 @pytest.fixture
@@ -122,12 +120,11 @@ def test_tasks_json_for_the_builtin_suite(cli):
     assert out["tasks"] == 50 and sum(out["by_split"].values()) == 50 and len(out["by_skill"]) >= 6
 
 
-@pytest.mark.skipif(not (SHARED / "gsm8k").is_dir(), reason="../shared/data/gsm8k is absent")
-def test_tasks_json_reports_gsm8k_and_svamp(cli):
-    gsm = json.loads(cli("tasks", SHARED / "gsm8k" / "test.jsonl", "--json").stdout)
+def test_tasks_json_reports_gsm8k_and_svamp(cli, shared_data):
+    gsm = json.loads(cli("tasks", shared_data / "gsm8k" / "test.jsonl", "--json").stdout)
     assert gsm["tasks"] == 1319 and gsm["numeric_answers"] == 1319
     assert gsm["by_split"]["heldout"] + gsm["by_split"]["train"] == 1319
-    svamp = json.loads(cli("tasks", SHARED / "svamp" / "SVAMP.json", "--json").stdout)
+    svamp = json.loads(cli("tasks", shared_data / "svamp" / "SVAMP.json", "--json").stdout)
     assert svamp["tasks"] == 1000
 
 

@@ -1,7 +1,6 @@
 """`lessons diagnose|taxonomy|slices|suspects|bench` through CliRunner on a temporary log."""
 
 import json
-from pathlib import Path
 
 import pytest
 from fakes import ScriptedBackend
@@ -10,7 +9,6 @@ from lessons.runner import EvalConfig, evaluate
 from lessons.store import Store
 from lessons.tasks import load_suite
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 SUITE = load_suite("arith")
 TASKS = {t.prompt: t for t in SUITE.tasks(30)}
 
@@ -69,9 +67,8 @@ def test_bad_method_and_unknown_run_are_clear_errors(cli):
     assert "needs a model" in cli("diagnose", "r", "--method", "critic", ok=False).output
 
 
-@pytest.mark.skipif(not (SHARED / "processbench" / "gsm8k.json").exists(), reason="shared ProcessBench data absent")
-def test_bench_processbench_gsm8k_arith(cli):
-    path = SHARED / "processbench" / "gsm8k.json"
+def test_bench_processbench_gsm8k_arith(cli, shared_data):
+    path = shared_data / "processbench" / "gsm8k.json"
     payload = json.loads(cli("bench", "processbench", "--subset", "gsm8k", "--path", path, "--json").stdout)
     assert payload["n"] == 400
     assert {"acc_error", "acc_correct", "f1", "flag_precision", "coverage"} <= set(payload)

@@ -16,7 +16,6 @@ from lessons.diagnose.processbench import (
 )
 
 # The shared benchmark files live beside the repository (../shared/data), never inside it.
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def item(label: int, n_steps: int = 4, id: str = "x") -> ProcessBenchItem:
@@ -144,13 +143,6 @@ def test_run_with_the_arith_locator():
     scores, locations = run_processbench(items, ArithLocator(), batch_size=64)
     assert [l.step for l in locations] == [1, None, None]
     assert scores["acc_error"] == 0.5 and scores["acc_correct"] == 1.0 and scores["flag_precision"] == 1.0
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    if not (SHARED_DATA / "processbench").is_dir():
-        pytest.skip(f"shared benchmark data not found at {SHARED_DATA}")
-    return SHARED_DATA
 
 
 def test_arith_flags_on_real_gsm8k_are_precise(shared_data):

@@ -3,7 +3,6 @@
 
 import json
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,6 @@ from lessons.diagnose.realmistake import (
     RealMistakeError, RealMistakeItem, load_realmistake, run_realmistake, score_detection,
 )
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realmistake" / "data.zip"
 
 
 def item(error: bool) -> RealMistakeItem:
@@ -43,10 +41,8 @@ def test_bad_archives_name_file_and_field(tmp_path):
         load_realmistake(tmp_path / "absent.zip")
 
 
-def test_arith_detector_on_math_word_problem_generation():
-    if not DATA.is_file():
-        pytest.skip(f"shared benchmark data not found at {DATA}")
-    items = load_realmistake(DATA)
+def test_arith_detector_on_math_word_problem_generation(shared_data):
+    items = load_realmistake(shared_data / "realmistake" / "data.zip")
     assert len(items) == 300 and sum(i.error for i in items) == 215  # the upstream's stats.json counts
     scores, locations = run_realmistake(items, ArithLocator())
     # Rule-based: it flags few responses (a false statement), and those it flags are errors.

@@ -2,7 +2,6 @@
 questions only and given to every task, held-out ones included."""
 
 import random
-from pathlib import Path
 
 import pytest
 from fakes import WordHashEmbedder
@@ -12,7 +11,6 @@ from lessons.diagnose.topics import fit_topics, task_topics, topic_count
 from lessons.tasks import FileSuite
 from lessons.tasks.base import Task, split_for
 
-GSM8K = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gsm8k" / "test.jsonl"
 KINDS = {
     "eggs": "A farmer has {a} hens that lay {b} eggs each day. How many eggs does the farmer collect in a week?",
     "train": "A train travels {a} miles per hour for {b} hours. How many miles does the train travel?",
@@ -64,10 +62,8 @@ def test_too_few_questions_make_no_topics():
         fit_topics(["a question"] * 10, WordHashEmbedder())
 
 
-def test_gsm8k_questions_get_topics():
-    if not GSM8K.is_file():
-        pytest.skip(f"shared benchmark data not found at {GSM8K}")
-    listed = list(FileSuite(GSM8K).tasks(400))
+def test_gsm8k_questions_get_topics(shared_data):
+    listed = list(FileSuite(shared_data / "gsm8k" / "test.jsonl").tasks(400))
     topics = task_topics(listed, WordHashEmbedder())
     assert len(set(topics.values())) == topic_count(sum(t.split == "train" for t in listed))
     assert len(topics) == 400

@@ -6,9 +6,6 @@ import re
 
 import pytest
 from fakes import ScriptedBackend
-from typer.testing import CliRunner
-
-from lessons.cli import app
 from lessons.runner import EvalConfig, evaluate
 from lessons.store import Store
 from lessons.tasks import FieldMap, FileSuite, TaskFileError
@@ -100,15 +97,14 @@ def test_unreadable_golds_counted_per_verifier():
     assert unreadable_golds(golds, "exact") is None and unreadable_golds(["1", "2"], "math") is None
 
 
-def test_cli_loads_with_one_command_and_warns_with_counts(tmp_path):
+def test_cli_loads_with_one_command_and_warns_with_counts(tmp_path, run_cli):
     path = write(tmp_path / "shop.jsonl", RECORDS + [{**RECORDS[0], "gold": "apples"}])
     args = ["tasks", str(path), "--field", "question=Body+Question", "--field", "answer=gold",
             "--field", "metadata=meta.level", "--json"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
+    result = run_cli(*args)
     assert "warning: 1 of 4 gold answers are not numbers or math (e.g. 'apples')" in result.stderr
     payload = json.loads(result.stdout)
     assert payload["tasks"] == 4 and payload["examples"][1]["answer"] == "1200"
     # the flags the warning advises exist on the command that printed it
-    quiet = CliRunner().invoke(app, args[:-1] + ["--verifier", "exact", "--json"])
-    assert quiet.exit_code == 0 and "warning" not in quiet.stderr
+    quiet = run_cli(*args[:-1], "--verifier", "exact", "--json")
+    assert "warning" not in quiet.stderr

@@ -1,4 +1,4 @@
-"""Lessons at inference time, for models that cannot be trained (an endpoint, `--no-train`).
+"""Lessons at inference time, for models that cannot be trained (an endpoint, say).
 
 A `prompt` lesson set teaches without training. Applied to new questions it gives each one
 
