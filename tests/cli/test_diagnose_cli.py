@@ -76,6 +76,15 @@ def test_bench_processbench_gsm8k_arith(cli, shared_data):
     assert "rollouts need" in cli("bench", "processbench", "--method", "rollout", "--path", path, ok=False).output
 
 
+def test_bench_realmistake_prints_only_scores(cli, shared_data):
+    result = cli("bench", "realmistake", "--path", shared_data / "realmistake" / "data.zip", "--json")
+    payload = json.loads(result.stdout)
+    assert payload["n"] == 300 and payload["precision"] >= 0.9 and payload["n_flagged"] >= 10
+    assert set(payload) == {"task", "method", "model", "path", "n", "n_error", "n_flagged", "precision", "recall",
+                            "f1", "error_rate", "seconds"}  # scores only: no example leaves the zip
+    assert "rollouts need" in cli("bench", "realmistake", "--method", "rollout", ok=False).output
+
+
 def test_mistakes_and_show_carry_the_diagnosis(cli):
     cli("diagnose", "r")
     mistakes = json.loads(cli("mistakes", "r", "--type", "calculation", "--json").stdout)["mistakes"]

@@ -196,6 +196,34 @@ bench_app = typer.Typer(help="Measure diagnosis against public benchmarks.", no_
 app.add_typer(bench_app, name="bench")
 
 
+def _bench_locator(bench: str, method: str, model: Optional[str], base_url: Optional[str],
+                   api_key: Optional[str], db: Optional[str]) -> Any:
+    """The locator a benchmark scores; its items have no gold answer, which rollouts need."""
+    if method == "rollout":
+        raise CliError(f"{bench} items have no gold answer, which rollouts need: use arith, critic or consensus")
+    backend = _backend(model, base_url, api_key, open_store(db)) if model else None
+    return make_locator(method, backend, **({"methods": ["arith", "critic"]} if method == "consensus" and backend
+                                            else {}))
+
+
+def _bench_file(path: Optional[Path], default: Path, what: str) -> Path:
+    file = path or default
+    if not file.exists():
+        raise CliError(f"{file} not found: pass --path to {what}")
+    return file
+
+
+def _render_bench(title: str, payload: dict[str, Any], keys: tuple[str, ...], as_json: bool) -> None:
+    if as_json:
+        emit_json(payload)
+        return
+    table = Table(show_header=False, title=title)
+    for key in keys:
+        value = payload[key]
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    out.print(table)
+
+
 @command("processbench", group=bench_app)
 def processbench_command(
     subset: str = typer.Option("gsm8k", "--subset", help="gsm8k, math, olympiadbench or omnimath."),
@@ -212,24 +240,39 @@ def processbench_command(
     """ProcessBench: F1 of the first-wrong-step method, flag precision and coverage."""
     from lessons.diagnose.processbench import load_processbench, run_processbench
 
-    if method == "rollout":
-        raise CliError("ProcessBench items have no gold answer, which rollouts need: use arith, critic or consensus")
-    file = path or Path("../shared/data/processbench") / f"{subset}.json"
-    if not file.exists():
-        raise CliError(f"{file} not found: pass --path to a ProcessBench JSON file")
+    locator = _bench_locator("ProcessBench", method, model, base_url, api_key, db)
+    file = _bench_file(path, Path("../shared/data/processbench") / f"{subset}.json", "a ProcessBench JSON file")
     items = load_processbench(file)[:limit]
-    backend = _backend(model, base_url, api_key, open_store(db)) if model else None
-    locator = make_locator(method, backend, **({"methods": ["arith", "critic"]} if method == "consensus" and backend
-                                               else {}))
     started = time.perf_counter()
     scores, _ = run_processbench(items, locator, batch_size)
     payload = {"subset": subset, "method": method, "model": model, "path": str(file), **scores,
                "seconds": round(time.perf_counter() - started, 2)}
-    if as_json:
-        emit_json(payload)
-        return
-    table = Table(show_header=False, title=f"ProcessBench {subset} — {method}")
-    for key in ("n", "acc_error", "acc_correct", "f1", "flag_precision", "coverage", "seconds"):
-        value = payload[key]
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
-    out.print(table)
+    _render_bench(f"ProcessBench {subset} — {method}", payload,
+                  ("n", "acc_error", "acc_correct", "f1", "flag_precision", "coverage", "seconds"), as_json)
+
+
+@command("realmistake", group=bench_app)
+def realmistake_command(
+    method: str = typer.Option("arith", "--method", help=f"Error detector (a first-wrong-step method): {METHODS}."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model for critic (or consensus)."),
+    path: Optional[Path] = typer.Option(None, "--path", help="ReaLMistake data.zip (default: ../shared/data)."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", help="First N items."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """ReaLMistake (math word problem generation): precision, recall and F1 of the error label.
+    The data stays encrypted on disk; only scores are printed."""
+    from lessons.diagnose.realmistake import load_realmistake, run_realmistake
+
+    locator = _bench_locator("ReaLMistake", method, model, base_url, api_key, db)
+    file = _bench_file(path, Path("../shared/data/realmistake/data.zip"), "ReaLMistake's data.zip")
+    items = load_realmistake(file)[:limit]
+    started = time.perf_counter()
+    scores, _ = run_realmistake(items, locator, batch_size)
+    payload = {"task": "math_word_problem_generation", "method": method, "model": model, "path": str(file),
+               **scores, "seconds": round(time.perf_counter() - started, 2)}
+    _render_bench(f"ReaLMistake — {method}", payload,
+                  ("n", "error_rate", "n_flagged", "precision", "recall", "f1", "seconds"), as_json)
