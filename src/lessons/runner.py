@@ -14,7 +14,9 @@ from typing import Callable, Literal, Sequence
 from lessons.metrics import RunSummary, summarize_run
 from lessons.models.base import Backend, BackendError, SamplingParams
 from lessons.prompts import DEFAULT_TEMPLATE, PromptTemplate, templates
-from lessons.records import Attempt
+from lessons.records import (
+    Attempt, ModelComponent, RunComponents, Selection, SuiteComponent, TemplateComponent, VerifierComponent,
+)
 from lessons.store import Store, content_id
 from lessons.tasks import Suite, Task
 from lessons.verify import DEFAULT_METHODS, verify
@@ -151,14 +153,12 @@ def _attempts(run_id: str, tasks: Sequence[Task], completions, config: EvalConfi
     return out
 
 
-def _components(backend: Backend, suite: Suite, template: PromptTemplate, config: EvalConfig) -> dict:
+def _components(backend: Backend, suite: Suite, template: PromptTemplate, config: EvalConfig) -> RunComponents:
     """Every component as (name, args), so a run can be rebuilt and compared honestly."""
-    return {
-        "model": {"name": backend.info.name, "backend": backend.info.backend, "source": backend.info.source,
-                  "args": backend.info.args},
-        "suite": {"name": suite.info.name, "id": suite.info.id, "source": suite.info.source,
-                  "args": suite.info.params},
-        "template": {"name": template.name, "id": template.id},
-        "verifier": {"name": config.verifier, "extract": list(config.extract)},
-        "selection": {"split": config.split, "limit": config.limit},
-    }
+    return RunComponents(
+        model=ModelComponent(backend.info.name, backend.info.backend, backend.info.source, backend.info.args),
+        suite=SuiteComponent(suite.info.name, suite.info.id, suite.info.source, suite.info.params),
+        template=TemplateComponent(template.name, template.id),
+        verifier=VerifierComponent(config.verifier, tuple(config.extract)),
+        selection=Selection(config.split, config.limit),
+    )

@@ -18,6 +18,7 @@ from lessons.loop.prefs import preference_pairs
 from lessons.loop.target import choose, heldout_tasks, rank
 from lessons.models.base import Completion
 from lessons.prompts import templates
+from lessons.records import RunComponents
 from lessons.store import Store
 from lessons.store.db import AttemptRow
 from lessons.tasks import load_suite
@@ -26,7 +27,7 @@ from lessons.tasks.base import GoldStep, Task
 from loop_fakes import WEAK, logged_task, skill_of, task_of
 
 
-RUN = SimpleNamespace(id="run", components={})  # what a source reads of its run
+RUN = SimpleNamespace(id="run", components=RunComponents())  # what a source reads of its run
 
 
 def _task(i: int, skill: str, answer: str = "12", steps=()) -> Task:

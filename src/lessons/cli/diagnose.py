@@ -52,7 +52,7 @@ def diagnose_command(
     store = open_store(db)
     record = store.get_run(run)
     if model is None and method == "rollout":
-        model = record.components["model"]["name"]
+        model = record.components.model.name
     backend = _backend(model, base_url, api_key, store) if needs_backend(method) or model else None
     locator = make_locator(method, backend, **run_locator_options(method, record.components, rollouts))
     embedder = None

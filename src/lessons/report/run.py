@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import asdict
 from typing import Any
 
 from lessons.loop.measure import Arm, accuracy_figure, clusters, lineage, slice_rows, type_rows
@@ -15,10 +16,10 @@ def run_report_data(store: Store, run_name: str) -> dict[str, Any]:
     arm = Arm(store, run.name, run.model_name)
     tasks = sorted(arm.scores)
     return {
-        "title": f"lessons run {run.name}", "subtitle": f"{run.model_name} on {run.components['suite']['name']}",
+        "title": f"lessons run {run.name}", "subtitle": f"{run.model_name} on {run.components.suite.name}",
         "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "config": {"run": run.name, "model": run.model_name, "suite": run.suite_id, **run.components.get(
-            "selection", {})},
+        "config": {"run": run.name, "model": run.model_name, "suite": run.suite_id, **asdict(
+            run.components.selection)},
         "runs": {"base": run.name},
         "headline": {"tasks": len(tasks), "base": accuracy_figure(arm, tasks, 0)},
         "slices": slice_rows(arm, None, None, tasks, [], 0),
