@@ -25,20 +25,20 @@ def test_loop_trains_both_arms_on_the_same_budget_and_judges_them_on_the_same_he
     # the scripted model solves a third of the weak skill's new tasks: the 3 x 24 posed give
     # about 24; the hints go first to the target's failed train tasks, which it answers the
     # same way hinted or not
-    assert config.rows - 7 <= build["rows"] == build["control_rows"] <= config.rows
-    treatment, control = _lesson_rows(build["treatment_path"]), _lesson_rows(build["control_path"])
-    assert len(treatment) == len(control) == build["rows"]
+    assert config.rows - 7 <= build.rows == build.control_rows <= config.rows
+    treatment, control = _lesson_rows(build.treatment_path), _lesson_rows(build.control_path)
+    assert len(treatment) == len(control) == build.rows
     # targeted: the practice rows aim at the weak skill; the control rows are random train tasks
     weak_t = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in treatment)
     weak_c = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in control)
     assert weak_t >= len(treatment) / 4 > weak_c  # the fake trainer learns a skill from a quarter of the rows
     assert world.train_calls == ["t-r1-treatment", "t-r1-control"]
-    base = store.get_run(state.get(0, "heldout-base")["run"])
-    heldout_runs = [store.get_run(state.get(1, f"heldout-{arm}")["run"]) for arm in ("treatment", "control")]
+    base = store.get_run(state.get(0, "heldout-base").run)
+    heldout_runs = [store.get_run(state.get(1, f"heldout-{arm}").run) for arm in ("treatment", "control")]
     assert [r.model_name for r in heldout_runs] == ["t-r1-treatment", "t-r1-control"]
     assert all(r.task_ids == base.task_ids for r in heldout_runs)
     assert all(t.split == "heldout" for t in store.tasks(base.suite_id, base.task_ids))
-    assert not set(base.task_ids) & set(store.get_run(state.get(1, "eval-train")["run"]).task_ids)
+    assert not set(base.task_ids) & set(store.get_run(state.get(1, "eval-train").run).task_ids)
 
 
 def test_a_second_loop_with_the_same_base_and_sizes_reuses_the_base_runs(world, deps, config, tmp_path):
@@ -57,8 +57,8 @@ def test_a_second_loop_with_the_same_base_and_sizes_reuses_the_base_runs(world, 
                             "out_dir": str(tmp_path / "u")})
     second = run_loop(store, other, deps=type(deps)(backend=counting, train=deps.train, embedder=deps.embedder))
     for stage in ((0, "heldout-base"), (1, "eval-train")):
-        assert second.get(*stage)["run"] == first.get(*stage)["run"]
-        run = store.get_run(first.get(*stage)["run"])
+        assert second.get(*stage).run == first.get(*stage).run
+        run = store.get_run(first.get(*stage).run)
         assert len(store.attempts(run.id)) == len(run.task_ids)
         # the base model answered none of these questions again
         assert not {a.prompt for a in store.attempts(run.id)} & {q for q in sent}

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as _dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from lessons.diagnose.slices import Predicate, SliceSpec
+from lessons.loop.stages import StageRecord, Trained, load_stages
 from lessons.metrics import Outcomes, bootstrap_ci, outcomes, paired_bootstrap, task_scores
 from lessons.store import Store
 from lessons.store.db import AttemptRow
@@ -24,10 +25,14 @@ MAX_CHANGES = 40  # fixed and new mistakes shown with their before/after answers
 EXAMPLES = 3  # per taxonomy cluster
 
 
-def arm_model(stages: dict, r: int, arm: str) -> str:
+Stages = Mapping[tuple[int, str], StageRecord]  # (round, stage) -> its record (stages.py)
+
+
+def arm_model(stages: Stages, r: int, arm: str) -> str:
     """The model an arm ends round `r` with: its DPO version when the loop has one, else
     its SFT version."""
-    return (stages.get((r, f"dpo-{arm}")) or stages[(r, f"train-{arm}")])["model"]
+    trained: Trained = stages.get((r, f"dpo-{arm}")) or stages[(r, f"train-{arm}")]  # type: ignore[assignment]
+    return trained.model
 
 
 class Arm:
@@ -85,23 +90,22 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     loop = store.loop(name)
     if loop is None:
         raise ValueError(f"no loop named {name!r} in {store.path}; `lessons runs` lists runs, which also take a report")
-    config, stages = loop["config"], store.stages(name)
+    config, stages = loop["config"], load_stages(store, name)
     seed = int(config.get("seed", 0))
     if (0, "heldout-base") not in stages:
         raise ValueError(f"loop {name!r} has not evaluated its base model yet: run `lessons loop` again to go on")
-    base = Arm(store, stages[(0, "heldout-base")]["run"], config["model"])
+    base = Arm(store, stages[(0, "heldout-base")].run, config["model"])
     rounds = sorted({r for r, s in stages if r > 0 and s == "heldout-treatment"})
     data: dict[str, Any] = {
         "title": f"lessons loop {name}", "subtitle": f"{config['model']} on {config['suite']}",
         "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "config": config, "rounds": [], "runs": {"base": base.name},
-        "wall_s": sum(v.get("wall_s", 0.0) for v in stages.values()),  # every stage, summed over resumes' last runs
+        "wall_s": sum(v.wall_s for v in stages.values()),  # every stage, summed over resumes' last runs
     }
     for r in sorted({r for r, _ in stages if r > 0}):
         data["rounds"].append(_round_row(stages, r))
-    train_run = stages.get((1, "eval-train"), {}).get("run")
-    if train_run and (1, "diagnose") in stages:
-        data["clusters"] = clusters(store, train_run)
+    if (1, "eval-train") in stages and (1, "diagnose") in stages:
+        data["clusters"] = clusters(store, stages[(1, "eval-train")].run)
     if not rounds:  # base evaluated, nothing trained yet: what there is
         tasks = sorted(base.scores)
         data["headline"] = {"tasks": len(tasks), "base": accuracy_figure(base, tasks, seed)}
@@ -109,14 +113,13 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
         data["lineage"] = lineage(store, [config["model"]])
         return data
     last = rounds[-1]
-    treat = Arm(store, stages[(last, "heldout-treatment")]["run"], arm_model(stages, last, "treatment"))
+    treat = Arm(store, stages[(last, "heldout-treatment")].run, arm_model(stages, last, "treatment"))
     control = None
     if (last, "heldout-control") in stages:
-        control = Arm(store, stages[(last, "heldout-control")]["run"], arm_model(stages, last, "control"))
+        control = Arm(store, stages[(last, "heldout-control")].run, arm_model(stages, last, "control"))
     arms = [base, treat] + ([control] if control else [])
     tasks = sorted(set.intersection(*(set(a.scores) for a in arms)))
-    weak = list(dict.fromkeys(SliceSpec.from_labels(w["predicates"])  # once each, in order
-                              for r in rounds for w in stages[(r, "build")].get("weak_slices", [])))
+    weak = list(dict.fromkeys(w.spec for r in rounds for w in stages[(r, "build")].weak_slices))  # once each, in order
     headline = figures({"base": base, "treatment": treat, "control": control}, tasks, seed)
     in_weak = [t for t in tasks if any(p.matches(base.first[t].metadata) for p in weak)]
     if weak:
@@ -131,18 +134,18 @@ def loop_report_data(store: Store, name: str) -> dict[str, Any]:
     data["slices"] = slice_rows(base, treat, control, tasks, weak, seed)
     data["error_types"] = type_rows(base, treat, control, tasks)
     data["changes"] = changes(base, treat, tasks, weak)
-    data["lineage"] = lineage(store, [config["model"]] + [stages[(r, f"{kind}-{arm}")]["model"]
+    data["lineage"] = lineage(store, [config["model"]] + [stages[(r, f"{kind}-{arm}")].model
                                                           for r in rounds for arm in ("treatment", "control")
                                                           for kind in ("train", "dpo") if (r, f"{kind}-{arm}") in stages])
     return data
 
 
-def target_arms(store: Store, stages: dict, r: int, arms: dict[str, Arm | None],
+def target_arms(store: Store, stages: Stages, r: int, arms: dict[str, Arm | None],
                 sample: Sequence[str]) -> tuple[dict[str, Arm], list[str]]:
     """Each arm on the target: the random sample's target tasks joined with the round's
     further held-out tasks of the target; and the tasks every arm answered."""
-    slices = [SliceSpec.from_labels(s["predicates"]) for s in stages[(r, "target")]["slices"]]
-    runs = stages[(r, "heldout-target")]["runs"]
+    slices = [s.spec for s in stages[(r, "target")].slices]
+    runs = stages[(r, "heldout-target")].runs
     base = arms["base"]
     if base is None:
         raise ValueError("the target is measured against the base arm")
@@ -167,13 +170,13 @@ def figures(arms: dict[str, Any], tasks: Sequence[str], seed: int) -> dict[str, 
     return out
 
 
-def target_figures(store: Store, stages: dict, r: int, arms: dict[str, Arm | None], sample: Sequence[str],
+def target_figures(store: Store, stages: Stages, r: int, arms: dict[str, Arm | None], sample: Sequence[str],
                    seed: int) -> dict[str, Any]:
     """The round's target (`target_arms`), shaped as the overall figures, then the
     target's fixed and new mistakes."""
     joined, tasks = target_arms(store, stages, r, arms, sample)
     inside = len([t for t in sample if t in set(joined["base"].scores)])
-    out = {"slices": [s["name"] for s in stages[(r, "target")]["slices"]], "from_sample": inside}
+    out = {"slices": [s.name for s in stages[(r, "target")].slices], "from_sample": inside}
     out |= figures(joined, tasks, seed)
     out |= _outcomes(joined["base"], joined["treatment"], tasks)
     out["error_types"] = type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)
@@ -197,12 +200,12 @@ def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[st
         loop = store.loop(name)
         if loop is None:
             raise ValueError(f"no loop named {name!r} in {store.path}")
-        stages = store.stages(name)
+        stages = load_stages(store, name)
         last = max(r for r, s in stages if s == "heldout-treatment")
-        arms = {"base": Arm(store, stages[(0, "heldout-base")]["run"], loop["config"]["model"])}
+        arms = {"base": Arm(store, stages[(0, "heldout-base")].run, loop["config"]["model"])}
         for arm in ("treatment", "control"):
             if (last, f"heldout-{arm}") in stages:
-                arms[arm] = Arm(store, stages[(last, f"heldout-{arm}")]["run"], arm_model(stages, last, arm))
+                arms[arm] = Arm(store, stages[(last, f"heldout-{arm}")].run, arm_model(stages, last, arm))
         sample = sorted(set.intersection(*(set(a.scores) for a in arms.values())))
         views = {"overall": (arms, sample)}
         if (last, "heldout-target") in stages:
@@ -219,20 +222,26 @@ def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[st
     return out
 
 
-def _round_row(stages: dict, r: int) -> dict[str, Any]:
-    get = lambda stage, key, default=None: stages.get((r, stage), {}).get(key, default)  # noqa: E731
-    wall = sum(v.get("wall_s", 0.0) for (rr, _), v in stages.items() if rr == r)
+def _round_row(stages: Stages, r: int) -> dict[str, Any]:
+    """What the round did, stage by stage; None (or empty) for a stage it has not run."""
+    at: Any = lambda stage: stages.get((r, stage))  # noqa: E731
+    evaluated, built, target = at("eval-train"), at("build"), at("target")
+    sft = {arm: at(f"train-{arm}") for arm in ("treatment", "control")}
+    model = {arm: (at(f"dpo-{arm}") or sft[arm]).model if sft[arm] else None for arm in sft}
     return {
-        "round": r, "train_run": get("eval-train", "run"), "train_accuracy": get("eval-train", "accuracy"),
-        "mistakes": get("eval-train", "mistakes"), "lessons": get("build", "by_builder", {}),
-        "rows": get("build", "rows"), "control_rows": get("build", "control_rows"),
-        "steps": get("train-treatment", "steps"), "treatment_model": get("dpo-treatment", "model",
-                                                                          get("train-treatment", "model")),
-        "control_model": get("dpo-control", "model", get("train-control", "model")), "pairs": get("build", "pairs"), "treatment_loss": get("train-treatment", "train_loss"),
-        "control_loss": get("train-control", "train_loss"), "wall_s": wall,
-        "weak_slices": [str(SliceSpec.from_labels(w["predicates"])) for w in get("build", "weak_slices", [])],
-        "target": [s["name"] for s in get("target", "slices", [])],
-        "posed": get("build", "posed", {}),
+        "round": r, "train_run": evaluated.run if evaluated else None,
+        "train_accuracy": evaluated.accuracy if evaluated else None,
+        "mistakes": evaluated.mistakes if evaluated else None, "lessons": built.by_builder if built else {},
+        "rows": built.rows if built else None, "control_rows": built.control_rows if built else None,
+        "steps": sft["treatment"].steps if sft["treatment"] else None,
+        "treatment_model": model["treatment"], "control_model": model["control"],
+        "pairs": built.pairs.size if built and built.pairs else None,
+        "treatment_loss": sft["treatment"].train_loss if sft["treatment"] else None,
+        "control_loss": sft["control"].train_loss if sft["control"] else None,
+        "wall_s": sum(v.wall_s for (rr, _), v in stages.items() if rr == r),
+        "weak_slices": [str(w.spec) for w in built.weak_slices] if built else [],
+        "target": [s.name for s in target.slices] if target else [],
+        "posed": built.posed if built else {},
     }
 
 
