@@ -5,7 +5,7 @@ from report.sample import IMG, SCRIPT, SCRIPT_DOM
 
 from lessons.report import render_report, write_report
 from lessons.report.charts import nice_ticks, pareto_chart
-from lessons.report.formatting import ci_pct, ci_pts, duration, pct, pts
+from lessons.formatting import ci_pct, ci_pts, duration, pct, pts
 from lessons.report.render import highlight, lineage_tree
 
 SECTIONS = ["headline", "rounds", "slices", "error-types", "clusters", "changes", "lineage", "config"]

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from lessons.cli.errors import OneLineErrorsGroup, print_error, print_line
+from lessons.formatting import pct
 from lessons.store import DEFAULT_DB, Store
 
 app = typer.Typer(
@@ -153,4 +154,5 @@ def progress_bar(description: str, total: int, quiet: bool = False) -> Iterator[
 
 
 def fmt_pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+    """A fraction as a percentage in a terminal table, where a missing one reads "-"."""
+    return pct(x, missing="-")

@@ -208,7 +208,8 @@ def stage_from_json(stage: str, data: Mapping[str, Any]) -> StageRecord:
     try:
         record = _record_type(stage).from_json(data)
     except (KeyError, TypeError) as e:
-        raise ValueError(f"loop stage {stage!r} in the log cannot be read ({e}): was it written by another lessons?") from None
+        raise ValueError(f"loop stage {stage!r} in the log cannot be read ({e}): "
+                         "was it written by another lessons?") from None
     return dataclasses.replace(record, wall_s=float(data.get("wall_s") or 0.0))
 
 

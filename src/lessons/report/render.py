@@ -17,7 +17,8 @@ from jinja2 import Environment, PackageLoader, Undefined
 from markupsafe import Markup, escape
 
 from lessons.atomic import write_text
-from lessons.report import charts, formatting
+from lessons import formatting
+from lessons.report import charts
 
 MAX_CHANGES = 40  # fixed / new mistakes shown in full per list; the rest are counted
 MAX_EXAMPLES = 3  # examples shown per taxonomy cluster
