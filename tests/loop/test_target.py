@@ -229,7 +229,7 @@ def test_sft_then_dpo_trains_each_arm_on_pairs_of_its_own_samples_equal_in_numbe
     assert state.get(1, "dpo-treatment").model == "t-r1-treatment-dpo"
     assert store.get_run(state.get(1, "heldout-control").run).model_name == "t-r1-control-dpo"
     data = loop_report_data(store, "t")
-    assert data["rounds"][0]["treatment_model"] == "t-r1-treatment-dpo" and data["rounds"][0]["pairs"] > 0
+    assert data.rounds[0]["treatment_model"] == "t-r1-treatment-dpo" and data.rounds[0]["pairs"] > 0
 
 
 # -- repair: fix the first false step, let the model continue --------------------------------
@@ -335,7 +335,7 @@ def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mista
     store = Store.open(":memory:")
     state = run_loop(store, config, deps=deps)
     data = loop_report_data(store, "t")
-    t = data["headline"]["target"]
+    t = data.headline["target"]
     judged = state.get(1, "heldout-target")
     assert t["tasks"] == config.target_tasks == judged.tasks + t["from_sample"]
     assert t["treatment"]["delta"] > t["control"]["delta"] and t["treatment"]["delta_ci95"][0] > 0
@@ -364,7 +364,7 @@ def test_seeds_draw_their_own_train_tasks_share_the_heldout_runs_and_pool(world,
     assert len(train[0]) == len(train[1]) == config.train_tasks and not train[0] & train[1]
     assert first.get(0, "heldout-base").run == second.get(0, "heldout-base").run
     pooled = pooled_figures(store, ["t", "t1"])
-    one = [loop_report_data(store, n)["headline"] for n in ("t", "t1")]
+    one = [loop_report_data(store, n).headline for n in ("t", "t1")]
     assert pooled["overall"]["tasks"] == sum(h["tasks"] for h in one)
     assert pooled["target"]["tasks"] == sum(h["target"]["tasks"] for h in one)
     mean = sum(h["target"]["advantage"]["delta"] * h["target"]["tasks"] for h in one) / pooled["target"]["tasks"]

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from lessons.cli.app import CliError, DbOption, JsonOption, bar_on_stderr, command, emit_json, err, open_store, out
 from lessons.formatting import ci_pct, ci_pts, pct, pts
+from lessons.report.data import ReportData
 
 
 def _mix(text: Optional[str]) -> Optional[dict[str, float]]:
@@ -120,12 +121,12 @@ def loop_command(
     _render_headline(data, str(path.resolve()), as_json)
 
 
-def _render_headline(data: dict[str, Any], path: str, as_json: bool) -> None:
-    h = data.get("headline", {})
+def _render_headline(data: ReportData, path: str, as_json: bool) -> None:
+    h = data.headline or {}
     if as_json:
         emit_json({"target": h.get("target"), "base": h.get("base"), "treatment": h.get("treatment"),
                    "control": h.get("control"), "advantage": h.get("advantage"), "weak_slices": h.get("weak_slices"),
-                   "tasks": h.get("tasks"), "rounds": data.get("rounds"), "wall_s": data.get("wall_s"),
+                   "tasks": h.get("tasks"), "rounds": data.rounds, "wall_s": data.wall_s,
                    "report": path})
         return
     target = h.get("target")
@@ -182,6 +183,6 @@ def report_command(
         raise CliError(f"no loop or run named {target!r} in {store.path}")
     write_report(data, output)
     if as_json:
-        emit_json({"report": output, "title": data["title"], "headline": data.get("headline")})
+        emit_json({"report": output, "title": data.title, "headline": data.headline})
         return
     out.print(f"report: [bold]{escape(output)}[/bold]")
