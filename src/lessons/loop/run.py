@@ -32,7 +32,7 @@ from lessons import faults
 from lessons.loop.config import LoopConfig
 from lessons.loop.stages import (
     Built, Diagnosed, Evaluated, HeldoutDiagnosed, Judged, PairSets, Posed, Probe, StageRecord, Targeted, Trained,
-    load_stages, stage_to_json,
+    load_stages, stage_from_json, stage_to_json,
 )
 from lessons.models.base import Backend
 from lessons.store import Store, content_id
@@ -134,9 +134,11 @@ class _Stages:
         started = time.perf_counter()
         output = work()
         wall = time.perf_counter() - started
-        self.store.save_stage(self.config.name, round, stage, stage_to_json(stage, output), wall)
+        logged = stage_to_json(stage, output)
+        self.store.save_stage(self.config.name, round, stage, logged, wall)
         faults.point("loop-stage")
-        self.state.done[(round, stage)] = dataclasses.replace(output, wall_s=wall)
+        # read back from what was logged, so later stages see what they would see on a resume
+        self.state.done[(round, stage)] = stage_from_json(stage, logged | {"wall_s": wall})
         return self.state.done[(round, stage)]
 
     # -- one round -----------------------------------------------------------------------
