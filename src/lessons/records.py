@@ -4,8 +4,8 @@ that make them, so the store reads and writes them without importing a stage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -30,6 +30,88 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class ModelComponent:
+    name: str = ""  # what the user typed or the registered name
+    backend: str = ""  # "transformers", "openai", ...
+    source: str = ""  # where the weights or endpoint come from
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuiteComponent:
+    name: str = ""
+    id: str = ""
+    source: str = ""  # "builtin:arith" or a task file's path
+    args: dict[str, Any] = field(default_factory=dict)  # the suite's parameters, enough to rebuild it
+
+
+@dataclass(frozen=True)
+class TemplateComponent:
+    name: str = ""
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class VerifierComponent:
+    name: str = "math"
+    extract: tuple[str, ...] = ()  # answer extraction methods; empty: the verifier's defaults
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which of the suite's tasks the run covers."""
+
+    split: str = "all"
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class LessonsComponent:
+    """In-context lessons that prompted the run (`lessons eval --lessons DIR`), if any."""
+
+    name: str = ""  # the arm: "lessons", or "few-shot" (its same-length control)
+    path: str = ""  # the lesson set's folder
+    content_hash: str = ""  # which lessons
+    source_run: str = ""  # the run they were built from
+    examples: int = 0  # past mistakes shown per question
+    seed: int | None = None  # the few-shot draw
+
+
+@dataclass(frozen=True)
+class RunComponents:
+    """Every component of a run as (name, args), so a run can be rebuilt and compared
+    honestly. `to_json`/`from_json` are the one place its JSON is written and read; a
+    component or field missing from a log reads as its default."""
+
+    model: ModelComponent = ModelComponent()
+    suite: SuiteComponent = SuiteComponent()
+    template: TemplateComponent = TemplateComponent()
+    verifier: VerifierComponent = VerifierComponent()
+    selection: Selection = Selection()
+    lessons: LessonsComponent | None = None  # absent from the JSON of a run without them
+
+    def to_json(self) -> dict[str, Any]:
+        out = {f.name: asdict(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None}
+        out["verifier"]["extract"] = list(self.verifier.extract)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RunComponents":
+        parts = {f.name: _component(f.default.__class__, data.get(f.name) or {}) for f in fields(cls)
+                 if f.name != "lessons"}
+        verifier = parts["verifier"]
+        parts["verifier"] = VerifierComponent(verifier.name, tuple(verifier.extract or ()))
+        lessons = _component(LessonsComponent, data["lessons"]) if data.get("lessons") else None
+        return cls(**parts, lessons=lessons)
+
+
+def _component(cls: type, data: Mapping[str, Any]) -> Any:
+    """`cls` from its JSON, keys it does not know left out."""
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
 class RunRecord:
     id: str
     name: str
@@ -38,7 +120,7 @@ class RunRecord:
     model_name: str
     template_id: str
     sampling: SamplingParams
-    components: dict[str, Any]
+    components: RunComponents
     task_ids: tuple[str, ...]
     status: str
     created_at: str

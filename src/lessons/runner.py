@@ -7,6 +7,7 @@ tasks whose attempts are logged, and adds no duplicate.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal, Sequence
@@ -14,7 +15,9 @@ from typing import Any, Callable, Literal, Sequence
 from lessons.metrics import RunSummary, summarize_run
 from lessons.models.base import Backend, BackendError, SamplingParams
 from lessons.prompts import DEFAULT_TEMPLATE, PromptTemplate, templates
-from lessons.records import Attempt
+from lessons.records import (
+    Attempt, LessonsComponent, ModelComponent, RunComponents, Selection, SuiteComponent, TemplateComponent, VerifierComponent,
+)
 from lessons.store import Store, StoreError, content_id
 from lessons.tasks import Suite, Task
 from lessons.verify import DEFAULT_METHODS, verify
@@ -84,13 +87,14 @@ def select_tasks(suite: Suite, split: SplitChoice, limit: int | None, offset: in
 
 
 def default_run_name(model_name: str, suite_name: str, config: EvalConfig, n_tasks: int,
-                     lessons: dict | None = None) -> str:
+                     lessons: LessonsComponent | None = None) -> str:
     short = model_name.rstrip("/").split("/")[-1]
     # offset 0 is left out, so runs named before it existed keep their names
     settings = {k: v for k, v in asdict(config).items() if k != "run_name" and not (k == "offset" and v == 0)}
     if lessons is None:
         return f"{short}-{suite_name}-{n_tasks}-{content_id(model_name, suite_name, settings)[:6]}"
-    return f"{short}-{suite_name}-{n_tasks}-{lessons['name']}-{content_id(model_name, suite_name, settings, lessons)[:6]}"
+    named = content_id(model_name, suite_name, settings, dataclasses.asdict(lessons))[:6]
+    return f"{short}-{suite_name}-{n_tasks}-{lessons.name}-{named}"
 
 
 def evaluate(
@@ -111,13 +115,13 @@ def evaluate(
     template: PromptTemplate = templates.get(config.template)
     components = _components(backend, suite, template, config)
     if lessons is not None:
-        components["lessons"] = lessons.component()
+        components = dataclasses.replace(components, lessons=lessons.component())
     sampling = config.sampling()
     store.save_suite(suite.info, tasks)
     name = config.run_name or default_run_name(backend.info.name, suite.info.name, config, len(tasks),
-                                               components.get("lessons"))
+                                               components.lessons)
     existing = store.find_run(name)
-    if existing is not None and existing.components.get("lessons") != components.get("lessons"):
+    if existing is not None and existing.components.lessons != components.lessons:
         raise StoreError(f"run {name!r} exists prompted with other in-context lessons; choose another --run name "
                          "to start a new run")
     run = store.start_run(
@@ -168,14 +172,12 @@ def _attempts(run_id: str, tasks: Sequence[Task], completions, config: EvalConfi
     return out
 
 
-def _components(backend: Backend, suite: Suite, template: PromptTemplate, config: EvalConfig) -> dict:
+def _components(backend: Backend, suite: Suite, template: PromptTemplate, config: EvalConfig) -> RunComponents:
     """Every component as (name, args), so a run can be rebuilt and compared honestly."""
-    return {
-        "model": {"name": backend.info.name, "backend": backend.info.backend, "source": backend.info.source,
-                  "args": backend.info.args},
-        "suite": {"name": suite.info.name, "id": suite.info.id, "source": suite.info.source,
-                  "args": suite.info.params},
-        "template": {"name": template.name, "id": template.id},
-        "verifier": {"name": config.verifier, "extract": list(config.extract)},
-        "selection": {"split": config.split, "limit": config.limit},
-    }
+    return RunComponents(
+        model=ModelComponent(backend.info.name, backend.info.backend, backend.info.source, backend.info.args),
+        suite=SuiteComponent(suite.info.name, suite.info.id, suite.info.source, suite.info.params),
+        template=TemplateComponent(template.name, template.id),
+        verifier=VerifierComponent(config.verifier, tuple(config.extract)),
+        selection=Selection(config.split, config.limit),
+    )

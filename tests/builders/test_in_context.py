@@ -40,7 +40,7 @@ def test_new_questions_get_the_addition_and_their_most_similar_past_mistakes(app
     chat = with_system(templates.get(lessons.source.template.name), tasks[0], extras[0])
     assert chat[0]["role"] == "system" and chat[0]["content"].endswith(extras[0])
     assert chat[-1] == {"role": "user", "content": tasks[0].prompt}
-    assert lessons.component("lessons")["source_run"] == lessons.source.run.id
+    assert lessons.component("lessons").source_run == lessons.source.run.id
 
 
 def test_few_shot_control_is_as_long_and_shows_only_solved_problems(applied):
@@ -85,8 +85,8 @@ def test_an_evaluation_prompted_with_lessons_records_them_and_is_a_run_of_its_ow
     control = evaluate(store, backend, SUITE, config, lessons=LessonPrompts(lessons, WordHashEmbedder(), "few-shot"))
     names = {plain.summary.run_name, treated.summary.run_name, control.summary.run_name}
     assert len(names) == 3 and "-lessons-" in treated.summary.run_name
-    assert store.get_run(treated.summary.run_id).components["lessons"] == prompts.component()
-    assert "lessons" not in store.get_run(plain.summary.run_id).components
+    assert store.get_run(treated.summary.run_id).components.lessons == prompts.component()
+    assert store.get_run(plain.summary.run_id).components.lessons is None
     # what the model saw: the plain system prompt, then the lessons, then solved examples
     assert "Wrong answer:" in seen[6] and lessons.addition in seen[6] and seen[6].startswith(seen[0])
     assert FEW_SHOT_HEADER in seen[12] and "Wrong answer:" not in seen[12]

@@ -11,6 +11,7 @@ from fakes import ScriptedBackend
 from lessons.diagnose.base import Case, Step
 from lessons.diagnose.rollout import RolloutLocator, prefix_text
 from lessons.prompts import DEFAULT_TEMPLATE
+from lessons.records import RunComponents
 from lessons.models.embedded import PACKAGED, is_installed
 
 GOLD = "42"
@@ -179,7 +180,8 @@ def test_rollouts_judge_with_the_runs_own_verifier():
     case = make_case(4, 2)
     by_math = make_locator("rollout", ScriptedBackend(decimal), rollouts=4)
     assert by_math.locate([case])[0].step == 2  # the default verifier accepts 42.0
-    components = {"template": {"name": DEFAULT_TEMPLATE}, "verifier": {"name": "exact", "extract": ["answer_line"]}}
+    components = RunComponents.from_json({"template": {"name": DEFAULT_TEMPLATE},
+                                          "verifier": {"name": "exact", "extract": ["answer_line"]}})
     options = run_locator_options("rollout", components, rollouts=4)
     assert options == {"template": DEFAULT_TEMPLATE, "rollouts": 4, "verifier": "exact", "methods": ("answer_line",)}
     [loc] = make_locator("rollout", ScriptedBackend(decimal), **options).locate([case])

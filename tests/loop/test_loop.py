@@ -25,20 +25,20 @@ def test_loop_trains_both_arms_on_the_same_budget_and_judges_them_on_the_same_he
     # the scripted model solves a third of the weak skill's new tasks: the 3 x 24 posed give
     # about 24; the hints go first to the target's failed train tasks, which it answers the
     # same way hinted or not
-    assert config.rows - 7 <= build["rows"] == build["control_rows"] <= config.rows
-    treatment, control = _lesson_rows(build["treatment_path"]), _lesson_rows(build["control_path"])
-    assert len(treatment) == len(control) == build["rows"]
+    assert config.rows - 7 <= build.rows == build.control_rows <= config.rows
+    treatment, control = _lesson_rows(build.treatment_path), _lesson_rows(build.control_path)
+    assert len(treatment) == len(control) == build.rows
     # targeted: the practice rows aim at the weak skill; the control rows are random train tasks
     weak_t = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in treatment)
     weak_c = sum(skill_of(r["prompt"][-1]["content"]) == WEAK for r in control)
     assert weak_t >= len(treatment) / 4 > weak_c  # the fake trainer learns a skill from a quarter of the rows
     assert world.train_calls == ["t-r1-treatment", "t-r1-control"]
-    base = store.get_run(state.get(0, "heldout-base")["run"])
-    heldout_runs = [store.get_run(state.get(1, f"heldout-{arm}")["run"]) for arm in ("treatment", "control")]
+    base = store.get_run(state.get(0, "heldout-base").run)
+    heldout_runs = [store.get_run(state.get(1, f"heldout-{arm}").run) for arm in ("treatment", "control")]
     assert [r.model_name for r in heldout_runs] == ["t-r1-treatment", "t-r1-control"]
     assert all(r.task_ids == base.task_ids for r in heldout_runs)
     assert all(t.split == "heldout" for t in store.tasks(base.suite_id, base.task_ids))
-    assert not set(base.task_ids) & set(store.get_run(state.get(1, "eval-train")["run"]).task_ids)
+    assert not set(base.task_ids) & set(store.get_run(state.get(1, "eval-train").run).task_ids)
 
 
 def test_a_second_loop_with_the_same_base_and_sizes_reuses_the_base_runs(world, deps, config, tmp_path):
@@ -57,8 +57,8 @@ def test_a_second_loop_with_the_same_base_and_sizes_reuses_the_base_runs(world, 
                             "out_dir": str(tmp_path / "u")})
     second = run_loop(store, other, deps=type(deps)(backend=counting, train=deps.train, embedder=deps.embedder))
     for stage in ((0, "heldout-base"), (1, "eval-train")):
-        assert second.get(*stage)["run"] == first.get(*stage)["run"]
-        run = store.get_run(first.get(*stage)["run"])
+        assert second.get(*stage).run == first.get(*stage).run
+        run = store.get_run(first.get(*stage).run)
         assert len(store.attempts(run.id)) == len(run.task_ids)
         # the base model answered none of these questions again
         assert not {a.prompt for a in store.attempts(run.id)} & {q for q in sent}
@@ -68,30 +68,30 @@ def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_att
     store = Store.open(":memory:")
     run_loop(store, config, deps=deps)
     data = loop_report_data(store, "t")
-    h = data["headline"]
+    h = data.headline
     assert h["tasks"] == config.heldout_tasks
     weak = h["weak_slices"]
     assert any(WEAK in s for s in weak["slices"])
     assert weak["treatment_delta_ci95"][0] > 0  # the interval excludes zero
     assert weak["control_delta"] < weak["treatment_delta"]
-    skill = next(s for s in data["slices"] if s["name"] == f"skill={WEAK}")
+    skill = next(s for s in data.slices if s["name"] == f"skill={WEAK}")
     assert skill["base"] < 0.5 and skill["treatment"] == 1.0  # the treatment learned it
     assert skill["control"] == skill["base"]  # the control did not
     assert h["treatment"]["delta"] > h["control"]["delta"]
     lo, hi = h["treatment"]["delta_ci95"]
     assert lo <= h["treatment"]["delta"] <= hi
     # every fixed mistake names its attempts before and after, and those attempts exist
-    fixed = data["changes"]["fixed"]
-    assert fixed and data["changes"]["fixed_total"] == len(fixed) and data["changes"]["new_total"] == 0
+    fixed = data.changes["fixed"]
+    assert fixed and data.changes["fixed_total"] == len(fixed) and data.changes["new_total"] == 0
     for change in fixed:
         before, after = store.attempt(change["before"]["attempt_id"]), store.attempt(change["after"]["attempt_id"])
         assert before.task_id == after.task_id == change["task_id"]
         assert not before.correct and after.correct
-    types = {row["type"]: row for row in data["error_types"]}
+    types = {row["type"]: row for row in data.error_types}
     assert sum(r["fixed"] for r in types.values()) == len(fixed)
     assert skill["fixed"] == round(skill["tasks"] * (1 - skill["base"])) and skill["new"] == 0
-    assert [m["name"] for m in data["lineage"]] == ["base-model", "t-r1-treatment", "t-r1-control"]
-    assert data["lineage"][1]["base"] == "base-model" and data["lineage"][1]["lessons"]["rows"] == data["rounds"][0]["rows"]
+    assert [m["name"] for m in data.lineage] == ["base-model", "t-r1-treatment", "t-r1-control"]
+    assert data.lineage[1]["base"] == "base-model" and data.lineage[1]["lessons"]["rows"] == data.rounds[0]["rows"]
 
 
 def test_killed_during_training_the_same_command_resumes_at_the_training_stage(world, deps, config):
@@ -225,8 +225,8 @@ def test_a_practice_teacher_named_in_the_options_writes_the_treatments_new_tasks
     state = run_loop(Store.open(":memory:"), config, deps=replace(deps, backend=backend))
     assert teacher.calls  # asked once per target slice
     build = state.get(1, "build")
-    provenance = [json.loads(line) for line in open(f"{build['treatment_path']}/provenance.jsonl", encoding="utf-8")]
+    provenance = [json.loads(line) for line in open(f"{build.treatment_path}/provenance.jsonl", encoding="utf-8")]
     by_teacher = [p for p in provenance if p["builder"] == "practice" and p["detail"].get("source") == "teacher"]
     assert by_teacher and all(p["detail"]["teacher"] == "teacher-model" for p in by_teacher)
-    rows = {r["prompt"][-1]["content"]: r for r in _lesson_rows(build["treatment_path"])}
+    rows = {r["prompt"][-1]["content"]: r for r in _lesson_rows(build.treatment_path)}
     assert sum("Take the product of" in prompt for prompt in rows) == len(by_teacher)  # the teacher's own questions

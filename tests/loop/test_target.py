@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 from lessons.builders.source import LessonSource
 from lessons.diagnose.base import Diagnosis, Location
-from lessons.diagnose.slices import SliceSpec
 from lessons.diagnose.steps import split_steps
 from lessons.loop import loop_report_data, run_loop
 from lessons.loop.repair import corrected_prefix, repairs
@@ -18,6 +17,7 @@ from lessons.loop.prefs import preference_pairs
 from lessons.loop.target import choose, heldout_tasks, rank
 from lessons.models.base import Completion
 from lessons.prompts import templates
+from lessons.records import RunComponents
 from lessons.store import Store
 from lessons.store.db import AttemptRow
 from lessons.tasks import load_suite
@@ -26,7 +26,7 @@ from lessons.tasks.base import GoldStep, Task
 from loop_fakes import WEAK, logged_task, skill_of, task_of
 
 
-RUN = SimpleNamespace(id="run", components={})  # what a source reads of its run
+RUN = SimpleNamespace(id="run", components=RunComponents())  # what a source reads of its run
 
 
 def _task(i: int, skill: str, answer: str = "12", steps=()) -> Task:
@@ -214,10 +214,10 @@ def test_sft_then_dpo_trains_each_arm_on_pairs_of_its_own_samples_equal_in_numbe
     store = Store.open(":memory:")
     state = run_loop(store, dataclasses.replace(config, dpo_steps=2), deps=deps)
     build = state.get(1, "build")
-    assert build["pairs"] > 0
-    rows = {arm: [json.loads(line) for line in open(f"{build[f'{arm}_pairs_path']}/lessons.jsonl")]
+    assert build.pairs.size > 0
+    rows = {arm: [json.loads(line) for line in open(f"{build.pairs.paths[arm]}/lessons.jsonl")]
             for arm in ("treatment", "control")}
-    assert len(rows["treatment"]) == len(rows["control"]) == build["pairs"]
+    assert len(rows["treatment"]) == len(rows["control"]) == build.pairs.size
     assert all(skill_of(r["prompt"][-1]["content"]) == WEAK for r in rows["treatment"])  # the target's tasks
     for r in rows["treatment"] + rows["control"]:  # a right answer against a wrong one, same task
         content = r["prompt"][-1]["content"]
@@ -226,10 +226,10 @@ def test_sft_then_dpo_trains_each_arm_on_pairs_of_its_own_samples_equal_in_numbe
         assert not r["rejected"][0]["content"].endswith(f"Answer: {task.answer}")
     # DPO starts from the arm's SFT model, and the arm is judged as that DPO model
     assert world.train_calls == ["t-r1-treatment", "t-r1-treatment-dpo", "t-r1-control", "t-r1-control-dpo"]
-    assert state.get(1, "dpo-treatment")["model"] == "t-r1-treatment-dpo"
-    assert store.get_run(state.get(1, "heldout-control")["run"]).model_name == "t-r1-control-dpo"
+    assert state.get(1, "dpo-treatment").model == "t-r1-treatment-dpo"
+    assert store.get_run(state.get(1, "heldout-control").run).model_name == "t-r1-control-dpo"
     data = loop_report_data(store, "t")
-    assert data["rounds"][0]["treatment_model"] == "t-r1-treatment-dpo" and data["rounds"][0]["pairs"] > 0
+    assert data.rounds[0]["treatment_model"] == "t-r1-treatment-dpo" and data.rounds[0]["pairs"] > 0
 
 
 # -- repair: fix the first false step, let the model continue --------------------------------
@@ -286,11 +286,11 @@ def test_the_loop_records_its_target_before_building_and_spends_the_practice_bud
     started: list[str] = []
     state = run_loop(store, config, Hooks(stage=lambda r, s, what: started.append(s)), deps)
     assert started.index("target") < started.index("build")
-    target = state.get(1, "target")["slices"]
-    assert len(target) == 1 and target[0]["lower"] > 0
-    assert "skill=multiplication" in target[0]["name"] or "n_steps=3" in target[0]["name"]
+    target = state.get(1, "target").slices
+    assert len(target) == 1 and target[0].lower > 0
+    assert "skill=multiplication" in target[0].name or "n_steps=3" in target[0].name
     rows = state.get(1, "build")
-    treatment = [line for line in open(f"{rows['treatment_path']}/lessons.jsonl", encoding="utf-8")]
+    treatment = [line for line in open(f"{rows.treatment_path}/lessons.jsonl", encoding="utf-8")]
     assert treatment
     skills = Counter(skill_of(__import__("json").loads(r)["prompt"][-1]["content"]) for r in treatment)
     assert skills[WEAK] == len(treatment)  # the whole budget on the target
@@ -303,17 +303,17 @@ def test_the_probe_reaches_the_targets_failures_and_its_solutions_are_the_first_
     store = Store.open(":memory:")
     state = run_loop(store, config, deps=deps)
     chosen = state.get(1, "target")
-    target, probe = chosen["slices"][0], chosen["probe"]
-    assert target["reached"] == target["fixable"] == len(target["failed"]) > 0  # every failure reached
-    probed = store.get_run(probe["run_name"])
-    assert set(target["failed"]) <= set(probed.task_ids) and probe["samples"] == config.samples
+    target, probe = chosen.slices[0], chosen.probe
+    assert target.reached == target.fixable == len(target.failed) > 0  # every failure reached
+    probed = store.get_run(probe.run_name)
+    assert set(target.failed) <= set(probed.task_ids) and probe.samples == config.samples
     build = state.get(1, "build")
-    provenance = [json.loads(line) for line in open(f"{build['treatment_path']}/provenance.jsonl", encoding="utf-8")]
+    provenance = [json.loads(line) for line in open(f"{build.treatment_path}/provenance.jsonl", encoding="utf-8")]
     failures = [p for p in provenance if p["detail"].get("task") == "train failure"]
-    assert {p["task_id"] for p in failures} == set(target["failed"])  # the model's own mistakes, solved
+    assert {p["task_id"] for p in failures} == set(target.failed)  # the model's own mistakes, solved
     probe_attempts = {a.id for a in store.attempts(probed.id)}
     assert all(p["detail"]["solution_attempt"] in probe_attempts for p in failures)  # not sampled again
-    assert build["probed"] == probe["tasks"] * config.samples
+    assert build.probed == probe.tasks * config.samples
 
 
 def test_without_probe_or_failures_the_target_is_chosen_by_errors_and_practice_is_new_tasks_only(world, deps, config):
@@ -324,20 +324,20 @@ def test_without_probe_or_failures_the_target_is_chosen_by_errors_and_practice_i
     store = Store.open(":memory:")
     state = run_loop(store, dataclasses.replace(config, probe=0, failures=False), deps=deps)
     chosen = state.get(1, "target")
-    assert chosen["probe"] is None and chosen["slices"][0]["reached"] is None
+    assert chosen.probe is None and chosen.slices[0].reached is None
     build = state.get(1, "build")
-    provenance = [json.loads(line) for line in open(f"{build['treatment_path']}/provenance.jsonl", encoding="utf-8")]
+    provenance = [json.loads(line) for line in open(f"{build.treatment_path}/provenance.jsonl", encoding="utf-8")]
     assert provenance and not any(p["detail"].get("task") == "train failure" for p in provenance)
-    assert build["probed"] == 0
+    assert build.probed == 0
 
 
 def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mistakes(world, deps, config):
     store = Store.open(":memory:")
     state = run_loop(store, config, deps=deps)
     data = loop_report_data(store, "t")
-    t = data["headline"]["target"]
+    t = data.headline["target"]
     judged = state.get(1, "heldout-target")
-    assert t["tasks"] == config.target_tasks == judged["tasks"] + t["from_sample"]
+    assert t["tasks"] == config.target_tasks == judged.tasks + t["from_sample"]
     assert t["treatment"]["delta"] > t["control"]["delta"] and t["treatment"]["delta_ci95"][0] > 0
     lo, hi = t["advantage"]["ci95"]
     assert lo <= t["advantage"]["delta"] <= hi and lo > 0
@@ -347,8 +347,8 @@ def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mista
     html = render_report(data)
     assert html.index("On the target") < html.index("(a random sample)")  # the target comes first
     assert f"{t['tasks']} held-out tasks" in html and t["slices"][0] in html
-    slices = [SliceSpec.from_labels(s["predicates"]) for s in state.get(1, "target")["slices"]]
-    heldout = store.get_run(judged["runs"]["base"])
+    slices = [s.spec for s in state.get(1, "target").slices]
+    heldout = store.get_run(judged.runs["base"])
     for task in store.tasks(heldout.suite_id, heldout.task_ids):
         assert task.split == "heldout" and any(p.matches(task.metadata) for p in slices)
 
@@ -360,11 +360,11 @@ def test_seeds_draw_their_own_train_tasks_share_the_heldout_runs_and_pool(world,
     first = run_loop(store, config, deps=deps)
     other = type(config)(**{**config.__dict__, "name": "t1", "seed": 1, "out_dir": str(tmp_path / "t1")})
     second = run_loop(store, other, deps=deps)
-    train = [set(store.get_run(s.get(1, "eval-train")["run"]).task_ids) for s in (first, second)]
+    train = [set(store.get_run(s.get(1, "eval-train").run).task_ids) for s in (first, second)]
     assert len(train[0]) == len(train[1]) == config.train_tasks and not train[0] & train[1]
-    assert first.get(0, "heldout-base")["run"] == second.get(0, "heldout-base")["run"]
+    assert first.get(0, "heldout-base").run == second.get(0, "heldout-base").run
     pooled = pooled_figures(store, ["t", "t1"])
-    one = [loop_report_data(store, n)["headline"] for n in ("t", "t1")]
+    one = [loop_report_data(store, n).headline for n in ("t", "t1")]
     assert pooled["overall"]["tasks"] == sum(h["tasks"] for h in one)
     assert pooled["target"]["tasks"] == sum(h["target"]["tasks"] for h in one)
     mean = sum(h["target"]["advantage"]["delta"] * h["target"]["tasks"] for h in one) / pooled["target"]["tasks"]

@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from lessons.report import write_report
+from lessons.report import ReportData, write_report
 from lessons.report.browser import dump_dom, find_chromium, page_height, screenshot
 
 pytestmark = [
@@ -36,7 +36,7 @@ def png_pixels(data: bytes) -> tuple[int, int, bytes]:
 def hostile_page(tmp_path_factory):
     from report.sample import hostile_report
 
-    return write_report(hostile_report(), tmp_path_factory.mktemp("report") / "report.html")
+    return write_report(ReportData.from_json(hostile_report()), tmp_path_factory.mktemp("report") / "report.html")
 
 
 def test_dom_has_the_charts_and_no_payload_ran(hostile_page):

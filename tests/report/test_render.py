@@ -3,9 +3,9 @@ import re
 import pytest
 from report.sample import IMG, SCRIPT, SCRIPT_DOM
 
-from lessons.report import render_report, write_report
+from lessons.report import ReportData, render_report, write_report
 from lessons.report.charts import nice_ticks, pareto_chart
-from lessons.report.formatting import ci_pct, ci_pts, duration, pct, pts
+from lessons.formatting import ci_pct, ci_pts, duration, pct, pts
 from lessons.report.render import highlight, lineage_tree
 
 SECTIONS = ["headline", "rounds", "slices", "error-types", "clusters", "changes", "lineage", "config"]
@@ -52,7 +52,7 @@ def test_lineage_reads_as_a_tree():
 
 
 def test_full_report_has_every_section_and_chart(sample):
-    html = render_report(sample)
+    html = render_report(ReportData.from_json(sample))
     assert html.startswith("<!doctype html>")
     for section in SECTIONS:
         assert f'<section id="{section}">' in html
@@ -67,7 +67,7 @@ def test_full_report_has_every_section_and_chart(sample):
 
 
 def test_report_is_self_contained(sample):
-    html = render_report(sample)
+    html = render_report(ReportData.from_json(sample))
     assert "http://" not in html and "https://" not in html
     assert not re.search(r"<(script|link|iframe|object|embed|img)\b", html, re.I)
     assert not re.search(r"\b(src|href)=\"(?!#)", html)  # only in-page anchors
@@ -75,7 +75,7 @@ def test_report_is_self_contained(sample):
 
 
 def test_untrusted_text_is_escaped_everywhere(hostile):
-    html = render_report(hostile)
+    html = render_report(ReportData.from_json(hostile))
     assert not re.search(r"<script|<img", html, re.I)
     assert not re.search(r"<[a-z][^<>]*\bonerror\s*=", html, re.I)
     assert html.count(ESCAPED_SCRIPT) >= 15
@@ -91,7 +91,7 @@ def test_untrusted_text_is_escaped_everywhere(hostile):
 
 
 def test_single_run_report_skips_the_loop_sections(single_run):
-    html = render_report(single_run)
+    html = render_report(ReportData.from_json(single_run))
     for section in ["headline", "slices", "error-types", "clusters"]:
         assert f'<section id="{section}">' in html
     for section in ["rounds", "changes", "lineage", "config"]:
@@ -111,7 +111,7 @@ def test_single_run_report_skips_the_loop_sections(single_run):
      "headline": {"base": {"name": "m"}, "treatment": {"name": "t"}}},
 ])
 def test_missing_and_empty_data_render(data):
-    html = render_report(data)
+    html = render_report(ReportData.from_json(data))
     assert "<h1>" in html and "</html>" in html
     if data["title"] != "sparse":
         assert "<section" not in html and "<svg" not in html
@@ -119,16 +119,28 @@ def test_missing_and_empty_data_render(data):
 
 def test_title_is_required():
     with pytest.raises(ValueError, match="title"):
-        render_report({})
+        ReportData.from_json({})
+    with pytest.raises(ValueError, match="title"):
+        render_report(ReportData(title=""))
+
+
+def test_an_unknown_section_is_a_one_line_error():
+    with pytest.raises(ValueError, match=r"unknown sections \['headlines'\]"):
+        ReportData.from_json({"title": "t", "headlines": {}})
+
+
+def test_report_data_writes_back_the_json_it_was_read_from(sample, single_run):
+    for data in (sample, single_run):
+        assert ReportData.from_json(data).to_json() == data
 
 
 def test_long_lists_are_capped(sample):
     sample["changes"]["fixed"] = sample["changes"]["fixed"] * 20
-    html = render_report(sample, max_changes=10)
+    html = render_report(ReportData.from_json(sample), max_changes=10)
     assert html.count('<article class="change fixed">') == 10
     assert "… and 50 more not shown." in html
 
 
 def test_write_report(tmp_path, sample):
-    path = write_report(sample, tmp_path / "out" / "report.html")
-    assert path.read_text(encoding="utf-8") == render_report(sample)
+    path = write_report(ReportData.from_json(sample), tmp_path / "out" / "report.html")
+    assert path.read_text(encoding="utf-8") == render_report(ReportData.from_json(sample))

@@ -38,3 +38,9 @@ def test_diagnose_has_a_public_face():
 
     assert {"Diagnosis", "Location", "diagnose_run", "make_locator"} <= set(diagnose.__all__)
     assert diagnose.make_locator("arith").args == {"confidence": 0.9}
+
+
+def test_the_report_imports_nothing_from_the_loop():
+    """The loop builds a report's data; the report renders any run's, so it sees no loop."""
+    bad = [(p.name, m) for p in (SRC / "report").glob("*.py") for m in _imports(p) if m.startswith("lessons.loop")]
+    assert bad == []

@@ -32,6 +32,7 @@ from lessons.builders.source import LessonSource, load_source
 from lessons.lesson_set import read_manifest
 from lessons.models.base import Chat
 from lessons.prompts import PromptTemplate
+from lessons.records import LessonsComponent
 from lessons.store import Store
 from lessons.tasks.base import Task
 
@@ -49,10 +50,9 @@ class InContextLessons:
     addition: str  # error-aware system-prompt addition ("" when nothing is diagnosed)
     examples: int  # similar past mistakes shown per question
 
-    def component(self, arm: str) -> dict[str, Any]:
+    def component(self, arm: str, seed: int | None = None) -> LessonsComponent:
         """How a run records the lessons that prompted it (a run component)."""
-        return {"name": arm, "path": self.path, "content_hash": self.content_hash, "source_run": self.source.run.id,
-                "examples": self.examples}
+        return LessonsComponent(arm, self.path, self.content_hash, self.source.run.id, self.examples, seed)
 
     def extras(self, questions: Sequence[str], embedder: Any) -> list[str]:
         """The treatment's addition to the system prompt, per question."""
@@ -92,8 +92,8 @@ class LessonPrompts:
             extras = self.lessons.few_shot(tasks, [len(e) for e in extras], self.seed)
         return [with_system(template, task, extra) for task, extra in zip(tasks, extras)]
 
-    def component(self) -> dict[str, Any]:
-        return self.lessons.component(self.arm) | ({"seed": self.seed} if self.arm == "few-shot" else {})
+    def component(self) -> LessonsComponent:
+        return self.lessons.component(self.arm, self.seed if self.arm == "few-shot" else None)
 
 
 def load_in_context(store: Store, folder: str | Path) -> InContextLessons:

@@ -89,7 +89,7 @@ class PracticeBuilder:
             raise ValueError(
                 f"practice teacher {config.teacher!r} is configured but no teacher model was given: pass the "
                 "backend as make_builder('practice', teacher=backend) (`lessons build` resolves -x teacher= itself)")
-        generator = source.suite.get("source") == "builtin:arith"
+        generator = source.suite.source == "builtin:arith"
         train = {normalized(t.prompt) for t in source.tasks.values()}
         copies = OverlapIndex(t.prompt for t in source.tasks.values()) if config.teacher else None
         taken: set[str] = set()

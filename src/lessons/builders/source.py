@@ -12,11 +12,12 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from lessons.diagnose.base import Diagnosis
 from lessons.models.base import Chat
 from lessons.prompts import PromptTemplate, templates
+from lessons.records import SuiteComponent
 from lessons.store.db import AttemptRow, RunRecord, Store
 from lessons.tasks.base import Task
 from lessons.verify import DEFAULT_METHODS, verify
@@ -43,16 +44,16 @@ class LessonSource:
 
     @property
     def verifier(self) -> str:
-        return self.run.components.get("verifier", {}).get("name", "math")
+        return self.run.components.verifier.name
 
     @property
     def extract_methods(self) -> tuple[str, ...]:
-        return tuple(self.run.components.get("verifier", {}).get("extract") or DEFAULT_METHODS)
+        return self.run.components.verifier.extract or DEFAULT_METHODS
 
     @property
-    def suite(self) -> dict[str, Any]:
+    def suite(self) -> SuiteComponent:
         """The run's suite as (name, id, source, args)."""
-        return self.run.components.get("suite", {})
+        return self.run.components.suite
 
     @functools.cached_property
     def by_task(self) -> dict[str, list[AttemptRow]]:
@@ -106,7 +107,7 @@ def load_source(store: Store, run_name: str, diagnosis_method: str | None = None
 
 
 def _template(run: RunRecord) -> PromptTemplate:
-    name = run.components.get("template", {}).get("name", "")
+    name = run.components.template.name
     template = templates.get(name)
     if template.id != run.template_id:
         # The registered template changed since the run: its chats can no longer be rebuilt.
@@ -133,11 +134,11 @@ def _suite_tasks(run: RunRecord) -> list[Task]:
     from lessons.tasks.files import FieldMap, FileSuite
     from lessons.tasks.suites import SUITES
 
-    suite = run.components.get("suite", {})
-    source, args = str(suite.get("source", "")), dict(suite.get("args") or {})
+    suite = run.components.suite
+    source, args = suite.source, dict(suite.args)
     try:
         if source.startswith("builtin:"):
-            built = SUITES.get(suite["name"])(**args)
+            built = SUITES.get(suite.name)(**args)
             if built.info.id != run.suite_id:
                 return []
             return list(built.tasks(HELDOUT_HORIZON))

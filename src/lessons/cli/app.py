@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lessons.cli.errors import OneLineErrorsGroup, print_error, print_line
 from lessons.deps import DEFAULT_EMBEDDER
+from lessons.formatting import pct
 from lessons.store import DEFAULT_DB, Store
 
 app = typer.Typer(
@@ -157,4 +158,5 @@ def progress_bar(description: str, total: int, quiet: bool = False) -> Iterator[
 
 
 def fmt_pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+    """A fraction as a percentage in a terminal table, where a missing one reads "-"."""
+    return pct(x, missing="-")

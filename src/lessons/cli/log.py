@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from lessons.cli.app import DbOption, JsonOption, CliError, command, emit_json, fmt_pct, open_store, out
+from lessons.formatting import ci_points, points
 from lessons.metrics import compare_runs, summarize_run
 from lessons.store.export import export_run
 
@@ -139,7 +140,7 @@ def compare_command(
         emit_json({"run_a": a.name, "run_b": b.name, **asdict(c), "ci95": list(c.ci95)})
         return
     out.print(f"on {c.tasks} common tasks: {a.name} {fmt_pct(c.accuracy_a)} → {b.name} {fmt_pct(c.accuracy_b)}")
-    out.print(f"delta {100 * c.delta:+.1f} points, 95% CI [{100 * c.ci95[0]:+.1f}, {100 * c.ci95[1]:+.1f}] (paired bootstrap)")
+    out.print(f"delta {points(c.delta)} points, 95% CI {ci_points(c.ci95)} (paired bootstrap)")
     out.print(f"mistakes: [green]{c.fixed} fixed[/green], [red]{c.new} new[/red], {c.persistent} persistent")
 
 

@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lessons.cli.app import CliError, DbOption, JsonOption, bar_on_stderr, command, emit_json, err, open_store, out
+from lessons.formatting import ci_pct, ci_pts, pct, pts
+from lessons.report.data import ReportData
 
 
 def _mix(text: Optional[str]) -> Optional[dict[str, float]]:
@@ -119,12 +121,12 @@ def loop_command(
     _render_headline(data, str(path.resolve()), as_json)
 
 
-def _render_headline(data: dict[str, Any], path: str, as_json: bool) -> None:
-    h = data.get("headline", {})
+def _render_headline(data: ReportData, path: str, as_json: bool) -> None:
+    h = data.headline or {}
     if as_json:
         emit_json({"target": h.get("target"), "base": h.get("base"), "treatment": h.get("treatment"),
                    "control": h.get("control"), "advantage": h.get("advantage"), "weak_slices": h.get("weak_slices"),
-                   "tasks": h.get("tasks"), "rounds": data.get("rounds"), "wall_s": data.get("wall_s"),
+                   "tasks": h.get("tasks"), "rounds": data.rounds, "wall_s": data.wall_s,
                    "report": path})
         return
     target = h.get("target")
@@ -132,20 +134,19 @@ def _render_headline(data: dict[str, Any], path: str, as_json: bool) -> None:
         out.print(_arms_table(target, f"target {'; '.join(target['slices'])}: {target['tasks']} held-out tasks"))
         line = f"target: fixed {target['fixed']}, new {target['new']}"
         if target.get("advantage"):
-            line += f"; treatment - control {100 * target['advantage']['delta']:+.1f} pts " \
-                    f"{_pts(target['advantage']['ci95'])}"
+            line += f"; treatment - control {pts(target['advantage']['delta'])} {ci_pts(target['advantage']['ci95'])}"
         out.print(escape(line))
     out.print(_arms_table(h, f"held-out: {h.get('tasks', 0)} tasks (a random sample)"))
     weak = h.get("weak_slices")
     if weak:
         line = (f"weak slices ({weak['tasks']} held-out tasks: {escape('; '.join(weak['slices']))}): treatment "
-                f"{100 * weak['treatment_delta']:+.1f} pts {_pts(weak['treatment_delta_ci95'])}")
+                f"{pts(weak['treatment_delta'])} {ci_pts(weak['treatment_delta_ci95'])}")
         if "control_delta" in weak:
-            line += f", control {100 * weak['control_delta']:+.1f} pts {_pts(weak['control_delta_ci95'])}"
+            line += f", control {pts(weak['control_delta'])} {ci_pts(weak['control_delta_ci95'])}"
         out.print(line)
     adv = h.get("advantage")
     if adv:
-        out.print(f"treatment - control: {100 * adv['delta']:+.1f} pts {_pts(adv['ci95'])}")
+        out.print(f"treatment - control: {pts(adv['delta'])} {ci_pts(adv['ci95'])}")
     out.print(f"report: [bold]{escape(path)}[/bold]")
 
 
@@ -155,18 +156,10 @@ def _arms_table(figures: dict[str, Any], title: str) -> Table:
         arm = figures.get(key)
         if not arm:
             continue
-        change = "" if key == "base" else f"{100 * arm['delta']:+.1f} pts"
-        ci = "" if key == "base" else _pts(arm["delta_ci95"])
-        table.add_row(key, escape(arm["name"]), f"{100 * arm['accuracy']:.1f}%", _pct(arm["ci95"]), change, ci)
+        change = "" if key == "base" else pts(arm["delta"])
+        ci = "" if key == "base" else ci_pts(arm["delta_ci95"])
+        table.add_row(key, escape(arm["name"]), pct(arm["accuracy"]), ci_pct(arm["ci95"]), change, ci)
     return table
-
-
-def _pct(ci: list[float]) -> str:
-    return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]%"
-
-
-def _pts(ci: list[float]) -> str:
-    return f"[{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}] pts"
 
 
 @command("report")
@@ -190,6 +183,6 @@ def report_command(
         raise CliError(f"no loop or run named {target!r} in {store.path}")
     write_report(data, output)
     if as_json:
-        emit_json({"report": output, "title": data["title"], "headline": data.get("headline")})
+        emit_json({"report": output, "title": data.title, "headline": data.headline})
         return
     out.print(f"report: [bold]{escape(output)}[/bold]")

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from lessons.diagnose.base import Locator
 from lessons.models.base import Backend
+from lessons.records import RunComponents
 from lessons.registry import Registry
 from lessons.store.diagnoses import args_json
 
@@ -30,16 +31,16 @@ def needs_backend(name: str) -> bool:
     return bool(getattr(locators.get(name), "needs_backend", False))
 
 
-def run_locator_options(name: str, components: Mapping[str, Any], rollouts: int = 4) -> dict[str, Any]:
+def run_locator_options(name: str, components: RunComponents, rollouts: int = 4) -> dict[str, Any]:
     """`make_locator` options that make locator `name` judge a run's mistakes as the run
     judged its attempts: rollouts are rendered with the run's template and scored with its
     verifier and answer extraction (a rollout scored by another verifier would call a
     prefix good or bad by a rule the run never used). `components` is the run's record."""
-    verifier = components.get("verifier", {})
-    rollout: dict[str, Any] = {"template": components.get("template", {}).get("name"), "rollouts": rollouts,
-                               "verifier": verifier.get("name", "math")}
-    if verifier.get("extract"):
-        rollout["methods"] = tuple(verifier["extract"])
+    verifier = components.verifier
+    rollout: dict[str, Any] = {"template": components.template.name or None, "rollouts": rollouts,
+                               "verifier": verifier.name}
+    if verifier.extract:
+        rollout["methods"] = verifier.extract
     rollout = {k: v for k, v in rollout.items() if v is not None}
     if name == "rollout":
         return rollout

@@ -31,6 +31,10 @@ from typing import Any, Callable, Iterator, Sequence
 from lessons import faults
 from lessons.deps import Deps  # the loop's parts (models, training, embedder) are made as every stage's are
 from lessons.loop.config import LoopConfig
+from lessons.loop.stages import (
+    Built, Diagnosed, Evaluated, HeldoutDiagnosed, Judged, PairSets, Posed, Probe, StageRecord, Targeted, Trained,
+    load_stages, stage_from_json, stage_to_json,
+)
 from lessons.store import Store, content_id
 from lessons.tasks.base import SuiteInfo, Task
 
@@ -56,9 +60,10 @@ class Hooks:
 @dataclass
 class LoopState:
     config: LoopConfig
-    done: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    done: dict[tuple[int, str], StageRecord] = field(default_factory=dict)
 
-    def get(self, round: int, stage: str) -> dict[str, Any]:
+    def get(self, round: int, stage: str) -> Any:
+        """The stage's record (`stages.py` says which record each stage makes)."""
         return self.done[(round, stage)]
 
 
@@ -75,7 +80,7 @@ def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps:
             f"loop {config.name!r} was started with other settings ({', '.join(diff)} differ): run it with the "
             f"same config to resume, or choose another --name"
         )
-    state = LoopState(config, store.stages(config.name))
+    state = LoopState(config, load_stages(store, config.name))
     runner = _Stages(store, config, hooks, deps, state)
     runner.once(0, "heldout-base", "base model on the held-out tasks",
                 lambda: runner.evaluate(config.model, "heldout", config.heldout_tasks))
@@ -92,7 +97,7 @@ class _Stages:
         self._posed: dict[str, int] = {}  # samples asked for in this build, by arm
         self._seen: dict[str, tuple[list[Task], list[Any]]] = {}  # its tasks and attempts, hints aside
 
-    def once(self, round: int, stage: str, description: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def once(self, round: int, stage: str, description: str, work: Callable[[], StageRecord]) -> Any:
         if (round, stage) in self.state.done:
             if self.hooks.skipped:
                 self.hooks.skipped(round, stage)
@@ -102,9 +107,11 @@ class _Stages:
         started = time.perf_counter()
         output = work()
         wall = time.perf_counter() - started
-        self.store.save_stage(self.config.name, round, stage, output, wall)
+        logged = stage_to_json(stage, output)
+        self.store.save_stage(self.config.name, round, stage, logged, wall)
         faults.point("loop-stage")
-        self.state.done[(round, stage)] = output | {"wall_s": wall}
+        # read back from what was logged, so later stages see what they would see on a resume
+        self.state.done[(round, stage)] = stage_from_json(stage, logged | {"wall_s": wall})
         return self.state.done[(round, stage)]
 
     # -- one round -----------------------------------------------------------------------
@@ -118,40 +125,40 @@ class _Stages:
         # each seed draws its own train tasks (seed 0 the split's first); the held-out ones stay
         evaluated = self.once(r, "eval-train", f"{model} on {c.train_tasks} train tasks",
                               lambda: self.evaluate(model, "train", c.train_tasks, c.seed * c.train_tasks))
-        train_run = evaluated["run"]
+        train_run = evaluated.run
         self.once(r, "diagnose", f"diagnose the mistakes of {train_run}", lambda: self.diagnose(train_run))
         self.once(r, "target", "choose the slices to aim at", lambda: self.choose_target(r, train_run))
         built = self.once(r, "build", f"lessons: {', '.join(c.mix)} ({c.rows} rows) and the control set",
                           lambda: self.build(r, train_run))
-        if not built["rows"]:
+        if not built.rows:
             raise RuntimeError(f"round {r}: the mix {dict(c.mix)} built no lessons from {train_run}; "
                                "evaluate more train tasks or change the mix")
         arms = ("treatment", "control") if c.control else ("treatment",)
         bases = {"treatment": model, "control": control_base}
         for arm in arms:
-            rows = built["rows"] if arm == "treatment" else built["control_rows"]
-            sft = self.once(r, f"train-{arm}", f"LoRA-train {bases[arm]} on {rows} {arm} rows, {c.steps} steps",
-                            lambda arm=arm: self.train(bases[arm], built[f"{arm}_path"], f"{name}-r{r}-{arm}"))
-            if built.get("pairs"):
-                self.once(r, f"dpo-{arm}", f"DPO on {built['pairs']} pairs of {arm} samples, {c.dpo_steps} steps",
-                          lambda arm=arm, sft=sft: self.train(sft["model"], built[f"{arm}_pairs_path"],
+            sft = self.once(r, f"train-{arm}",
+                            f"LoRA-train {bases[arm]} on {built.rows_of(arm)} {arm} rows, {c.steps} steps",
+                            lambda arm=arm: self.train(bases[arm], built.lessons_path(arm), f"{name}-r{r}-{arm}"))
+            if built.pairs and built.pairs.size:
+                self.once(r, f"dpo-{arm}", f"DPO on {built.pairs.size} pairs of {arm} samples, {c.dpo_steps} steps",
+                          lambda arm=arm, sft=sft: self.train(sft.model, built.pairs.paths[arm],
                                                               f"{name}-r{r}-{arm}-dpo", dpo=True))
         for arm in arms:
             trained = arm_model(self.state.done, r, arm)
             self.once(r, f"heldout-{arm}", f"{trained} on the held-out tasks",
                       lambda trained=trained: self.evaluate(trained, "heldout", c.heldout_tasks))
-        runs = [self.state.get(0, "heldout-base")["run"]] + [self.state.get(r, f"heldout-{a}")["run"] for a in arms]
+        runs = [self.state.get(0, "heldout-base").run] + [self.state.get(r, f"heldout-{a}").run for a in arms]
         if self.target(r):
             models = {"base": c.model} | {a: arm_model(self.state.done, r, a) for a in arms}
             judged = self.once(r, "heldout-target", f"{len(models)} models on the target's held-out tasks",
                                lambda: self.judge_target(r, models))
-            runs += list(judged["runs"].values())
+            runs += list(judged.runs.values())
         self.once(r, "diagnose-heldout", "diagnose the held-out mistakes of every arm",
-                  lambda: {"runs": {run: self.diagnose(run, cluster=False) for run in runs}})
+                  lambda: HeldoutDiagnosed({run: self.diagnose(run, cluster=False) for run in runs}))
 
     # -- stages --------------------------------------------------------------------------
 
-    def evaluate(self, model: str, split: str, limit: int, offset: int = 0) -> dict[str, Any]:
+    def evaluate(self, model: str, split: str, limit: int, offset: int = 0) -> Evaluated:
         """Evaluate under the runner's default run name (model, suite, settings): loops that
         share a base model and sizes share its runs, and `lessons eval` with the same
         settings finds them too."""
@@ -172,10 +179,10 @@ class _Stages:
             del backend
             gc.collect()
         s = result.summary
-        return {"run": s.run_name, "run_id": s.run_id, "model": model, "tasks": s.tasks, "accuracy": s.accuracy,
-                "mistakes": s.mistakes, "tokens_per_second": result.tokens_per_second}
+        return Evaluated(run=s.run_name, run_id=s.run_id, model=model, tasks=s.tasks, accuracy=s.accuracy,
+                         mistakes=s.mistakes, tokens_per_second=result.tokens_per_second)
 
-    def diagnose(self, run_name: str, cluster: bool = True) -> dict[str, Any]:
+    def diagnose(self, run_name: str, cluster: bool = True) -> Diagnosed:
         from lessons.diagnose import DiagnoseConfig, diagnose, needs_backend
 
         run = self.store.get_run(run_name)
@@ -184,8 +191,8 @@ class _Stages:
         deps = dataclasses.replace(self.deps, embedder=self.embedder)
         summary = diagnose(self.store, run, self.config.locator, deps, model, config=DiagnoseConfig(cluster=cluster),
                            progress=self.hooks.diagnose_progress)
-        return {"run": run_name, "mistakes": summary.mistakes, "typed": summary.typed, "located": summary.located,
-                "by_type": summary.by_type, "clusters": len(summary.clusters)}
+        return Diagnosed(run=run_name, mistakes=summary.mistakes, typed=summary.typed, located=summary.located,
+                         by_type=dict(summary.by_type), clusters=len(summary.clusters))
 
     def embedder(self) -> Any:
         if self._embedder is None:
@@ -200,7 +207,7 @@ class _Stages:
         teacher = self.deps.make_teacher(c.options.get("practice") or {}, self.store) if "practice" in c.mix else None
         return made | ({"teacher": teacher} if teacher is not None else {})
 
-    def choose_target(self, r: int, train_run: str) -> dict[str, Any]:
+    def choose_target(self, r: int, train_run: str) -> Targeted:
         """The target slices; with `solutions: self`, chosen after probing the best
         candidates' failed train tasks (target.py), the probe a run of its own."""
         from lessons.builders.source import load_source
@@ -208,23 +215,21 @@ class _Stages:
 
         c = self.config
         if not c.target_slices:
-            return {"slices": []}
+            return Targeted()
         source = load_source(self.store, train_run)
-        probed: dict[str, Any] = {}
+        probed: list[Probe] = []
 
         def probe(tasks: Sequence[Task]) -> list[Any]:
             posed = self.pose(source.run.model_name, f"probe-r{r}", tasks, c.samples)
-            probed.update(posed, tasks=len(tasks), samples=c.samples)
-            return self.store.attempts(posed["run_id"])
+            probed[:] = [Probe(posed.run_name, posed.run_id, tasks=len(tasks), samples=c.samples)]
+            return self.store.attempts(posed.run_id)
 
         chosen = target.choose(source, c.target_slices, probe=probe if c.solutions == "self" else None,
                                probed=c.probe)
-        return {"slices": [s.to_json() for s in chosen], "probe": probed or None}
+        return Targeted(tuple(chosen), probed[0] if probed else None)
 
     def target(self, r: int) -> list[Any]:
-        from lessons.loop.target import TargetSlice
-
-        return [TargetSlice.from_json(d) for d in self.state.get(r, "target")["slices"]]
+        return list(self.state.get(r, "target").slices)
 
     def target_tasks(self, r: int) -> list[Task]:
         """The target's held-out tasks beyond the random sample the arms are judged on."""
@@ -236,15 +241,15 @@ class _Stages:
         if not target:
             return []
         suite = load_suite(c.suite)
-        sample = self.store.get_run(self.state.get(0, "heldout-base")["run"]).task_ids
+        sample = self.store.get_run(self.state.get(0, "heldout-base").run).task_ids
         return heldout_tasks(suite, target, sample, c.target_tasks, suite.info.source == "builtin:arith")
 
-    def judge_target(self, r: int, models: dict[str, str]) -> dict[str, Any]:
+    def judge_target(self, r: int, models: dict[str, str]) -> Judged:
         tasks = self.target_tasks(r)
-        runs = {arm: self.pose(model, f"target-r{r}", tasks)["run_name"] for arm, model in models.items()}
-        return {"runs": runs, "tasks": len(tasks)}
+        runs = {arm: self.pose(model, f"target-r{r}", tasks).run_name for arm, model in models.items()}
+        return Judged(runs, len(tasks))
 
-    def build(self, r: int, train_run: str) -> dict[str, Any]:
+    def build(self, r: int, train_run: str) -> Built:
         from lessons.builders.practice import weak_slices
         from lessons.builders.source import HeldOut, load_heldout, load_source
         from lessons.builders.write import LessonSetInfo, write_lesson_set
@@ -260,9 +265,9 @@ class _Stages:
                           heldout.prompts + tuple(t.prompt for t in extra))
         resources = self.resources()
         model = source.run.model_name
-        probe = self.state.get(r, "target").get("probe")
+        probe = self.state.get(r, "target").probe
         drawn: dict[str, list[Any]] = {}
-        for a in self.store.attempts(probe["run_id"]) if probe else ():
+        for a in self.store.attempts(probe.run_id) if probe else ():
             drawn.setdefault(a.task_id, []).append(a)
         models = Models(sample=lambda kind, tasks, n: self.sample(model, f"{kind}-r{r}", tasks, n),
                         continue_=lambda chats: self.continue_(model, chats), drawn=drawn)
@@ -274,25 +279,24 @@ class _Stages:
                     "suite_id": source.run.suite_id, "template": source.template.name}
         treatment = write_lesson_set(mix.lessons, folder / "treatment-lessons", LessonSetInfo(
             "loop-mix", FORMAT, {"mix": dict(c.mix), "options": c.options, "rows": c.rows}, run_info), heldout)
-        out: dict[str, Any] = {
-            "rows": treatment.records, "by_builder": count_by_builder(mix.lessons), "built": mix.built,
-            "treatment_path": treatment.path, "treatment_hash": treatment.content_hash,
-            "weak_slices": [{"predicates": w.predicates, "error_rate": w.error_rate, "failed": list(w.failed)}
-                            for w in weak_slices(source, 5)],
-            "posed": {kind: self._posed.get(kind, 0) for kind in ("practice", "control")},
-            "probed": probe["tasks"] * probe["samples"] if probe else 0,
-        }
+        out = Built(
+            rows=treatment.records, by_builder=count_by_builder(mix.lessons), built=dict(mix.built),
+            treatment_path=treatment.path, treatment_hash=treatment.content_hash,
+            weak_slices=tuple(weak_slices(source, 5)),
+            posed={kind: self._posed.get(kind, 0) for kind in ("practice", "control")},
+            probed=probe.tasks * probe.samples if probe else 0,
+        )
         if c.control:
             written = write_lesson_set(control, folder / "control-lessons", LessonSetInfo(
                 "loop-control", FORMAT, {"rows": len(mix.lessons), "draw": "random train tasks"}, run_info), heldout)
-            out |= {"control_rows": written.records, "control_path": written.path,
-                    "control_hash": written.content_hash}
+            out = dataclasses.replace(out, control_rows=written.records, control_path=written.path,
+                                      control_hash=written.content_hash)
         if c.dpo_steps:
-            out |= self.pairs(source, heldout, folder, run_info, drawn, self.target(r))
+            out = dataclasses.replace(out, pairs=self.pairs(source, heldout, folder, run_info, drawn, self.target(r)))
         return out
 
     def pairs(self, source: Any, heldout: Any, folder: Path, run_info: dict[str, Any],
-              drawn: dict[str, list[Any]], target: Sequence[Any]) -> dict[str, Any]:
+              drawn: dict[str, list[Any]], target: Sequence[Any]) -> PairSets:
         """Each arm's preference pairs from the samples its build drew (prefs.py), the
         same number for both: enough for `dpo_steps` batches, or what the scarcer arm has."""
         from lessons.builders.write import LessonSetInfo, select_rows, write_lesson_set
@@ -312,14 +316,15 @@ class _Stages:
                                                source.render, source.run.id, "control")
         sets = {arm: select_rows(pairs, "preference", heldout)[0] for arm, pairs in sets.items()}
         size = min(len(p) for p in sets.values())
-        out: dict[str, Any] = {"pairs": size}
+        paths: dict[str, str] = {}
+        hashes: dict[str, str] = {}
         for arm, pairs in sets.items():
             written = write_lesson_set(pairs[:size], folder / f"{arm}-pairs", LessonSetInfo(
                 "loop-pairs", "preference", {"arm": arm, "pairs": size}, run_info), heldout)
-            out |= {f"{arm}_pairs_path": written.path, f"{arm}_pairs_hash": written.content_hash}
-        return out
+            paths[arm], hashes[arm] = written.path, written.content_hash
+        return PairSets(size, paths, hashes)
 
-    def pose(self, model: str, kind: str, tasks: Sequence[Task], samples: int = 1) -> dict[str, Any]:
+    def pose(self, model: str, kind: str, tasks: Sequence[Task], samples: int = 1) -> Posed:
         """Have `model` answer `tasks` in a run of its own (resumable): greedy for one
         sample, at the config's temperature for more. Returns the run's name and id."""
         from lessons.runner import EvalConfig, evaluate
@@ -342,7 +347,7 @@ class _Stages:
         finally:
             del backend
             gc.collect()
-        return {"run_name": result.summary.run_name, "run_id": result.summary.run_id}
+        return Posed(result.summary.run_name, result.summary.run_id)
 
     def sample(self, model: str, kind: str, tasks: Sequence[Task], samples: int) -> list[Any]:
         """Every attempt of `samples` solutions of each task (see `solutions.solve`)."""
@@ -350,7 +355,7 @@ class _Stages:
             return []
         base = kind.split("-")[0]
         self._posed[base] = self._posed.get(base, 0) + len(tasks) * samples
-        attempts = self.store.attempts(self.pose(model, kind, tasks, samples)["run_id"])
+        attempts = self.store.attempts(self.pose(model, kind, tasks, samples).run_id)
         if "-hint" not in kind:  # a hinted prompt is not the prompt a pair would train on
             seen = self._seen.setdefault(base, ([], []))
             seen[0].extend(tasks)
@@ -374,7 +379,7 @@ class _Stages:
             del backend
             gc.collect()
 
-    def train(self, model: str, data: str, name: str, dpo: bool = False) -> dict[str, Any]:
+    def train(self, model: str, data: str, name: str, dpo: bool = False) -> Trained:
         from lessons.train import TrainConfig
 
         c = self.config
@@ -385,9 +390,9 @@ class _Stages:
                              output_dir=str(c.root / "models" / name), **settings)
         result = self.deps.run_train(model, data, config, on_progress=self.hooks.train_progress, store=self.store)
         gc.collect()
-        return {"model": result.model_name, "path": result.path, "steps": result.steps,
-                "train_loss": result.train_loss, "tokens_per_second": result.tokens_per_second,
-                "resumed_from_step": result.resumed_from_step}
+        return Trained(model=result.model_name, path=str(result.path), steps=result.steps,
+                       train_loss=result.train_loss, tokens_per_second=result.tokens_per_second,
+                       resumed_from_step=result.resumed_from_step)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from markupsafe import Markup
 
-from lessons.report.formatting import ci_pct, ci_pts, pct, pts
+from lessons.formatting import ci_pct, ci_pts, pct, pts
 
 SERIES = ("base", "treatment", "control")
 CHAR_W = 6.6  # mean width of a 12-unit system-font character, to size label margins

@@ -1,4 +1,4 @@
-"""The report's data dict → one self-contained HTML page.
+"""A `ReportData` → one self-contained HTML page.
 
 The page holds everything inline (CSS, SVG charts) and loads nothing, so it opens
 offline and can be mailed as one file. Model output and task text are untrusted: the
@@ -17,10 +17,10 @@ from jinja2 import Environment, PackageLoader, Undefined
 from markupsafe import Markup, escape
 
 from lessons.atomic import write_text
-from lessons.report import charts, formatting
-
-MAX_CHANGES = 40  # fixed / new mistakes shown in full per list; the rest are counted
-MAX_EXAMPLES = 3  # examples shown per taxonomy cluster
+from lessons import formatting
+from lessons.report import charts
+from lessons.report.data import ReportData
+from lessons.report.figures import MAX_CHANGES, MAX_EXAMPLES
 LONG_RESPONSE = 700  # characters after which a response starts collapsed
 
 
@@ -136,26 +136,26 @@ def lineage_tree(models: list[Mapping[str, Any]]) -> list[dict]:
     return out
 
 
-def build_context(data: Mapping[str, Any], max_changes: int = MAX_CHANGES) -> dict[str, Any]:
+def build_context(data: ReportData, max_changes: int = MAX_CHANGES) -> dict[str, Any]:
     """What the template needs, with each section None when its data are missing."""
-    if not data.get("title"):
+    if not data.title:
         raise ValueError("report data needs a 'title'")
-    headline = data.get("headline") or {}
-    slices = list(data.get("slices") or [])
-    etypes = sorted(data.get("error_types") or [], key=lambda e: -(e.get("base") or 0))
-    clusters = sorted(data.get("clusters") or [], key=lambda c: -(c.get("size") or 0))
+    headline = data.headline or {}
+    slices = list(data.slices or [])
+    etypes = sorted(data.error_types or [], key=lambda e: -(e.get("base") or 0))
+    clusters = sorted(data.clusters or [], key=lambda c: -(c.get("size") or 0))
     cluster_total = sum(c.get("size") or 0 for c in clusters) or 1
-    changes = data.get("changes") or {}
+    changes = data.changes or {}
     fixed, new = list(changes.get("fixed") or []), list(changes.get("new") or [])
     slice_series = series_present(slices)
     etype_cols = [k for k in ("base", "treatment", "control", "fixed", "new", "persistent")
                   if any(e.get(k) is not None for e in etypes)]
     ctx: dict[str, Any] = {
-        "title": data["title"], "subtitle": data.get("subtitle"), "generated_at": data.get("generated_at"),
-        "config": flatten(data.get("config") or {}),
+        "title": data.title, "subtitle": data.subtitle, "generated_at": data.generated_at,
+        "config": flatten(data.config or {}),
         "headline": headline if any(headline.get(k) for k in ("base", "treatment", "control")) else None,
         "headline_chart": charts.delta_chart(headline_rows(headline)),
-        "rounds": list(data.get("rounds") or []),
+        "rounds": list(data.rounds or []),
         "slices": slices, "slice_series": slice_series,
         "slice_chart": charts.slice_chart(slices, slice_series),
         "error_types": etypes, "etype_cols": etype_cols,
@@ -165,7 +165,7 @@ def build_context(data: Mapping[str, Any], max_changes: int = MAX_CHANGES) -> di
         "fixed": fixed[:max_changes], "fixed_more": max(0, len(fixed) - max_changes), "fixed_total": len(fixed),
         "new": new[:max_changes], "new_more": max(0, len(new) - max_changes), "new_total": len(new),
         "persistent": changes.get("persistent"),
-        "lineage": lineage_tree(list(data.get("lineage") or [])),
+        "lineage": lineage_tree(list(data.lineage or [])),
     }
     ctx["has_changes"] = bool(fixed or new or ctx["persistent"])
     ctx["sections"] = [(anchor, name) for anchor, name, present in [
@@ -177,13 +177,12 @@ def build_context(data: Mapping[str, Any], max_changes: int = MAX_CHANGES) -> di
     return ctx
 
 
-def render_report(data: Mapping[str, Any], *, max_changes: int = MAX_CHANGES) -> str:
-    """The report as one HTML document (a str). `data` follows the schema in the package
-    docstring; every key but `title` is optional."""
+def render_report(data: ReportData, *, max_changes: int = MAX_CHANGES) -> str:
+    """The report as one HTML document (a str); every section of `data` but `title` is optional."""
     template = _environment().get_template("report.html.j2")
     return template.render(**build_context(data, max_changes=max_changes))
 
 
-def write_report(data: Mapping[str, Any], path: str | Path, *, max_changes: int = MAX_CHANGES) -> Path:
+def write_report(data: ReportData, path: str | Path, *, max_changes: int = MAX_CHANGES) -> Path:
     """Render `data` and write it to `path` (UTF-8); returns the path."""
     return write_text(path, render_report(data, max_changes=max_changes))

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from lessons import faults
 from lessons.models.base import ModelInfo, SamplingParams
 from lessons.prompts import PromptTemplate
-from lessons.records import Attempt, AttemptRow, RunRecord
+from lessons.records import Attempt, AttemptRow, RunComponents, RunRecord
 from lessons.store.diagnoses import DiagnosisLog
 from lessons.store.loops import LoopLog
 from lessons.store.migrations import MIGRATIONS, NewerLogError, apply_migrations, recorded_migrations
@@ -216,7 +216,7 @@ class Store(DiagnosisLog, LoopLog):
         model_version_id: str,
         template_id: str,
         sampling: SamplingParams,
-        components: dict[str, Any],
+        components: RunComponents,
         task_ids: Sequence[str],
     ) -> RunRecord:
         """Create the run, or return it for resuming when one of that name exists with the
@@ -242,7 +242,7 @@ class Store(DiagnosisLog, LoopLog):
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', datetime('now'), NULL)",
                 (
                     run_id, name, suite_id, model_version_id, template_id,
-                    _json(asdict(sampling)), _json(components), _json(list(task_ids)),
+                    _json(asdict(sampling)), _json(components.to_json()), _json(list(task_ids)),
                 ),
             )
             return self.get_run(run_id)
@@ -422,7 +422,7 @@ def _run_from_row(r: sqlite3.Row) -> RunRecord:
         model_name=r["model_name"],
         template_id=r["template_id"],
         sampling=SamplingParams(**{**json.loads(r["sampling"]), "stop": tuple(json.loads(r["sampling"])["stop"])}),
-        components=json.loads(r["components"]),
+        components=RunComponents.from_json(json.loads(r["components"])),
         task_ids=tuple(json.loads(r["task_ids"])),
         status=r["status"],
         created_at=r["created_at"],
