@@ -26,6 +26,7 @@ from lessons.tasks.fields import plain_gold
 
 TOOL = "lm-eval"
 _RESULTS = re.compile(r"^results_(?P<time>.+)\.json$")
+_MODEL_NAME_ARGS = ("peft", "delta", "pretrained", "model", "path", "engine")  # lm-eval names a model by these
 _GSM8K_GOLD = "####"  # gsm8k-style targets are the whole solution, the answer after the last ####
 
 
@@ -205,12 +206,14 @@ def _gold(line: _Line) -> str:
 
 
 def _model(doc: dict, top: dict) -> ModelInfo:
-    """The model as lm-eval names it: `pretrained=` (or `model=`) of its model_args, else model_name."""
+    """The model as lm-eval names it (`model_name`, from `pretrained=` or a like model argument); a model
+    passed to lm-eval as an object has none (lm-eval makes up a random one), and is named by its type."""
     args = top.get("model_args")
     if isinstance(args, str):
         args = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv)
     args = args if isinstance(args, dict) else {}
-    name = str(args.get("pretrained") or args.get("model") or doc.get("model_name") or top.get("model") or "model")
+    named = any(args.get(key) for key in _MODEL_NAME_ARGS)
+    name = str((doc.get("model_name") if named else None) or top.get("model") or "model")
     return ModelInfo(name=name, backend=f"{TOOL}:{top.get('model', 'unknown')}",
                      source=str(doc.get("model_source") or name), args=_plain(args))
 
