@@ -1,5 +1,8 @@
 """lm-eval sample logs, made by lm-eval in the session fixture, read and written as runs."""
 
+import json
+import shutil
+
 import pytest
 from import_logs import QUESTIONS
 
@@ -92,3 +95,25 @@ def test_two_models_on_one_task_share_a_suite_and_another_verifier_is_another_ru
     [numeric] = import_lm_eval(store, lm_eval_logs.sloppy, VerifyConfig(verifier="numeric"), task="tiny_arith")
     assert numeric.run_name != sloppy.run_name
     assert store.get_run(numeric.run_id).components["verifier"]["name"] == "numeric"
+
+
+def test_one_results_file_imports_as_its_folder_does(lm_eval_logs):
+    [results] = lm_eval_logs.careful.rglob("results_*.json")
+    [from_file], [from_folder] = read_lm_eval(results), read_lm_eval(lm_eval_logs.careful)
+    assert from_file.samples == from_folder.samples and from_file.model == from_folder.model
+
+
+@pytest.mark.parametrize("target, gold", [
+    ("Half of 10 is <<10/2=5>>5.\n#### 5", "5"),  # gsm8k's targets are whole solutions
+    ("$1,200", "1200"),
+    (["12 cm", "12"], "12"),
+])
+def test_gold_answers_are_reduced_to_what_the_verifier_reads(lm_eval_logs, tmp_path, target, gold):
+    folder = tmp_path / "copy"
+    shutil.copytree(lm_eval_logs.careful, folder)
+    [samples] = folder.rglob("samples_*.jsonl")
+    lines = [json.loads(line) for line in samples.read_text().splitlines()]
+    lines[0]["target"] = target
+    samples.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    [run] = read_lm_eval(folder)
+    assert run.samples[0].gold == gold
