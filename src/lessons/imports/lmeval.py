@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -143,11 +143,12 @@ def _with_score(s: ImportedSample, by_filter: dict[str, Any]) -> ImportedSample:
     first = next(iter(by_filter.values()))
     metric = next((v for k, v in first.items() if k != "filtered"), None)
     correct = bool(metric) if isinstance(metric, (int, float)) and metric in (0, 1) else None
-    return ImportedSample(s.task_id, s.prompt, s.gold, s.response, s.sample,
-                          score=SourceScore(correct, by_filter))
+    return replace(s, score=SourceScore(correct, by_filter))
 
 
 def _filter_scores(line: _Line, repeat: int) -> dict[str, Any]:
+    """One filter's metrics of the document. lm-eval scores a document, not a repeat (its filters
+    reduce the repeats first, as take_first or a majority vote), so every repeat carries them."""
     metrics = line.get("metrics")
     if not isinstance(metrics, list):
         raise line.fail("metrics", f"expected a list of metric names, got {type(metrics).__name__}")
