@@ -157,7 +157,8 @@ def make_inspect_logs(log_dir: Path) -> InspectLogs:
         out.usage = ModelUsage(input_tokens=12, output_tokens=len(text.split()), total_tokens=12 + len(text.split()))
         return out
 
-    samples = [Sample(input=q, target=a, id=f"q{i}", metadata={"op": q.split()[3]}) for i, (q, a) in enumerate(QUESTIONS)]
+    samples = [Sample(input=q, target=a, id=f"q{i}", metadata={"op": q.split()[3]})
+               for i, (q, a) in enumerate(QUESTIONS)]
     logs = {}
     for fmt in ("eval", "json"):
         model = get_model("mockllm/model", custom_outputs=[output(sloppy_answer(q)) for q, _ in QUESTIONS],

@@ -154,7 +154,8 @@ def _settings(log: Any, config: dict[str, Any]) -> dict[str, Any]:
         "inspect_version": packages.get("inspect_ai"), "status": str(log.status),
         "solvers": [step.solver for step in log.plan.steps] if log.plan else [],
         "scorers": [s.name for s in log.results.scores] if log.results else [],
-        "epochs": getattr(log.eval.config, "epochs", None), "limit": _json_value(getattr(log.eval.config, "limit", None)),
+        "epochs": getattr(log.eval.config, "epochs", None),
+        "limit": _json_value(getattr(log.eval.config, "limit", None)),
         "dataset": getattr(log.eval.dataset, "name", None), "generate_config": _json_value(config),
     }
 

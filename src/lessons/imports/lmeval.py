@@ -225,7 +225,8 @@ def _sampling(gen: dict, repeats: int, top: dict) -> SamplingParams:
     return SamplingParams(
         n=repeats, temperature=float(temperature or 0.0), top_p=float(gen.get("top_p") or 1.0),
         max_new_tokens=int(gen.get("max_gen_toks") or gen.get("max_new_tokens") or 256),  # lm-eval's default
-        seed=int(top.get("random_seed") or 0), stop=tuple(str(s) for s in ([until] if isinstance(until, str) else until)),
+        seed=int(top.get("random_seed") or 0),
+        stop=tuple(str(s) for s in ([until] if isinstance(until, str) else until)),
     )
 
 
