@@ -89,6 +89,7 @@ def make_lm_eval_logs(root: Path) -> LmEvalLogs:
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
+    root.mkdir(parents=True, exist_ok=True)
     data = root / "arith.jsonl"
     data.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in QUESTIONS))
     tasks = root / "tasks"
