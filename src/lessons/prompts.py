@@ -45,4 +45,7 @@ DIRECT = templates.register(
     "direct",
     PromptTemplate(name="direct", system="", user="{question}\nGive only the final answer as 'Answer: <value>'."),
 )
+# Imported runs (`lessons import`): the task's prompt is already the whole text another tool
+# posed (its instructions and few-shot examples included), so it is sent as it is.
+AS_POSED = templates.register("as-posed", PromptTemplate(name="as-posed", system="", user="{question}"))
 DEFAULT_TEMPLATE = "step-by-step"

@@ -55,6 +55,9 @@ CASES = [
     ("loop: a setting out of range", {"loop.yaml": "rounds: 0\n"},
      ["loop", "--config", "{d}/loop.yaml"], ["error: {d}/loop.yaml: rounds must be at least 1"]),
     ("loop: no such config", {}, ["loop", "--config", "{d}/absent.yaml"], ["loop config {d}/absent.yaml not found"]),
+    ("import: a folder without lm-eval results", {}, ["import", "lm-eval", "{d}"],
+     ["error: {d}: no lm-eval results_*.json in this folder or below"]),
+    ("import: no such Inspect log", {}, ["import", "inspect", "{d}/absent.eval"], ["error: {d}/absent.eval: no such file"]),
 ]
 
 

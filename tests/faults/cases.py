@@ -28,6 +28,13 @@ def _looped(workdir: Path) -> None:
     check(lessons(LOOP, workdir), "prepare: loop")
 
 
+def _lm_eval_log(workdir: Path) -> None:
+    """A real lm-eval output folder (tests/import_logs.py); the import names it relatively, as a user would."""
+    from import_logs import make_lm_eval_logs
+
+    make_lm_eval_logs(workdir / "lm-eval")
+
+
 def _model_and_lessons(workdir: Path) -> None:
     """A tiny random Llama with SmolLM2's tokenizer, and 16 SFT rows."""
     from tiny import save_tiny_llama
@@ -46,6 +53,8 @@ FAST = [
          compare=("lessons/corr",)),
     Case("export", ("export", "r1", "--format", "parquet", "-o", "{dir}/r1.parquet"), prepare=_evaluated,
          compare=("r1.parquet",)),
+    Case("import", ("import", "lm-eval", "lm-eval/sloppy", "--task", "tiny_arith"), prepare=_lm_eval_log,
+         every_hit=True),
     Case("loop", LOOP, compare=("loop/r1",), volatile_files=("loop/report.html",), every_hit=True, max_kills=20,
          slow=True),
     Case("report", ("report", "t", "-o", "{dir}/report.html"), prepare=_looped, compare=("report.html",),
