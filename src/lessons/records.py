@@ -78,6 +78,19 @@ class LessonsComponent:
 
 
 @dataclass(frozen=True)
+class SourceComponent:
+    """Where an imported run came from (`lessons import`): the tool, its log, its settings,
+    its aggregate metrics and its own score of each attempt, keyed "task_id#sample"."""
+
+    tool: str = ""  # "lm-eval" or "inspect"
+    path: str = ""
+    task: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunComponents:
     """Every component of a run as (name, args), so a run can be rebuilt and compared
     honestly. `to_json`/`from_json` are the one place its JSON is written and read; a
@@ -89,6 +102,7 @@ class RunComponents:
     verifier: VerifierComponent = VerifierComponent()
     selection: Selection = Selection()
     lessons: LessonsComponent | None = None  # absent from the JSON of a run without them
+    source: SourceComponent | None = None  # an imported run's tool and scores; absent otherwise
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: asdict(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) is not None}
@@ -97,12 +111,13 @@ class RunComponents:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "RunComponents":
+        optional = {"lessons": LessonsComponent, "source": SourceComponent}
         parts = {f.name: _component(f.default.__class__, data.get(f.name) or {}) for f in fields(cls)
-                 if f.name != "lessons"}
+                 if f.name not in optional}
         verifier = parts["verifier"]
         parts["verifier"] = VerifierComponent(verifier.name, tuple(verifier.extract or ()))
-        lessons = _component(LessonsComponent, data["lessons"]) if data.get("lessons") else None
-        return cls(**parts, lessons=lessons)
+        extra = {name: _component(kind, data[name]) if data.get(name) else None for name, kind in optional.items()}
+        return cls(**parts, **extra)
 
 
 def _component(cls: type, data: Mapping[str, Any]) -> Any:

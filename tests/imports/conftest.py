@@ -2,9 +2,6 @@
 
 import pytest
 from import_logs import InspectLogs, LmEvalLogs, make_inspect_logs, make_lm_eval_logs
-from typer.testing import CliRunner
-
-from lessons.cli import app
 
 
 @pytest.fixture(scope="session")
@@ -18,15 +15,7 @@ def inspect_logs(tmp_path_factory) -> InspectLogs:
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
-    """`lessons` through CliRunner against a fresh temporary log; `ok` asserts the exit status."""
+def cli(tmp_path, monkeypatch, run_cli):
+    """The shared CLI runner (tests/conftest.py) against a fresh temporary log."""
     monkeypatch.setenv("LESSONS_DB", str(tmp_path / "log.db"))
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-
-    def invoke(*args, ok=True):
-        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return invoke
+    return run_cli

@@ -45,8 +45,8 @@ def test_import_rejudges_and_keeps_the_tools_score(lm_eval_logs, store):
     run = store.get_run(result.run_id)
     scores = source_scores(run)
     assert scores[("3", 0)].correct is False and scores[("0", 0)].correct is True
-    assert run.components["source"]["tool"] == "lm-eval" and run.components["template"]["name"] == "as-posed"
-    assert run.components["model"]["args"] == {"pretrained": "scripted/sloppy"}
+    assert run.components.source.tool == "lm-eval" and run.components.template.name == "as-posed"
+    assert run.components.model.args == {"pretrained": "scripted/sloppy"}
 
 
 def test_repeats_are_samples_of_one_task(lm_eval_logs, store):
@@ -94,7 +94,7 @@ def test_two_models_on_one_task_share_a_suite_and_another_verifier_is_another_ru
     assert careful.accuracy == 1.0 and careful.model == "scripted/careful"
     [numeric] = import_lm_eval(store, lm_eval_logs.sloppy, VerifyConfig(verifier="numeric"), task="tiny_arith")
     assert numeric.run_name != sloppy.run_name
-    assert store.get_run(numeric.run_id).components["verifier"]["name"] == "numeric"
+    assert store.get_run(numeric.run_id).components.verifier.name == "numeric"
 
 
 def test_one_results_file_imports_as_its_folder_does(lm_eval_logs):

@@ -21,7 +21,10 @@ from typing import Any, Mapping, Sequence
 from lessons.metrics import summarize_run
 from lessons.models.base import Completion, FinishReason, ModelInfo, SamplingParams
 from lessons.prompts import AS_POSED
-from lessons.records import Attempt, RunRecord
+from lessons.records import (
+    Attempt, ModelComponent, RunComponents, RunRecord, Selection, SourceComponent, SuiteComponent, TemplateComponent,
+    VerifierComponent,
+)
 from lessons.store import Store, content_id
 from lessons.tasks.base import SuiteInfo, Task, split_for
 from lessons.verify import DEFAULT_METHODS, verify
@@ -123,31 +126,28 @@ def score_key(task_id: str, sample: int) -> str:
     return f"{task_id}#{sample}"
 
 
-def run_components(run: ImportedRun, suite: SuiteInfo, config: VerifyConfig) -> dict[str, Any]:
-    """Every component as (name, args), as `runner` records them, plus `source`: which tool's
-    log this run came from, its settings and aggregate scores, and its score of each attempt
-    (keyed `task_id#sample`). The one place an imported run's components are built."""
-    return {
-        "model": {"name": run.model.name, "backend": run.model.backend, "source": run.model.source,
-                  "args": dict(run.model.args)},
-        "suite": {"name": suite.name, "id": suite.id, "source": suite.source, "args": dict(suite.params)},
-        "template": {"name": AS_POSED.name, "id": AS_POSED.id},
-        "verifier": {"name": config.verifier, "extract": list(config.extract)},
-        "selection": {"split": "all", "limit": None},
-        "source": {
-            "tool": run.tool, "path": run.path, "task": run.task, "settings": dict(run.settings),
-            "metrics": dict(run.metrics),
-            "scores": {score_key(s.task_id, s.sample): {"correct": s.score.correct, **s.score.scores}
-                       for s in run.samples},
-        },
-    }
+def run_components(run: ImportedRun, suite: SuiteInfo, config: VerifyConfig) -> RunComponents:
+    """Every component as `runner` records them, plus `source`: which tool's log this run came
+    from, its settings and aggregate scores, and its score of each attempt (keyed
+    `task_id#sample`). The one place an imported run's components are built."""
+    return RunComponents(
+        model=ModelComponent(run.model.name, run.model.backend, run.model.source, dict(run.model.args)),
+        suite=SuiteComponent(suite.name, suite.id, suite.source, dict(suite.params)),
+        template=TemplateComponent(AS_POSED.name, AS_POSED.id),
+        verifier=VerifierComponent(config.verifier, tuple(config.extract)),
+        selection=Selection("all", None),
+        source=SourceComponent(
+            run.tool, run.path, run.task, dict(run.settings), dict(run.metrics),
+            {score_key(s.task_id, s.sample): {"correct": s.score.correct, **s.score.scores} for s in run.samples},
+        ),
+    )
 
 
 def source_scores(run: RunRecord) -> dict[tuple[str, int], SourceScore]:
     """The source tool's score of each attempt of an imported run, by (task id, sample);
     empty for a run that was not imported."""
     found = {}
-    for key, value in run.components.get("source", {}).get("scores", {}).items():
+    for key, value in (run.components.source.scores if run.components.source else {}).items():
         task_id, _, sample = key.rpartition("#")
         scores = {k: v for k, v in value.items() if k != "correct"}
         found[(task_id, int(sample))] = SourceScore(value.get("correct"), scores)
