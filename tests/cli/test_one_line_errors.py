@@ -157,6 +157,10 @@ def test_usage_errors_are_one_line_through_clirunner_too():
     result = CliRunner().invoke(app, ["train", "--data", "x"], env={"COLUMNS": "40"})
     assert result.exit_code == 2
     assert result.stderr.splitlines() == ["error: --model: required, not given (see: lessons train --help)"]
+    # a missing argument (Typer's arguments have no click human_readable_name) is one line too
+    result = CliRunner().invoke(app, ["diagnose"], env={"COLUMNS": "40"})
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["error: RUN: required, not given (see: lessons diagnose --help)"]
 
 
 def test_no_arguments_still_print_the_help():

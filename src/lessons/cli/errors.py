@@ -73,7 +73,8 @@ def _param_name(param: Any) -> str:
     """`--model` for an option (its first long name), `RUN` for an argument."""
     if param.param_type_name == "option":
         return next((o for o in param.opts if o.startswith("--")), param.opts[0])
-    return param.human_readable_name
+    # click's arguments have `human_readable_name`; Typer's TyperArgument does not
+    return getattr(param, "human_readable_name", None) or (param.name or "argument").upper()
 
 
 class OneLineErrorsGroup(TyperGroup):
