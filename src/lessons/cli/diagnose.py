@@ -196,6 +196,14 @@ bench_app = typer.Typer(help="Measure diagnosis against public benchmarks.", no_
 app.add_typer(bench_app, name="bench")
 
 
+# Options every benchmark command takes.
+_BenchModel = typer.Option(None, "--model", "-m", help="Model for critic (or consensus).")
+_BenchLimit = typer.Option(None, "--limit", "-n", help="First N items.")
+_BenchBatch = typer.Option(64, "--batch-size")
+_BenchBaseUrl = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL")
+_BenchApiKey = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False)
+
+
 def _bench_locator(bench: str, method: str, model: Optional[str], base_url: Optional[str],
                    api_key: Optional[str], db: Optional[str]) -> Any:
     """The locator a benchmark scores; its items have no gold answer, which rollouts need."""
@@ -228,12 +236,12 @@ def _render_bench(title: str, payload: dict[str, Any], keys: tuple[str, ...], as
 def processbench_command(
     subset: str = typer.Option("gsm8k", "--subset", help="gsm8k, math, olympiadbench or omnimath."),
     method: str = typer.Option("arith", "--method", help=f"First-wrong-step method: {METHODS}."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model for critic (or consensus)."),
+    model: Optional[str] = _BenchModel,
     path: Optional[Path] = typer.Option(None, "--path", help="ProcessBench JSON file (default: ../shared/data)."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-n", help="First N items."),
-    batch_size: int = typer.Option(64, "--batch-size"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
-    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    limit: Optional[int] = _BenchLimit,
+    batch_size: int = _BenchBatch,
+    base_url: Optional[str] = _BenchBaseUrl,
+    api_key: Optional[str] = _BenchApiKey,
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -254,12 +262,12 @@ def processbench_command(
 @command("realmistake", group=bench_app)
 def realmistake_command(
     method: str = typer.Option("arith", "--method", help=f"Error detector (a first-wrong-step method): {METHODS}."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model for critic (or consensus)."),
+    model: Optional[str] = _BenchModel,
     path: Optional[Path] = typer.Option(None, "--path", help="ReaLMistake data.zip (default: ../shared/data)."),
-    limit: Optional[int] = typer.Option(None, "--limit", "-n", help="First N items."),
-    batch_size: int = typer.Option(64, "--batch-size"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
-    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    limit: Optional[int] = _BenchLimit,
+    batch_size: int = _BenchBatch,
+    base_url: Optional[str] = _BenchBaseUrl,
+    api_key: Optional[str] = _BenchApiKey,
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Literal, Protocol, Sequence
 from lessons.records import Cluster, Diagnosis, Location, Step
 from lessons.tasks.base import GoldStep
 
-__all__ = ["Case", "Cluster", "Diagnosis", "ERROR_TYPES", "ErrorType", "Location", "Locator", "Step"]
+__all__ = ["Case", "Cluster", "Diagnosis", "ERROR_TYPES", "ErrorType", "Location", "Locator", "Step", "locate_all"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,21 @@ class Locator(Protocol):
     def locate(self, cases: Sequence[Case]) -> list[Location]:
         """One location per case, in order."""
         ...
+
+
+def locate_all(cases: Sequence[Case], locator: Locator, batch_size: int = 64) -> list[Location]:
+    """`locator` over every case in batches of `batch_size` (what a benchmark run needs), one
+    location per case; a locator that returns another count is an error, not a misalignment."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    locations: list[Location] = []
+    for start in range(0, len(cases), batch_size):
+        batch = cases[start:start + batch_size]
+        found = locator.locate(batch)
+        if len(found) != len(batch):
+            raise ValueError(f"locator {locator.name!r} returned {len(found)} locations for {len(batch)} cases")
+        locations.extend(found)
+    return locations
 
 
 # Rule-based error types, most specific first. Every mistake gets at least one.

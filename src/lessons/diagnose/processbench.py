@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from lessons.diagnose.base import Case, Location, Locator
+from lessons.diagnose.base import Case, Location, Locator, locate_all
 from lessons.diagnose.steps import steps_from_list
 
 SUBSETS = ("gsm8k", "math", "olympiadbench", "omnimath")
@@ -112,13 +112,5 @@ def run_processbench(
     items: Sequence[ProcessBenchItem], locator: Locator, batch_size: int = 64
 ) -> tuple[dict[str, float], list[Location]]:
     """Locate the first wrong step of every item with `locator`, in batches, and score."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    locations: list[Location] = []
-    for start in range(0, len(items), batch_size):
-        batch = [to_case(item) for item in items[start : start + batch_size]]
-        found = locator.locate(batch)
-        if len(found) != len(batch):
-            raise ValueError(f"locator {locator.name!r} returned {len(found)} locations for {len(batch)} cases")
-        locations.extend(found)
+    locations = locate_all([to_case(item) for item in items], locator, batch_size)
     return score_processbench(items, locations), locations

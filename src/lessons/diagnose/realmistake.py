@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from lessons.diagnose.base import Case, Location, Locator
+from lessons.diagnose.base import Case, Location, Locator, locate_all
 from lessons.diagnose.steps import split_steps
 
 PASSWORD = b"open-realmistake"  # given in the upstream README
@@ -95,13 +95,5 @@ def score_detection(items: Sequence[RealMistakeItem], locations: Sequence[Locati
 def run_realmistake(items: Sequence[RealMistakeItem], locator: Locator, batch_size: int = 64
                     ) -> tuple[dict[str, float], list[Location]]:
     """Run `locator` over every item in batches and score its detections."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    locations: list[Location] = []
-    for start in range(0, len(items), batch_size):
-        batch = [to_case(item) for item in items[start:start + batch_size]]
-        found = locator.locate(batch)
-        if len(found) != len(batch):
-            raise ValueError(f"locator {locator.name!r} returned {len(found)} locations for {len(batch)} cases")
-        locations.extend(found)
+    locations = locate_all([to_case(item) for item in items], locator, batch_size)
     return score_detection(items, locations), locations
