@@ -22,10 +22,25 @@ import traceback
 
 PROGRAM = "<program>"
 MAX_MESSAGE = 2_000  # characters of an exception message kept per test
-_MS_NOSUID, _MS_NODEV = 2, 4
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECUREBITS = 24, 38, 28
 _SECBIT_NOROOT_LOCKED = 0x3  # root in this namespace gains no capabilities on exec, locked
 _CAP_VERSION_3 = 0x20080522
+
+
+class _Results:
+    """The result pipe. Each line carries the parent's one-time token, so a program that writes
+    into inherited descriptors cannot pass its own lines off as results without digging the
+    token out of this process's memory."""
+
+    def __init__(self, stream, token: str) -> None:
+        self._stream, self._token = stream, token
+
+    def send(self, record: dict) -> None:
+        self._stream.write(json.dumps({**record, "token": self._token}) + "\n")
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 class CpuLimit(BaseException):
@@ -34,7 +49,8 @@ class CpuLimit(BaseException):
 
 def main() -> None:
     job = json.loads(sys.stdin.buffer.read())
-    results = os.fdopen(job["result_fd"], "w", buffering=1, encoding="utf-8")
+    results = _Results(os.fdopen(job.pop("result_fd"), "w", buffering=1, encoding="utf-8"),
+                       job.pop("token"))
     _close_stdin()
     if job["mounts"]:
         _private_mounts(job)
@@ -43,7 +59,7 @@ def main() -> None:
     os.chdir(job["workdir"])
     _set_limits(job["limits"])
     _run(job, results)
-    results.write(json.dumps({"event": "done"}) + "\n")
+    results.send({"event": "done"})
     results.flush()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -67,6 +83,9 @@ def _private_mounts(job: dict) -> None:
     for target in job["masks"]:
         if os.path.isdir(target):
             _mount_tmpfs(libc, target, size)
+    # This PID namespace's own /proc: the host's would show every process's command line.
+    if libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None) != 0:
+        raise OSError(ctypes.get_errno(), "cannot mount a private /proc")
     os.makedirs(job["workdir"], exist_ok=True)
     if not any(_under(job["workdir"], m) for m in job["masks"]):
         _mount_tmpfs(libc, job["workdir"], size)
@@ -119,11 +138,11 @@ def _run(job: dict, results) -> None:
     except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte in the source
         _emit(results, "syntax_error", None, exc, time.perf_counter(), "syntax_error")
         return
-    results.write(json.dumps({"event": "start"}) + "\n")  # from here on, the program's doing
+    results.send({"event": "start"})  # from here on, the program's doing
     start = time.perf_counter()
     if not _call(results, "load", None, lambda: exec(code, namespace), start):
         return
-    results.write(json.dumps({"event": "loaded"}) + "\n")
+    results.send({"event": "loaded"})
     for name, run in _tests(job, namespace):
         start = time.perf_counter()
         if not _call(results, "test", name, run, start):
@@ -184,7 +203,7 @@ def _emit(results, outcome: str, name, exc, start: float, event: str = "test") -
               "wall_s": round(time.perf_counter() - start, 6)}
     if exc is not None:
         record.update(_describe(exc))
-    results.write(json.dumps(record) + "\n")
+    results.send(record)
 
 
 def _describe(exc: BaseException) -> dict:

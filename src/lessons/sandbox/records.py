@@ -51,6 +51,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class TestCase:
+    __test__ = False  # not a pytest test class, despite its name
     name: str    # shown as the first failing test
     source: str  # statements run after the program, in its namespace: "assert add(2, 3) == 5"
 
@@ -66,6 +67,7 @@ class Program:
 
 @dataclass(frozen=True)
 class TestOutcome:
+    __test__ = False
     name: str
     status: TestStatus
     exception: str | None = None  # exception type name, e.g. "AssertionError", "IndexError"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -96,7 +97,7 @@ def _environment(workdir: str) -> dict[str, str]:
 
 def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execution:
     read_end, write_end = os.pipe()
-    job["result_fd"] = write_end
+    job["result_fd"], job["token"] = write_end, secrets.token_hex(16)
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -115,7 +116,7 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
         _send(proc, job)
         streams = _collect(proc, results, limits, start + limits.wall_s)
     returncode, cpu_s = _reap(proc)
-    events = _events(streams.results)
+    events = _events(streams.results, job["token"])
     return decide(events, streams, returncode, time.monotonic() - start, cpu_s, limits, job,
                   setup.method)
 
@@ -176,14 +177,15 @@ def _reap(proc: subprocess.Popen) -> tuple[int | None, float]:
     return proc.returncode, usage.ru_utime + usage.ru_stime
 
 
-def _events(raw: bytearray) -> list[dict]:
-    """The harness's result lines; a line that is not a JSON object is skipped, not trusted."""
+def _events(raw: bytearray, token: str) -> list[dict]:
+    """The harness's result lines; a line that is not a JSON object with this run's token is
+    skipped, not trusted."""
     events = []
     for line in bytes(raw).decode("utf-8", "replace").splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
-        if isinstance(event, dict):
+        if isinstance(event, dict) and event.get("token") == token:
             events.append(event)
     return events
