@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from lessons.sandbox import Execution, Limits, TestCase, isolation, run_program
+from lessons.sandbox.isolation import without_namespaces
 
 MiB = 1024 * 1024
 TIGHT = Limits(cpu_s=1, wall_s=3, memory_bytes=256 * MiB, processes=8, file_bytes=16 * MiB,
@@ -289,3 +290,31 @@ def test_the_host_processes_are_not_visible() -> None:
     result = run("import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n")
     assert result.status == "passed", result.message
     assert result.stdout.strip() == "[1]"  # only the sandbox's own first process
+
+
+FALLBACK = without_namespaces(isolation())
+
+
+def test_without_namespaces_a_background_process_is_still_hunted_down() -> None:
+    marker = f"{time.time_ns() % 10**6 + 2000}.{os.getpid()}"
+    code = (
+        "import os\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"  # leaves the process group that killpg would reach
+        "    if os.fork() == 0:\n"
+        "        os.execv('/bin/sleep', ['sleep', %r])\n"
+        "    os._exit(0)\n"
+        "import time\ntime.sleep(0.3)\n"
+    ) % marker
+    result = run_program(code, [TestCase("t", "assert True")], TIGHT, setup=FALLBACK)
+    assert result.status == "passed" and result.isolation == "rlimits-only", result.message
+    assert _processes_with(marker) == []
+
+
+def test_without_namespaces_limits_still_hold() -> None:
+    loop = run_program("while True:\n    pass\n", [TestCase("t", "assert True")], TIGHT, setup=FALLBACK)
+    flood = run_program("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",
+                        [TestCase("t", "assert True")], TIGHT, setup=FALLBACK)
+    hog = run_program("x = bytearray(2**31)\n", [TestCase("t", "assert True")], TIGHT, setup=FALLBACK)
+    assert (loop.status, flood.status, hog.status) == ("timeout", "output_limit", "memory")
+    assert FALLBACK.notes and not FALLBACK.network  # it says plainly what is not in force

@@ -23,7 +23,7 @@ import traceback
 PROGRAM = "<program>"
 MAX_MESSAGE = 2_000  # characters of an exception message kept per test
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
-_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECUREBITS = 24, 38, 28
+_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECUREBITS, _PR_SET_CHILD_SUBREAPER = 24, 38, 28, 36
 _SECBIT_NOROOT_LOCKED = 0x3  # root in this namespace gains no capabilities on exec, locked
 _CAP_VERSION_3 = 0x20080522
 
@@ -42,6 +42,9 @@ class _Results:
     def flush(self) -> None:
         self._stream.flush()
 
+    def close(self) -> None:
+        self._stream.close()
+
 
 class CpuLimit(BaseException):
     """Raised by the SIGXCPU handler: the soft CPU limit was reached (the hard one kills)."""
@@ -49,9 +52,13 @@ class CpuLimit(BaseException):
 
 def main() -> None:
     job = json.loads(sys.stdin.buffer.read())
-    results = _Results(os.fdopen(job.pop("result_fd"), "w", buffering=1, encoding="utf-8"),
-                       job.pop("token"))
+    result_fd = job.pop("result_fd")
+    os.set_inheritable(result_fd, False)  # a program exec'ing another binary does not take it along
+    results = _Results(os.fdopen(result_fd, "w", buffering=1, encoding="utf-8"), job.pop("token"))
     _close_stdin()
+    # Orphans of the program are re-parented here, not to init, so the parent can find and
+    # kill them where no PID namespace does (see reap.py).
+    _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     if job["mounts"]:
         _private_mounts(job)
     if job["drop_caps"]:
@@ -63,7 +70,19 @@ def main() -> None:
     results.flush()
     sys.stdout.flush()
     sys.stderr.flush()
+    if job["linger"]:
+        _linger(results)
     os._exit(0)  # skip interpreter teardown: nothing to clean in a throwaway process
+
+
+def _linger(results: "_Results") -> None:
+    """Without a PID namespace, stay alive (as the subreaper of the program's orphans) until the
+    parent has killed them and then us: exiting first would hand them to init, out of reach."""
+    results.close()
+    for fd in (1, 2):
+        os.close(fd)
+    while True:
+        signal.pause()
 
 
 def _close_stdin() -> None:

@@ -29,7 +29,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 NOBODY = 65534
@@ -45,6 +45,7 @@ class Isolation:
 
     method: str            # "namespaces" or "rlimits-only"
     user: str              # who the program runs as
+    dropped: bool          # root dropped to uid 65534 for the run
     network: bool          # a new network namespace: no connection leaves the sandbox
     pid_namespace: bool    # every process left at the end is killed by the kernel
     private_mounts: bool   # private tmpfs over /tmp, /var/tmp, /dev/shm and the home directory
@@ -88,17 +89,30 @@ def _probe(as_root: bool) -> Isolation:
                      "directory are the real ones")
         prefix = drop
     user = f"uid {NOBODY} (dropped from root)" if drop else "the current user"
-    if namespaces:
-        process_limit = "per sandbox (counted inside its user namespace)"
-    elif drop:
-        process_limit = f"per uid {NOBODY}: shared by runs going on at the same time"
-    else:
-        process_limit = "per uid: counts all of the current user's processes"
     return Isolation(
-        method="namespaces" if namespaces else "rlimits-only", user=user, network=namespaces,
-        pid_namespace=namespaces, private_mounts=namespaces, process_limit=process_limit,
+        method="namespaces" if namespaces else "rlimits-only", user=user, dropped=bool(drop),
+        network=namespaces, pid_namespace=namespaces, private_mounts=namespaces,
+        process_limit=_process_limit(namespaces, bool(drop)),
         python=python, prefix=prefix, notes=tuple(notes),
     )
+
+
+def without_namespaces(setup: Isolation) -> Isolation:
+    """The same machine's setup with namespaces off: what a machine without them gets."""
+    drop = _drop_prefix() if setup.dropped else ()
+    return replace(setup, method="rlimits-only", network=False, pid_namespace=False,
+                   private_mounts=False, prefix=drop,
+                   process_limit=_process_limit(False, setup.dropped),
+                   notes=(*setup.notes, "namespaces turned off"))
+
+
+def _process_limit(namespaces: bool, dropped: bool) -> str:
+    """How RLIMIT_NPROC counts: it is per real uid, so it is per run only in a user namespace."""
+    if namespaces:
+        return "per sandbox (counted inside its user namespace)"
+    if dropped:
+        return f"per uid {NOBODY}: shared by runs going on at the same time"
+    return "per uid: counts all of the current user's processes"
 
 
 def _drop_prefix() -> tuple[str, ...]:

@@ -25,11 +25,13 @@ from typing import Sequence
 
 from lessons.sandbox.isolation import HARNESS, NOBODY, Isolation, isolation, masks
 from lessons.sandbox.outcome import decide
+from lessons.sandbox.reap import kill_tree
 from lessons.sandbox.records import Execution, Limits, Program, TestCase
 
 RESULT_CAP = 4 * 1024 * 1024  # bytes of result lines read; more is a program forging them
 _GRACE_S = 0.2  # after the harness says it is done, how long its pipes may take to close
 _READ = 65536
+_DONE = b'{"event": "done"'  # the harness's last line (a line split across reads just waits for EOF)
 
 
 @dataclass
@@ -44,14 +46,15 @@ class _Streams:
 
 
 def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Limits(),
-                *, entry_point: str | None = None) -> Execution:
-    """Run `code` then its tests in a fresh sandbox process; the result of every test."""
+                *, entry_point: str | None = None, setup: Isolation | None = None) -> Execution:
+    """Run `code` then its tests in a fresh sandbox process; the result of every test.
+    `setup` defaults to the strongest isolation this machine allows (`isolation()`)."""
     if not isinstance(code, str):
         raise TypeError(f"the program must be a str, got {type(code).__name__}")
-    setup = isolation()
+    setup = setup or isolation()
     workdir = tempfile.mkdtemp(prefix="lessons-sandbox-")
     try:
-        if setup.user.startswith(f"uid {NOBODY}"):
+        if setup.dropped:
             os.chown(workdir, NOBODY, NOBODY)  # the dropped user works there
         job = _job(code, tests, entry_point, limits, setup, workdir)
         return _execute(job, limits, setup, workdir)
@@ -59,15 +62,17 @@ def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Lim
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_programs(programs: Sequence[Program], limits: Limits = Limits(),
-                 workers: int = 2) -> list[Execution]:
+def run_programs(programs: Sequence[Program], limits: Limits = Limits(), workers: int = 2,
+                 setup: Isolation | None = None) -> list[Execution]:
     """Run each program in its own sandbox, `workers` at a time; results in input order.
     Threads only wait on pipes here: the work happens in the sandbox processes."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    setup = setup or isolation()  # probed once here, not in each worker thread
 
     def one(program: Program) -> Execution:
-        return run_program(program.code, program.tests, limits, entry_point=program.entry_point)
+        return run_program(program.code, program.tests, limits, entry_point=program.entry_point,
+                           setup=setup)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
         return list(pool.map(one, programs))
@@ -86,6 +91,7 @@ def _job(code: str, tests: Sequence[TestCase] | str, entry_point: str | None, li
         "limits": asdict(limits), "workdir": workdir,
         "masks": masks(os.path.expanduser("~"), setup.python) if setup.private_mounts else [],
         "mounts": setup.private_mounts, "drop_caps": setup.private_mounts,
+        "linger": not setup.pid_namespace,  # see reap.py
     }
 
 
@@ -115,7 +121,7 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
     with os.fdopen(read_end, "rb", buffering=0) as results:
         _send(proc, job)
         streams = _collect(proc, results, limits, start + limits.wall_s)
-    returncode, cpu_s = _reap(proc)
+    returncode, cpu_s = _reap(proc, setup)
     events = _events(streams.results, job["token"])
     return decide(events, streams, returncode, time.monotonic() - start, cpu_s, limits, job,
                   setup.method)
@@ -154,6 +160,9 @@ def _collect(proc: subprocess.Popen, results, limits: Limits, deadline: float) -
                     if key.fd == results.fileno():
                         deadline = min(deadline, time.monotonic() + _GRACE_S)
                     continue
+                if key.fd == results.fileno() and _DONE in chunk:
+                    # Finished (children may still hold the pipes open): a short grace, no more.
+                    deadline = min(deadline, time.monotonic() + _GRACE_S)
                 room = cap - len(buffer)
                 buffer += chunk[:max(room, 0)]
                 if len(chunk) > room and cap == limits.output_bytes:
@@ -162,9 +171,12 @@ def _collect(proc: subprocess.Popen, results, limits: Limits, deadline: float) -
     return streams
 
 
-def _reap(proc: subprocess.Popen) -> tuple[int | None, float]:
+def _reap(proc: subprocess.Popen, setup: Isolation) -> tuple[int | None, float]:
     """Kill the whole process group (the leader is not reaped yet, so its group id cannot have
-    been reused), then reap the leader: its exit status and the CPU its processes used."""
+    been reused), then reap the leader: its exit status and the CPU its processes used.
+    In a PID namespace the kernel kills the rest; elsewhere every descendant is hunted down."""
+    if not setup.pid_namespace:
+        kill_tree(proc.pid)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
