@@ -125,7 +125,8 @@ def syntax_problem(code: str) -> str | None:
     try:
         ast.parse(code)
     except SyntaxError as exc:
-        return f"syntax error at line {exc.lineno}: {exc.msg}"
+        where = f" at line {exc.lineno}" if exc.lineno else ""
+        return f"syntax error{where}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes; absurd nesting
         return f"the program cannot be parsed: {type(exc).__name__}"
     return None
