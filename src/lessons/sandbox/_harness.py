@@ -12,13 +12,12 @@ the program runs in this very process and could forge these lines (see isolation
 from __future__ import annotations
 
 import ctypes
-import json
+import marshal
 import os
 import resource
 import signal
 import sys
 import time
-import traceback
 
 PROGRAM = "<program>"
 MAX_MESSAGE = 2_000  # characters of an exception message kept per test
@@ -37,7 +36,8 @@ class _Results:
         self._stream, self._token = stream, token
 
     def send(self, record: dict) -> None:
-        self._stream.write(json.dumps({**record, "token": self._token}) + "\n")
+        # repr() of str/int/float/None values is one line that ast.literal_eval reads back
+        self._stream.write(repr({**record, "token": self._token}) + "\n")
 
     def flush(self) -> None:
         self._stream.flush()
@@ -51,7 +51,7 @@ class CpuLimit(BaseException):
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.buffer.read())
+    job = marshal.loads(sys.stdin.buffer.read())  # from the parent, trusted; json costs ~15 ms of imports
     result_fd = job.pop("result_fd")
     os.set_inheritable(result_fd, False)  # a program exec'ing another binary does not take it along
     results = _Results(os.fdopen(result_fd, "w", buffering=1, encoding="utf-8"), job.pop("token"))
@@ -95,6 +95,12 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot {what}: {os.strerror(err)}")
+
+
 def _private_mounts(job: dict) -> None:
     """Fresh size-capped tmpfs over shared writable places and over the user's home."""
     libc = _libc()
@@ -103,8 +109,8 @@ def _private_mounts(job: dict) -> None:
         if os.path.isdir(target):
             _mount_tmpfs(libc, target, size)
     # This PID namespace's own /proc: the host's would show every process's command line.
-    if libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None) != 0:
-        raise OSError(ctypes.get_errno(), "cannot mount a private /proc")
+    _check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None),
+           "mount a private /proc")
     os.makedirs(job["workdir"], exist_ok=True)
     if not any(_under(job["workdir"], m) for m in job["masks"]):
         _mount_tmpfs(libc, job["workdir"], size)
@@ -115,9 +121,8 @@ def _under(path: str, root: str) -> bool:
 
 
 def _mount_tmpfs(libc: ctypes.CDLL, target: str, options: bytes) -> None:
-    if libc.mount(b"tmpfs", target.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"cannot mount a private tmpfs on {target}: {os.strerror(err)}")
+    _check(libc.mount(b"tmpfs", target.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options),
+           f"mount a private tmpfs on {target}")
 
 
 def _drop_capabilities() -> None:
@@ -129,8 +134,7 @@ def _drop_capabilities() -> None:
         cap += 1
     header = (ctypes.c_uint32 * 2)(_CAP_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable, twice: all empty
-    if libc.capset(header, data) != 0:
-        raise OSError(ctypes.get_errno(), "cannot drop capabilities")
+    _check(libc.capset(header, data), "drop capabilities")
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
@@ -238,8 +242,8 @@ def _describe(exc: BaseException) -> dict:
         tb = tb.tb_next
     if isinstance(exc, SyntaxError) and exc.filename == PROGRAM:
         program_line = exc.lineno
-    try:
-        message = (exc.msg if isinstance(exc, SyntaxError) else str(exc))[:MAX_MESSAGE]
+    try:  # "%s" gives an exact str even when __str__ returns a subclass with its own repr
+        message = ("%s" % (exc.msg if isinstance(exc, SyntaxError) else exc,))[:MAX_MESSAGE]
     except BaseException:  # noqa: BLE001 - a hostile __str__
         message = "<unprintable>"
     return {"exception": type(exc).__name__, "message": message, "line": program_line,
@@ -251,5 +255,7 @@ if __name__ == "__main__":
     try:
         main()
     except BaseException:  # noqa: BLE001 - the parent reads this as a sandbox error
+        import traceback  # only now: importing it costs every run a few milliseconds
+
         traceback.print_exc()
         os._exit(70)
