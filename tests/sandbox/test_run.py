@@ -103,6 +103,16 @@ def test_bad_arguments_are_refused() -> None:
         run_program("x = 1\n", [], FAST)
     with pytest.raises(ValueError, match="workers"):
         run_programs([], FAST, workers=0)
+    with pytest.raises(ValueError, match=r"test 'broken' cannot be used: syntax error at line 1"):
+        run_program("x = 1\n", [TestCase("broken", "assert (")], FAST)
+    with pytest.raises(ValueError, match="the test source cannot be used"):
+        run_program("x = 1\n", "def check(candidate):\n", FAST)
+
+
+def test_a_test_source_without_tests_is_a_sandbox_error_that_says_why() -> None:
+    run = run_program("x = 1\n", "y = 2\n", FAST)
+    assert run.status == "sandbox_error"
+    assert "defines no test_* function" in run.message
 
 
 def test_isolation_says_what_is_in_force() -> None:

@@ -166,7 +166,15 @@ def _run(job: dict, results) -> None:
     if not _call(results, "load", None, lambda: exec(code, namespace), start):
         return
     results.send({"event": "loaded"})
-    for name, run in _tests(job, namespace):
+    tests = _tests(job, namespace)
+    while True:
+        try:
+            name, run = next(tests)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the caller's test source, not the program, broke
+            results.send({"event": "harness_error", "message": "%s: %s" % (type(exc).__name__, exc)})
+            return
         start = time.perf_counter()
         if not _call(results, "test", name, run, start):
             return

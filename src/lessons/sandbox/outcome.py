@@ -66,6 +66,9 @@ def _stop(events: list[dict], kinds: set, streams: _Streams, returncode: int | N
 
 def _judged(events: list[dict], first: TestOutcome | None) -> tuple[ExecutionStatus, dict | None]:
     """The status of a run whose harness finished: the program's own failure decides."""
+    broken = next((e for e in events if e.get("event") == "harness_error"), None)
+    if broken is not None:
+        return "sandbox_error", broken
     syntax = next((e for e in events if e.get("event") == "syntax_error"), None)
     if syntax is not None:
         return "syntax_error", syntax
@@ -134,6 +137,8 @@ def _message(status: str, deciding: dict | None, first: TestOutcome | None, stre
     """One line for a run its harness finished (or could not start)."""
     if status == "passed":
         return "every test passed"
+    if status == "sandbox_error" and deciding is not None:
+        return f"the tests could not be run: {_text(deciding.get('message')) or '?'}"
     if status == "sandbox_error":
         tail = bytes(streams.err[-300:]).decode("utf-8", "replace").strip().splitlines()
         return "the sandbox could not run the program" + (f": {tail[-1]}" if tail else "")

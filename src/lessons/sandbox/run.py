@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+from lessons.sandbox.extract import syntax_problem
 from lessons.sandbox.isolation import HARNESS, NOBODY, Isolation, isolation, masks
 from lessons.sandbox.outcome import decide
 from lessons.sandbox.reap import kill_tree
@@ -83,10 +84,13 @@ def _job(code: str, tests: Sequence[TestCase] | str, entry_point: str | None, li
          setup: Isolation, workdir: str) -> dict:
     if isinstance(tests, str):
         cases, source = None, tests
+        _check_test_source("the test source", tests)
     else:
         cases, source = [{"name": t.name, "source": t.source} for t in tests], None
         if not cases:
             raise ValueError("a program needs at least one test to be judged")
+        for test in tests:
+            _check_test_source(f"test {test.name!r}", test.source)
     return {
         "code": code, "tests": cases, "test_source": source, "entry_point": entry_point,
         "limits": asdict(limits), "workdir": workdir,
@@ -94,6 +98,14 @@ def _job(code: str, tests: Sequence[TestCase] | str, entry_point: str | None, li
         "mounts": setup.private_mounts, "drop_caps": setup.private_mounts,
         "linger": not setup.pid_namespace,  # see reap.py
     }
+
+
+def _check_test_source(what: str, source: str) -> None:
+    """Tests are the caller's, not the model's: one that does not parse is a usage error here,
+    not a run that fails in the sandbox."""
+    problem = syntax_problem(source) if isinstance(source, str) else "it is not a str"
+    if problem:
+        raise ValueError(f"{what} cannot be used: {problem}")
 
 
 def _environment(workdir: str) -> dict[str, str]:
