@@ -124,3 +124,9 @@ def test_isolation_says_what_is_in_force() -> None:
         assert report.notes and not report.network  # then it says plainly what is missing
     else:
         assert report.network and report.pid_namespace and report.private_mounts
+
+
+def test_a_job_larger_than_a_pipe_buffer_is_delivered_whole() -> None:
+    tests = [TestCase(f"t{i}", f"assert add({i}, 1) == {i + 1}  # {'x' * 100}") for i in range(2_000)]
+    run = run_program("def add(a, b):\n    return a + b\n", tests, FAST)
+    assert run.status == "passed" and run.n_passed == 2_000

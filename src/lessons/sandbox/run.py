@@ -132,32 +132,27 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
     finally:
         os.close(write_end)
     with os.fdopen(read_end, "rb", buffering=0) as results:
-        _send(proc, job)
-        streams = _collect(proc, results, limits, start + limits.wall_s)
+        streams = _collect(proc, results, job, limits, start + limits.wall_s)
     returncode, cpu_s = _reap(proc, setup)
     events = _events(streams.results, job["token"])
     return decide(events, streams, returncode, time.monotonic() - start, cpu_s, limits, job,
                   setup.method)
 
 
-def _send(proc: subprocess.Popen, job: dict) -> None:
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(marshal.dumps(job, 4))  # format 4 reads the same on any Python 3; no json import there
-        proc.stdin.close()
-    except (BrokenPipeError, OSError):
-        pass  # the child died before reading: its exit status says why
-
-
-def _collect(proc: subprocess.Popen, results, limits: Limits, deadline: float) -> _Streams:
-    """Read all three pipes until they close, the output cap is passed or the wall clock runs out.
-    Never blocks on a pipe without a deadline, never keeps more than the caps."""
+def _collect(proc: subprocess.Popen, results, job: dict, limits: Limits, deadline: float) -> _Streams:
+    """Write the job to the child's stdin and read its three pipes until they close, the output
+    cap is passed or the wall clock runs out. Nothing blocks without a deadline and nothing
+    keeps more than the caps."""
     streams = _Streams()
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     buffers = {proc.stdout.fileno(): (streams.out, limits.output_bytes),
                proc.stderr.fileno(): (streams.err, limits.output_bytes),
                results.fileno(): (streams.results, RESULT_CAP)}
+    job_bytes = memoryview(marshal.dumps(job, 4))  # format 4 reads the same on any Python 3
+    stdin_fd = proc.stdin.fileno()
     with selectors.DefaultSelector() as selector:
+        os.set_blocking(stdin_fd, False)
+        selector.register(stdin_fd, selectors.EVENT_WRITE)
         for fd in buffers:
             selector.register(fd, selectors.EVENT_READ)
         while selector.get_map():
@@ -166,22 +161,41 @@ def _collect(proc: subprocess.Popen, results, limits: Limits, deadline: float) -
                 streams.wall_expired = True  # unless the harness had finished: decide() checks
                 break
             for key, _ in selector.select(remaining):
-                chunk = os.read(key.fd, _READ)
-                buffer, cap = buffers[key.fd]
-                if not chunk:
-                    selector.unregister(key.fd)
-                    if key.fd == results.fileno():
-                        deadline = min(deadline, time.monotonic() + _GRACE_S)
+                if key.fd == stdin_fd:
+                    job_bytes = _write_some(selector, proc.stdin, job_bytes)
                     continue
-                if key.fd == results.fileno() and _DONE in chunk:
-                    # Finished (children may still hold the pipes open): a short grace, no more.
-                    deadline = min(deadline, time.monotonic() + _GRACE_S)
-                room = cap - len(buffer)
-                buffer += chunk[:max(room, 0)]
-                if len(chunk) > room and cap == limits.output_bytes:
-                    streams.over_cap = True
+                finished = _read_some(selector, key.fd, buffers, results.fileno(), limits, streams)
+                if streams.over_cap:
                     return streams
+                if finished:  # children may still hold the pipes open: a short grace, no more
+                    deadline = min(deadline, time.monotonic() + _GRACE_S)
     return streams
+
+
+def _write_some(selector: selectors.BaseSelector, stdin, pending: memoryview) -> memoryview:
+    try:
+        pending = pending[os.write(stdin.fileno(), pending[:_READ]):]
+    except (BrokenPipeError, OSError):
+        pending = pending[:0]  # the child died before reading: its exit status says why
+    if not pending:
+        selector.unregister(stdin.fileno())
+        stdin.close()
+    return pending
+
+
+def _read_some(selector: selectors.BaseSelector, fd: int, buffers: dict, results_fd: int,
+               limits: Limits, streams: _Streams) -> bool:
+    """Read one chunk into its capped buffer; True once the harness has said it is done."""
+    chunk = os.read(fd, _READ)
+    buffer, cap = buffers[fd]
+    if not chunk:
+        selector.unregister(fd)
+        return fd == results_fd
+    room = cap - len(buffer)
+    buffer += chunk[:max(room, 0)]
+    if len(chunk) > room and cap == limits.output_bytes:
+        streams.over_cap = True
+    return fd == results_fd and _DONE in chunk
 
 
 def _reap(proc: subprocess.Popen, setup: Isolation) -> tuple[int | None, float]:
@@ -194,7 +208,7 @@ def _reap(proc: subprocess.Popen, setup: Isolation) -> tuple[int | None, float]:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    for pipe in (proc.stdout, proc.stderr):
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
         if pipe is not None:
             pipe.close()
     _, status, usage = os.wait4(proc.pid, 0)
