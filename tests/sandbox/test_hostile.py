@@ -67,16 +67,22 @@ def test_a_fork_bomb_is_stopped_by_the_process_limit() -> None:
 
 
 def test_an_infinite_loop_hits_the_cpu_limit() -> None:
-    result = run("def f():\n    while True:\n        pass\n", "f()")
+    tests = [TestCase("fine", "assert True"), TestCase("loops", "f()"), TestCase("after", "assert True")]
+    result = run_program("def f():\n    while True:\n        pass\n", tests, TIGHT)
     assert result.status == "timeout" and "CPU time limit" in result.message
-    assert result.first_failure == "t" and result.tests[0].status == "error"
+    assert [t.status for t in result.tests] == ["passed", "error", "not_run"]
+    assert result.first_failure == "loops"
     still_works()
 
 
 def test_a_sleeping_program_hits_the_wall_clock_limit() -> None:
     start = time.monotonic()
-    result = run("import time\ntime.sleep(60)\n", limits=Limits(cpu_s=1, wall_s=1))
+    tests = [TestCase("fine", "assert True"), TestCase("sleeps", "import time; time.sleep(60)"),
+             TestCase("after", "assert True")]
+    result = run_program("x = 1\n", tests, Limits(cpu_s=1, wall_s=1))
     assert result.status == "timeout" and "wall-clock" in result.message
+    assert [t.status for t in result.tests] == ["passed", "error", "not_run"]
+    assert result.first_failure == "sleeps" and result.tests[1].message == "stopped: timeout"
     assert time.monotonic() - start < 5
 
 
@@ -161,7 +167,7 @@ def test_the_real_home_directory_cannot_be_listed() -> None:
 def _hidden_or_unreadable(home: str) -> list[str]:
     from lessons.sandbox.isolation import masks
 
-    return [home] if os.geteuid() == 0 else masks(home, isolation().python)
+    return [home] if os.geteuid() == 0 else masks([home], isolation().python)
 
 
 class _Listener:

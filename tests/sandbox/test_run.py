@@ -130,3 +130,9 @@ def test_a_job_larger_than_a_pipe_buffer_is_delivered_whole() -> None:
     tests = [TestCase(f"t{i}", f"assert add({i}, 1) == {i + 1}  # {'x' * 100}") for i in range(2_000)]
     run = run_program("def add(a, b):\n    return a + b\n", tests, FAST)
     assert run.status == "passed" and run.n_passed == 2_000
+
+
+def test_only_functions_the_test_source_defines_are_tests() -> None:
+    code = "def add(a, b):\n    return a + b\n\ndef test_helper():\n    raise RuntimeError('not a test')\n"
+    run = run_program(code, "def test_add():\n    assert add(1, 1) == 2\n", FAST)
+    assert run.status == "passed" and [t.name for t in run.tests] == ["test_add"]

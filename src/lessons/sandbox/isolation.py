@@ -35,6 +35,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 NOBODY = 65534
 HARNESS = Path(__file__).with_name("_harness.py")
@@ -158,21 +159,29 @@ def _world_usable(executable: str, prefix: str | None) -> bool:
     return True
 
 
+# What the harness will do in the namespaces: mount a tmpfs and a /proc (flags: nosuid|nodev).
+_PROBE = ("import ctypes; libc = ctypes.CDLL(None)\n"
+          "assert libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 6, None) == 0\n"
+          "assert libc.mount(b'proc', b'/proc', b'proc', 14, None) == 0\n")
+
+
 def _works(prefix: tuple[str, ...], python: str) -> bool:
     try:
-        done = subprocess.run([*prefix, python, "-I", "-S", "-c", "pass"], capture_output=True,
+        done = subprocess.run([*prefix, python, "-I", "-S", "-c", _PROBE], capture_output=True,
                               timeout=20, env={"PATH": "/usr/bin:/bin"}, cwd="/")
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
 
 
-def masks(home: str | None, python: str) -> list[str]:
+def masks(homes: Sequence[str], python: str) -> list[str]:
     """Directories hidden behind a private tmpfs: shared writable places and the user's home,
     unless the interpreter lives under the home (hiding it would hide the standard library)."""
     hidden = list(_MASKS)
-    if home and os.path.isdir(home) and os.path.realpath(home) != "/":
-        root = os.path.realpath(home).rstrip("/") + "/"
-        if not os.path.realpath(python).startswith(root):
-            hidden.append(os.path.realpath(home))
+    for home in homes:
+        real = os.path.realpath(home) if home else "/"
+        if real == "/" or real in hidden or not os.path.isdir(real):
+            continue
+        if not os.path.realpath(python).startswith(real.rstrip("/") + "/"):
+            hidden.append(real)
     return hidden

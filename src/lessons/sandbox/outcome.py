@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import errno
 import signal
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from lessons.sandbox.records import Execution, ExecutionStatus, Limits, TestOutcome
-
-if TYPE_CHECKING:
-    from lessons.sandbox.run import _Streams
 
 _DISK_ERRNOS = {errno.EFBIG, errno.ENOSPC, errno.EDQUOT}
 _CPU_SIGNALS = {signal.SIGXCPU, signal.SIGKILL}  # soft, then hard RLIMIT_CPU
 
 
-def decide(events: list[dict], streams: _Streams, returncode: int | None, wall_s: float,
+@dataclass
+class Streams:
+    """What came back through the child's pipes, read with caps (filled in by run.py)."""
+
+    out: bytearray = field(default_factory=bytearray)
+    err: bytearray = field(default_factory=bytearray)
+    results: bytearray = field(default_factory=bytearray)
+    over_cap: bool = False      # stdout or stderr went past Limits.output_bytes
+    wall_expired: bool = False  # the wall clock ran out before the pipes closed
+
+
+def decide(events: list[dict], streams: Streams, returncode: int | None, wall_s: float,
            cpu_s: float, limits: Limits, job: dict, method: str,
            sandbox_failed: bool = False) -> Execution:
     kinds = {e.get("event") for e in events}
     stop, deciding, why = _stop(events, kinds, streams, returncode, cpu_s, limits, sandbox_failed)
-    tests = _outcomes(events, job, stopped=stop is not None and "loaded" in kinds, reason=stop)
+    # A test was cut off (by the wall clock, the output cap, a signal) if the run stopped after
+    # loading and the stop was not one a test reported itself (the CPU limit's handler).
+    cut_off = stop is not None and "loaded" in kinds and not (deciding and deciding.get("event") == "test")
+    tests = _outcomes(events, job, stopped=cut_off, reason=stop)
     first = next((t for t in tests if t.status in ("failed", "error")), None)
     if stop is None:
         stop, deciding = _judged(events, first)
@@ -37,7 +48,7 @@ def decide(events: list[dict], streams: _Streams, returncode: int | None, wall_s
     )
 
 
-def _stop(events: list[dict], kinds: set, streams: _Streams, returncode: int | None, cpu_s: float,
+def _stop(events: list[dict], kinds: set, streams: Streams, returncode: int | None, cpu_s: float,
           limits: Limits, sandbox_failed: bool) -> tuple[ExecutionStatus | None, dict | None, str]:
     """The status of a run that did not get to the end of its tests (or None), and why."""
     cpu_limit = max(1, int(limits.cpu_s + 0.999))
@@ -133,7 +144,7 @@ def _source_line(job: dict, name: str | None, line: int | None) -> str:
     return lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
 
 
-def _message(status: str, deciding: dict | None, first: TestOutcome | None, streams: _Streams) -> str:
+def _message(status: str, deciding: dict | None, first: TestOutcome | None, streams: Streams) -> str:
     """One line for a run its harness finished (or could not start)."""
     if status == "passed":
         return "every test passed"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import marshal
 import os
+import pwd
 import secrets
 import selectors
 import shutil
@@ -21,12 +22,12 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Sequence
 
 from lessons.sandbox.extract import syntax_problem
 from lessons.sandbox.isolation import HARNESS, NOBODY, Isolation, isolation, masks
-from lessons.sandbox.outcome import decide
+from lessons.sandbox.outcome import Streams, decide
 from lessons.sandbox.reap import kill_tree
 from lessons.sandbox.records import Execution, Limits, Program, TestCase
 
@@ -34,17 +35,6 @@ RESULT_CAP = 4 * 1024 * 1024  # bytes of result lines read; more is a program fo
 _GRACE_S = 0.2  # after the harness says it is done, how long its pipes may take to close
 _READ = 65536
 _DONE = b"{'event': 'done'"  # the harness's last line (a line split across reads just waits for EOF)
-
-
-@dataclass
-class _Streams:
-    """What came back through the child's three pipes, read with caps."""
-
-    out: bytearray = field(default_factory=bytearray)
-    err: bytearray = field(default_factory=bytearray)
-    results: bytearray = field(default_factory=bytearray)
-    over_cap: bool = False     # stdout or stderr went past Limits.output_bytes
-    wall_expired: bool = False
 
 
 def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Limits(),
@@ -94,10 +84,20 @@ def _job(code: str, tests: Sequence[TestCase] | str, entry_point: str | None, li
     return {
         "code": code, "tests": cases, "test_source": source, "entry_point": entry_point,
         "limits": asdict(limits), "workdir": workdir,
-        "masks": masks(os.path.expanduser("~"), setup.python) if setup.private_mounts else [],
+        "masks": masks(_homes(), setup.python) if setup.private_mounts else [],
         "mounts": setup.private_mounts, "drop_caps": setup.private_mounts,
         "linger": not setup.pid_namespace,  # see reap.py
     }
+
+
+def _homes() -> list[str]:
+    """The user's home as $HOME says and as the password database says: both are hidden."""
+    homes = [os.path.expanduser("~")]
+    try:
+        homes.append(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        pass  # a uid without an entry: $HOME is all there is
+    return homes
 
 
 def _check_test_source(what: str, source: str) -> None:
@@ -127,23 +127,25 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
         )
     except OSError as exc:
         os.close(read_end)
-        return decide([], _Streams(err=bytearray(str(exc).encode())), None, 0.0, 0.0, limits,
+        return decide([], Streams(err=bytearray(str(exc).encode())), None, 0.0, 0.0, limits,
                       job, setup.method, sandbox_failed=True)
     finally:
         os.close(write_end)
-    with os.fdopen(read_end, "rb", buffering=0) as results:
-        streams = _collect(proc, results, job, limits, start + limits.wall_s)
-    returncode, cpu_s = _reap(proc, setup)
+    try:
+        with os.fdopen(read_end, "rb", buffering=0) as results:
+            streams = _collect(proc, results, job, limits, start + limits.wall_s)
+    finally:  # whatever happens here (Ctrl-C included), nothing of the run is left running
+        returncode, cpu_s = _reap(proc, setup)
     events = _events(streams.results, job["token"])
     return decide(events, streams, returncode, time.monotonic() - start, cpu_s, limits, job,
                   setup.method)
 
 
-def _collect(proc: subprocess.Popen, results, job: dict, limits: Limits, deadline: float) -> _Streams:
+def _collect(proc: subprocess.Popen, results, job: dict, limits: Limits, deadline: float) -> Streams:
     """Write the job to the child's stdin and read its three pipes until they close, the output
     cap is passed or the wall clock runs out. Nothing blocks without a deadline and nothing
     keeps more than the caps."""
-    streams = _Streams()
+    streams = Streams()
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     buffers = {proc.stdout.fileno(): (streams.out, limits.output_bytes),
                proc.stderr.fileno(): (streams.err, limits.output_bytes),
@@ -184,7 +186,7 @@ def _write_some(selector: selectors.BaseSelector, stdin, pending: memoryview) ->
 
 
 def _read_some(selector: selectors.BaseSelector, fd: int, buffers: dict, results_fd: int,
-               limits: Limits, streams: _Streams) -> bool:
+               limits: Limits, streams: Streams) -> bool:
     """Read one chunk into its capped buffer; True once the harness has said it is done."""
     chunk = os.read(fd, _READ)
     buffer, cap = buffers[fd]
