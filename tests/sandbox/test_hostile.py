@@ -130,11 +130,12 @@ def test_writing_or_deleting_outside_the_sandbox_changes_nothing(tmp_path: Path)
 
 
 def test_the_working_directory_is_fresh_and_removed_afterwards() -> None:
-    code = "import os\nprint(os.getcwd())\nopen('scratch.txt', 'w').write('x')\nprint(sorted(os.listdir('.')))\n"
+    code = ("import os\nprint(os.getcwd())\nprint(os.environ['HOME'])\n"
+            "open('scratch.txt', 'w').write('x')\nprint(sorted(os.listdir('.')))\n")
     result = run(code)
-    workdir, listing = result.stdout.splitlines()
+    workdir, home, listing = result.stdout.splitlines()
     assert listing == "['scratch.txt']"  # it started empty
-    assert os.environ.get("HOME") != workdir
+    assert home == workdir and Path(workdir).name.startswith("lessons-sandbox-")
     assert not Path(workdir).exists()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from lessons.sandbox import Execution, Limits, Program, TestCase, isolation, run_program, run_programs
@@ -136,3 +138,13 @@ def test_only_functions_the_test_source_defines_are_tests() -> None:
     code = "def add(a, b):\n    return a + b\n\ndef test_helper():\n    raise RuntimeError('not a test')\n"
     run = run_program(code, "def test_add():\n    assert add(1, 1) == 2\n", FAST)
     assert run.status == "passed" and [t.name for t in run.tests] == ["test_add"]
+
+
+@pytest.mark.parametrize("prefix_kept", [True, False])
+def test_a_missing_interpreter_is_a_sandbox_error_not_a_program_failure(prefix_kept: bool) -> None:
+    setup = isolation()
+    broken = replace(setup, python="/nonexistent/python3", prefix=setup.prefix if prefix_kept else ())
+    run = run_program("def add(a, b):\n    return a + b\n", ADD_TESTS, FAST, setup=broken)
+    assert run.status == "sandbox_error" and not run.passed
+    assert run.message.startswith("the sandbox could not run the program")
+    assert {t.status for t in run.tests} == {"not_run"}

@@ -23,11 +23,21 @@ class Streams:
     wall_expired: bool = False  # the wall clock ran out before the pipes closed
 
 
-def decide(events: list[dict], streams: Streams, returncode: int | None, wall_s: float,
-           cpu_s: float, limits: Limits, job: dict, method: str,
-           sandbox_failed: bool = False) -> Execution:
+@dataclass(frozen=True)
+class Ending:
+    """How the sandbox's first process ended."""
+
+    returncode: int | None  # negative: killed by that signal; None: never started
+    wall_s: float
+    cpu_s: float            # user + system, its waited-for descendants included
+    failed_to_start: bool = False
+
+
+def decide(events: list[dict], streams: Streams, ending: Ending, limits: Limits, job: dict,
+           method: str) -> Execution:
+    """One status for the run: a stop (limit, signal, early exit) first, else the tests' own."""
     kinds = {e.get("event") for e in events}
-    stop, deciding, why = _stop(events, kinds, streams, returncode, cpu_s, limits, sandbox_failed)
+    stop, deciding, why = _stop(events, kinds, streams, ending, limits)
     # A test was cut off (by the wall clock, the output cap, a signal) if the run stopped after
     # loading and the stop was not one a test reported itself (the CPU limit's handler).
     cut_off = stop is not None and "loaded" in kinds and not (deciding and deciding.get("event") == "test")
@@ -44,16 +54,17 @@ def decide(events: list[dict], streams: Streams, returncode: int | None, wall_s:
         stderr=bytes(streams.err).decode("utf-8", "replace"),
         stdout_truncated=streams.over_cap and len(streams.out) >= limits.output_bytes,
         stderr_truncated=streams.over_cap and len(streams.err) >= limits.output_bytes,
-        wall_s=round(wall_s, 4), cpu_s=round(cpu_s, 4), isolation=method,
+        wall_s=round(ending.wall_s, 4), cpu_s=round(ending.cpu_s, 4), isolation=method,
     )
 
 
-def _stop(events: list[dict], kinds: set, streams: Streams, returncode: int | None, cpu_s: float,
-          limits: Limits, sandbox_failed: bool) -> tuple[ExecutionStatus | None, dict | None, str]:
+def _stop(events: list[dict], kinds: set, streams: Streams, ending: Ending,
+          limits: Limits) -> tuple[ExecutionStatus | None, dict | None, str]:
     """The status of a run that did not get to the end of its tests (or None), and why."""
     cpu_limit = max(1, int(limits.cpu_s + 0.999))
     cpu_why = f"the CPU time limit ({cpu_limit} s) was reached"
-    if sandbox_failed:
+    returncode = ending.returncode
+    if ending.failed_to_start:
         return "sandbox_error", None, ""
     if streams.over_cap:
         return "output_limit", None, (f"the program wrote more than {limits.output_bytes} bytes "
@@ -66,7 +77,7 @@ def _stop(events: list[dict], kinds: set, streams: Streams, returncode: int | No
     if streams.wall_expired:
         return "timeout", None, f"the wall-clock limit ({limits.wall_s:g} s) was reached"
     if returncode is not None and returncode < 0:
-        if -returncode == signal.SIGXCPU or (-returncode in _CPU_SIGNALS and cpu_s >= cpu_limit - 0.05):
+        if -returncode == signal.SIGXCPU or (-returncode in _CPU_SIGNALS and ending.cpu_s >= cpu_limit - 0.05):
             return "timeout", None, cpu_why
         return "killed", None, f"the sandbox process died from signal {-returncode}"
     if "start" not in kinds:

@@ -27,7 +27,7 @@ from typing import Sequence
 
 from lessons.sandbox.extract import syntax_problem
 from lessons.sandbox.isolation import HARNESS, NOBODY, Isolation, isolation, masks
-from lessons.sandbox.outcome import Streams, decide
+from lessons.sandbox.outcome import Ending, Streams, decide
 from lessons.sandbox.reap import kill_tree
 from lessons.sandbox.records import Execution, Limits, Program, TestCase
 
@@ -127,8 +127,8 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
         )
     except OSError as exc:
         os.close(read_end)
-        return decide([], Streams(err=bytearray(str(exc).encode())), None, 0.0, 0.0, limits,
-                      job, setup.method, sandbox_failed=True)
+        return decide([], Streams(err=bytearray(str(exc).encode())), Ending(None, 0.0, 0.0, True),
+                      limits, job, setup.method)
     finally:
         os.close(write_end)
     try:
@@ -137,8 +137,8 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
     finally:  # whatever happens here (Ctrl-C included), nothing of the run is left running
         returncode, cpu_s = _reap(proc, setup)
     events = _events(streams.results, job["token"])
-    return decide(events, streams, returncode, time.monotonic() - start, cpu_s, limits, job,
-                  setup.method)
+    ending = Ending(returncode, time.monotonic() - start, cpu_s)
+    return decide(events, streams, ending, limits, job, setup.method)
 
 
 def _collect(proc: subprocess.Popen, results, job: dict, limits: Limits, deadline: float) -> Streams:
