@@ -75,6 +75,13 @@ def test_an_infinite_loop_hits_the_cpu_limit() -> None:
     still_works()
 
 
+def test_a_loop_that_ignores_the_soft_cpu_limit_is_killed_at_the_hard_one() -> None:
+    code = "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass\n"
+    result = run(code, limits=Limits(cpu_s=1, wall_s=6))
+    assert result.status == "timeout" and "CPU time limit" in result.message
+    assert result.cpu_s < 4
+
+
 def test_a_sleeping_program_hits_the_wall_clock_limit() -> None:
     start = time.monotonic()
     tests = [TestCase("fine", "assert True"), TestCase("sleeps", "import time; time.sleep(60)"),

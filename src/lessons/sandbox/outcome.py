@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from lessons.sandbox.records import Execution, ExecutionStatus, Limits, TestOutcome
 
 _DISK_ERRNOS = {errno.EFBIG, errno.ENOSPC, errno.EDQUOT}
-_CPU_SIGNALS = {signal.SIGXCPU, signal.SIGKILL}  # soft, then hard RLIMIT_CPU
+_UNSHARE_SIGKILL = b"unshare: sigprocmask unblock failed"
 
 
 @dataclass
@@ -76,10 +76,13 @@ def _stop(events: list[dict], kinds: set, streams: Streams, ending: Ending,
         return None, None, ""
     if streams.wall_expired:
         return "timeout", None, f"the wall-clock limit ({limits.wall_s:g} s) was reached"
+    if ending.cpu_s >= cpu_limit - 0.05 or returncode == -signal.SIGXCPU:
+        return "timeout", None, cpu_why  # the hard CPU limit's SIGKILL, seen from outside
     if returncode is not None and returncode < 0:
-        if -returncode == signal.SIGXCPU or (-returncode in _CPU_SIGNALS and ending.cpu_s >= cpu_limit - 0.05):
-            return "timeout", None, cpu_why
         return "killed", None, f"the sandbox process died from signal {-returncode}"
+    if returncode == 1 and _UNSHARE_SIGKILL in streams.err:
+        # util-linux 2.38's unshare cannot pass a SIGKILL of its child on: it says this, exits 1
+        return "killed", None, f"the sandbox process died from signal {signal.SIGKILL.value}"
     if "start" not in kinds:
         return "sandbox_error", None, ""
     return "exited", None, (f"the program ended the process (exit code {returncode}) "
