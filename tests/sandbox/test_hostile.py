@@ -332,3 +332,15 @@ def test_without_namespaces_limits_still_hold() -> None:
     hog = run_program("x = bytearray(2**31)\n", [TestCase("t", "assert True")], TIGHT, setup=FALLBACK)
     assert (loop.status, flood.status, hog.status) == ("timeout", "output_limit", "memory")
     assert FALLBACK.notes and not FALLBACK.network  # it says plainly what is not in force
+
+
+def test_hostile_and_ordinary_programs_side_by_side_in_a_batch() -> None:
+    from lessons.sandbox import Program, run_programs
+
+    good = Program("def f():\n    return 1\n", [TestCase("t", "assert f() == 1")])
+    bomb = Program("import os\nwhile True:\n    os.fork()\n", [TestCase("t", "assert True")])
+    flood = Program("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n", [TestCase("t", "assert True")])
+    hog = Program("x = bytearray(2**31)\n", [TestCase("t", "assert True")])
+    runs = run_programs([good, bomb, good, flood, good, hog, good], TIGHT, workers=2)
+    assert [r.status for r in runs] == ["passed", "process_limit", "passed", "output_limit",
+                                        "passed", "memory", "passed"]
