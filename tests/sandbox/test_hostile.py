@@ -344,3 +344,40 @@ def test_hostile_and_ordinary_programs_side_by_side_in_a_batch() -> None:
     runs = run_programs([good, bomb, good, flood, good, hog, good], TIGHT, workers=2)
     assert [r.status for r in runs] == ["passed", "process_limit", "passed", "output_limit",
                                         "passed", "memory", "passed"]
+
+
+@pytest.mark.parametrize("namespaces", [True, False])
+def test_killing_the_tool_mid_run_leaves_no_sandbox_running(namespaces: bool) -> None:
+    import subprocess
+    import sys
+
+    import lessons
+
+    if namespaces and not NAMESPACES:
+        pytest.skip("user namespaces are not available here")
+    marker = f"{time.time_ns() % 10**6 + 3000}.{os.getpid()}{int(namespaces)}"
+    # The marker reaches the tool through its environment, so that only the sandboxed sleep
+    # carries it on its command line.
+    tool = (
+        "import os\n"
+        "from lessons.sandbox import Limits, TestCase, isolation, run_program\n"
+        "from lessons.sandbox.isolation import without_namespaces\n"
+        f"setup = isolation() if {namespaces} else without_namespaces(isolation())\n"
+        "code = 'import os\\nos.execv(\"/bin/sleep\", [\"sleep\", %r])\\n' % os.environ['MARKER']\n"
+        "run_program(code, [TestCase('t', 'assert True')], Limits(cpu_s=1, wall_s=60), setup=setup)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(lessons.__file__).parents[1]), "MARKER": marker}
+    proc = subprocess.Popen([sys.executable, "-c", tool], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not _processes_with(marker) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert _processes_with(marker), "the sandboxed program never started"
+        assert marker.encode() not in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+    finally:
+        proc.kill()  # SIGKILL: the tool gets no chance to clean up
+        proc.wait()
+    deadline = time.monotonic() + 3
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []

@@ -23,7 +23,9 @@ import time
 PROGRAM = "<program>"
 MAX_MESSAGE = 2_000  # characters of an exception message kept per test
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
-_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECUREBITS, _PR_SET_CHILD_SUBREAPER = 24, 38, 28, 36
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECUREBITS = 1, 24, 38, 28
+_PR_SET_CHILD_SUBREAPER = 36
+_LINGER_S = 60  # longest wait to be killed after the last result, should the parent never do it
 _SECBIT_NOROOT_LOCKED = 0x3  # root in this namespace gains no capabilities on exec, locked
 _CAP_VERSION_3 = 0x20080522
 
@@ -60,6 +62,9 @@ def main() -> None:
     # Orphans of the program are re-parented here, not to init, so the parent can find and
     # kill them where no PID namespace does (see reap.py).
     _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the tool gone: so are we
+    if job["parent"] is not None and os.getppid() != job["parent"]:
+        os._exit(71)  # it was gone before the line above: nobody will read our results
     if job["mounts"]:
         _private_mounts(job)
     if job["drop_caps"]:
@@ -82,8 +87,7 @@ def _linger(results: "_Results") -> None:
     results.close()
     for fd in (1, 2):
         os.close(fd)
-    while True:
-        signal.pause()
+    time.sleep(_LINGER_S)
 
 
 def _close_stdin() -> None:

@@ -83,32 +83,34 @@ def isolation() -> Isolation:
 @functools.lru_cache(maxsize=2)
 def _probe(as_root: bool) -> Isolation:
     notes: list[str] = []
-    drop = _drop_prefix() if as_root else ()
-    if as_root and not drop:
+    guard = _setpriv_prefix(as_root)
+    dropped = as_root and bool(guard)
+    if as_root and not guard:
         notes.append("running as root without setpriv: the program runs as root")
-    python = _interpreter(world=bool(drop), notes=notes)
+    if not guard:
+        notes.append("no setpriv: a sandbox whose tool is killed mid-run is not killed with it")
+    python = _interpreter(world=dropped, notes=notes)
     unshare = shutil.which("unshare")
-    prefix = (*drop, unshare, *_UNSHARE_FLAGS) if unshare else drop
+    prefix = (*guard, unshare, *_UNSHARE_FLAGS) if unshare else guard
     namespaces = bool(unshare) and _works(prefix, python)
     if not namespaces:
         notes.append("no user namespaces here (unshare missing or refused): the network stays "
-                     "reachable, a double-forked process can outlive the run, /tmp and the home "
-                     "directory are the real ones")
-        prefix = drop
-    user = f"uid {NOBODY} (dropped from root)" if drop else "the current user"
+                     "reachable, /tmp and the home directory are the real ones, /proc shows every "
+                     "process, and a program that ends the harness itself can leave its orphans")
+        prefix = guard
     return Isolation(
-        method="namespaces" if namespaces else "rlimits-only", user=user, dropped=bool(drop),
-        network=namespaces, pid_namespace=namespaces, private_mounts=namespaces,
-        process_limit=_process_limit(namespaces, bool(drop)),
+        method="namespaces" if namespaces else "rlimits-only",
+        user=f"uid {NOBODY} (dropped from root)" if dropped else "the current user",
+        dropped=dropped, network=namespaces, pid_namespace=namespaces, private_mounts=namespaces,
+        process_limit=_process_limit(namespaces, dropped),
         python=python, prefix=prefix, notes=tuple(notes),
     )
 
 
 def without_namespaces(setup: Isolation) -> Isolation:
     """The same machine's setup with namespaces off: what a machine without them gets."""
-    drop = _drop_prefix() if setup.dropped else ()
     return replace(setup, method="rlimits-only", network=False, pid_namespace=False,
-                   private_mounts=False, prefix=drop,
+                   private_mounts=False, prefix=_setpriv_prefix(setup.dropped),
                    process_limit=_process_limit(False, setup.dropped),
                    notes=(*setup.notes, "namespaces turned off"))
 
@@ -122,11 +124,14 @@ def _process_limit(namespaces: bool, dropped: bool) -> str:
     return "per uid: counts all of the current user's processes"
 
 
-def _drop_prefix() -> tuple[str, ...]:
+def _setpriv_prefix(as_root: bool) -> tuple[str, ...]:
+    """setpriv in front of everything: SIGKILL when the tool's thread dies (so a killed tool
+    leaves no sandbox running), and as root, uid 65534 with no supplementary groups."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return ()
-    return (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+    drop = (f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups") if as_root else ()
+    return (setpriv, *drop, "--pdeathsig=KILL")
 
 
 def _interpreter(world: bool, notes: list[str]) -> str:

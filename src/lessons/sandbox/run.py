@@ -87,6 +87,9 @@ def _job(code: str, tests: Sequence[TestCase] | str, entry_point: str | None, li
         "masks": masks(_homes(), setup.python) if setup.private_mounts else [],
         "mounts": setup.private_mounts, "drop_caps": setup.private_mounts,
         "linger": not setup.pid_namespace,  # see reap.py
+        # the harness's parent, to check it is still there; inside a PID namespace it is unshare,
+        # whose own death signal and --kill-child stand in for the check
+        "parent": None if setup.pid_namespace else os.getpid(),
     }
 
 
