@@ -227,6 +227,23 @@ def test_a_socket_to_a_listening_loopback_port_gets_no_connection() -> None:
         server.close()
 
 
+# The program's last lines: wait until the background sleep runs, and say so, so that a test
+# finding no sleep afterwards knows one was there to find.
+_WAIT_FOR_SLEEP = (
+    "import os, time\n"
+    "def has(p):\n"
+    "    try:\n"
+    "        return %r.encode() in open(f'/proc/{p}/cmdline', 'rb').read()\n"
+    "    except OSError:\n"
+    "        return False\n"
+    "for _ in range(100):\n"
+    "    if any(has(p) for p in os.listdir('/proc') if p.isdigit()):\n"
+    "        print('running')\n"
+    "        break\n"
+    "    time.sleep(0.02)\n"
+)
+
+
 def _processes_with(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -250,10 +267,11 @@ def test_a_background_process_does_not_outlive_the_run() -> None:
         "    if os.fork() == 0:\n"
         "        os.execv('/bin/sleep', ['sleep', %r])\n"
         "    os._exit(0)\n"
-        "import time\ntime.sleep(0.3)\n"
-    ) % marker
+        + _WAIT_FOR_SLEEP
+    ) % (marker, marker)
     result = run(code)
     assert result.status == "passed", result.message
+    assert result.stdout == "running\n"  # the sleep did start
     deadline = time.monotonic() + 2
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -318,10 +336,11 @@ def test_without_namespaces_a_background_process_is_still_hunted_down() -> None:
         "    if os.fork() == 0:\n"
         "        os.execv('/bin/sleep', ['sleep', %r])\n"
         "    os._exit(0)\n"
-        "import time\ntime.sleep(0.3)\n"
-    ) % marker
+        + _WAIT_FOR_SLEEP
+    ) % (marker, marker)
     result = run_program(code, [TestCase("t", "assert True")], TIGHT, setup=FALLBACK)
     assert result.status == "passed" and result.isolation == "rlimits-only", result.message
+    assert result.stdout == "running\n"  # the sleep did start
     assert _processes_with(marker) == []
 
 
