@@ -8,7 +8,9 @@ process limit is checked with a harmless program before any fork bomb runs.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -386,6 +388,7 @@ def test_killing_the_tool_mid_run_leaves_no_sandbox_running(namespaces: bool) ->
         "run_program(code, [TestCase('t', 'assert True')], Limits(cpu_s=1, wall_s=60), setup=setup)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(lessons.__file__).parents[1]), "MARKER": marker}
+    workdirs = set(Path(tempfile.gettempdir()).glob("lessons-sandbox-*"))
     proc = subprocess.Popen([sys.executable, "-c", tool], env=env)
     try:
         deadline = time.monotonic() + 20
@@ -400,3 +403,5 @@ def test_killing_the_tool_mid_run_leaves_no_sandbox_running(namespaces: bool) ->
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_with(marker) == []
+    for left in set(Path(tempfile.gettempdir()).glob("lessons-sandbox-*")) - workdirs:
+        shutil.rmtree(left, ignore_errors=True)  # a SIGKILLed tool cannot remove its run's directory
