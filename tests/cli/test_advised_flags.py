@@ -13,8 +13,9 @@ from lessons.cli import app
 
 SRC = Path(lessons.__file__).parent
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-# Flags of other programs that the code passes on: Chromium (report/browser.py), pip.
-OTHER_PROGRAMS = {"report/browser.py", "models/embedded.py"}
+# Flags of other programs that the code passes on: Chromium (report/browser.py), pip,
+# unshare and setpriv (the sandbox).
+OTHER_PROGRAMS = {"report/browser.py", "models/embedded.py", "sandbox/isolation.py"}
 
 
 def _options(command: click.Command) -> set[str]:

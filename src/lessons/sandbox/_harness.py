@@ -1,0 +1,276 @@
+"""The sandbox's inner half: run inside the child as `python -I -S _harness.py`.
+
+It reads one job from stdin (marshal: importing json would cost each run ~15 ms), closes
+the doors it can close from inside (private tmpfs over /tmp and the user's home and a
+private /proc when it owns a mount namespace, resource limits, no capabilities), then runs
+the program and its tests and writes one line per event to the result pipe, as a Python
+literal the parent reads back with ast.literal_eval. Stdlib only, and nothing from `lessons`: this file is run by
+path by a bare interpreter, possibly as another user who cannot read the package's
+dependencies. Nothing here is trusted by the parent beyond "what the program reported":
+the program runs in this very process and could forge these lines (see isolation.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import marshal
+import os
+import resource
+import signal
+import sys
+import time
+
+PROGRAM = "<program>"
+MAX_MESSAGE = 2_000  # characters of an exception message kept per test
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECUREBITS = 1, 24, 38, 28
+_PR_SET_CHILD_SUBREAPER = 36
+_LINGER_S = 60  # longest wait to be killed after the last result, should the parent never do it
+_SECBIT_NOROOT_LOCKED = 0x3  # root in this namespace gains no capabilities on exec, locked
+_CAP_VERSION_3 = 0x20080522
+
+
+class _Results:
+    """The result pipe. Each line carries the parent's one-time token, so a program that writes
+    into inherited descriptors cannot pass its own lines off as results without digging the
+    token out of this process's memory."""
+
+    def __init__(self, stream, token: str) -> None:
+        self._stream, self._token = stream, token
+
+    def send(self, record: dict) -> None:
+        # repr() of str/int/float/None values is one line that ast.literal_eval reads back
+        self._stream.write(repr({**record, "token": self._token}) + "\n")
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class CpuLimit(BaseException):
+    """Raised by the SIGXCPU handler: the soft CPU limit was reached (the hard one kills)."""
+
+
+def main() -> None:
+    job = marshal.loads(sys.stdin.buffer.read())  # from the parent, trusted; json costs ~15 ms of imports
+    result_fd = job.pop("result_fd")
+    os.set_inheritable(result_fd, False)  # a program exec'ing another binary does not take it along
+    results = _Results(os.fdopen(result_fd, "w", buffering=1, encoding="utf-8"), job.pop("token"))
+    _close_stdin()
+    # Orphans of the program are re-parented here, not to init, so the parent can find and
+    # kill them where no PID namespace does (see reap.py).
+    _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the tool gone: so are we
+    if job["parent"] is not None and os.getppid() != job["parent"]:
+        os._exit(71)  # it was gone before the line above: nobody will read our results
+    if job["mounts"]:
+        _private_mounts(job)
+    if job["drop_caps"]:
+        _drop_capabilities()
+    os.chdir(job["workdir"])
+    _set_limits(job["limits"])
+    _run(job, results)
+    results.send({"event": "done"})
+    results.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if job["linger"]:
+        _linger(results)
+    os._exit(0)  # skip interpreter teardown: nothing to clean in a throwaway process
+
+
+def _linger(results: "_Results") -> None:
+    """Without a PID namespace, stay alive (as the subreaper of the program's orphans) until the
+    parent has killed them and then us: exiting first would hand them to init, out of reach."""
+    results.close()
+    for fd in (1, 2):
+        os.close(fd)
+    time.sleep(_LINGER_S)
+
+
+def _close_stdin() -> None:
+    fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.close(fd)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot {what}: {os.strerror(err)}")
+
+
+def _private_mounts(job: dict) -> None:
+    """Fresh size-capped tmpfs over shared writable places and over the user's home."""
+    libc = _libc()
+    size = f"size={job['limits']['disk_bytes']},mode=1777".encode()
+    for target in job["masks"]:
+        if os.path.isdir(target):
+            _mount_tmpfs(libc, target, size)
+    # This PID namespace's own /proc: the host's would show every process's command line.
+    _check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None),
+           "mount a private /proc")
+    os.makedirs(job["workdir"], exist_ok=True)
+    if not any(_under(job["workdir"], m) for m in job["masks"]):
+        _mount_tmpfs(libc, job["workdir"], size)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _mount_tmpfs(libc: ctypes.CDLL, target: str, options: bytes) -> None:
+    _check(libc.mount(b"tmpfs", target.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options),
+           f"mount a private tmpfs on {target}")
+
+
+def _drop_capabilities() -> None:
+    """Root of the user namespace keeps no capability, so the program cannot undo the mounts."""
+    libc = _libc()
+    libc.prctl(_PR_SET_SECUREBITS, _SECBIT_NOROOT_LOCKED, 0, 0, 0)
+    cap = 0
+    while libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+    header = (ctypes.c_uint32 * 2)(_CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable, twice: all empty
+    _check(libc.capset(header, data), "drop capabilities")
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def _set_limits(limits: dict) -> None:
+    cpu = max(1, int(limits["cpu_s"] + 0.999))  # RLIMIT_CPU counts whole seconds
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # soft: SIGXCPU, hard: SIGKILL
+    resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"],) * 2)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write then fails with EFBIG
+
+    def on_cpu(signum: int, frame: object) -> None:
+        raise CpuLimit()
+
+    signal.signal(signal.SIGXCPU, on_cpu)
+
+
+def _run(job: dict, results) -> None:
+    namespace: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+    try:
+        code = compile(job["code"], PROGRAM, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte in the source
+        _emit(results, "syntax_error", None, exc, time.perf_counter(), "syntax_error")
+        return
+    results.send({"event": "start"})  # from here on, the program's doing
+    start = time.perf_counter()
+    if not _call(results, "load", None, lambda: exec(code, namespace), start):
+        return
+    results.send({"event": "loaded"})
+    tests = _tests(job, namespace)
+    while True:
+        try:
+            name, run = next(tests)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the caller's test source, not the program, broke
+            results.send({"event": "harness_error", "message": "%s: %s" % (type(exc).__name__, exc)})
+            return
+        start = time.perf_counter()
+        if not _call(results, "test", name, run, start):
+            return
+
+
+def _tests(job: dict, namespace: dict):
+    """(name, callable) for each test, in order; test sources run in the program's namespace."""
+    if job["tests"] is not None:
+        for test in job["tests"]:
+            code = compile(test["source"], f"<test:{test['name']}>", "exec", dont_inherit=True)
+            yield test["name"], lambda code=code: exec(code, namespace)
+        return
+    before = dict(namespace)
+    exec(compile(job["test_source"], "<test:source>", "exec", dont_inherit=True), namespace)
+    entry = job["entry_point"]
+    found = False
+    for name, value in list(namespace.items()):
+        # only what the test source defined: a program's own test_* helpers are not tests
+        if name.startswith("test") and callable(value) and before.get(name) is not value:
+            found = True
+            yield name, value
+    if entry is not None and callable(namespace.get("check")):
+        found = True
+        yield "check", lambda: namespace["check"](namespace[entry])
+    if not found:
+        raise ValueError("the test source defines no test_* function and no check(candidate)")
+
+
+def _call(results, event: str, name: str | None, run, start: float) -> bool:
+    """Run one step; report it; False when the run must stop (the CPU limit was reached)."""
+    owner = os.getpid()
+    try:
+        run()
+    except CpuLimit as exc:
+        _leave_if_forked(owner)
+        _emit(results, "timeout", name, exc, start, event)
+        return False
+    except BaseException as exc:  # noqa: BLE001 - every failure of the program is a result
+        _leave_if_forked(owner)
+        if event == "load":
+            _emit(results, "error", name, exc, start, event)
+            return False
+        _emit(results, "failed" if isinstance(exc, AssertionError) else "error", name, exc, start)
+        return True
+    _leave_if_forked(owner)
+    if event == "test":
+        _emit(results, "passed", name, None, start)
+    return True
+
+
+def _leave_if_forked(owner: int) -> None:
+    """A child the program forked has come back into the harness: it must not report results."""
+    if os.getpid() != owner:
+        os._exit(0)
+
+
+def _emit(results, outcome: str, name, exc, start: float, event: str = "test") -> None:
+    record = {"event": event, "name": name, "outcome": outcome,
+              "wall_s": round(time.perf_counter() - start, 6)}
+    if exc is not None:
+        record.update(_describe(exc))
+    results.send(record)
+
+
+def _describe(exc: BaseException) -> dict:
+    """Exception type, message, the line in the program where it was raised, and the test's line."""
+    program_line = test_line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename == PROGRAM:
+            program_line = tb.tb_lineno
+        elif filename.startswith("<test:"):
+            test_line = tb.tb_lineno
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename == PROGRAM:
+        program_line = exc.lineno
+    try:  # "%s" gives an exact str even when __str__ returns a subclass with its own repr
+        message = ("%s" % (exc.msg if isinstance(exc, SyntaxError) else exc,))[:MAX_MESSAGE]
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        message = "<unprintable>"
+    return {"exception": type(exc).__name__, "message": message, "line": program_line,
+            "test_line": test_line, "errno": getattr(exc, "errno", None)
+            if isinstance(getattr(exc, "errno", None), int) else None}
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:  # noqa: BLE001 - the parent reads this as a sandbox error
+        import traceback  # only now: importing it costs every run a few milliseconds
+
+        traceback.print_exc()
+        os._exit(70)
