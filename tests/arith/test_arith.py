@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 import lessons.arith
-from lessons.arith import evaluate, free_constants, numbers_in, parse_number, plain_text, values_in
+from lessons.arith import (
+    evaluate, free_constants, leading_number, numbers_in, parse_number, plain_text, values_in, written_decimals,
+)
 from lessons.arith.statements import exact_value
 
 
@@ -39,6 +41,19 @@ def test_parse_number_reads_one_number_only():
     assert parse_number("$1,234.50") == Fraction(246_900, 200)
     assert parse_number("42 apples") == 42
     assert parse_number("3 + 4") is None
+
+
+@pytest.mark.parametrize("text, number", [
+    ("$1,200 a month", "1200"), ("3/4 cup", "3/4"), ("-2.5", "-2.5"), ("42.", "42"), ("about 7", None),
+    ("3/", None), ("12/4/2020", None),
+])
+def test_leading_number_is_the_number_that_opens_a_text(text, number):
+    assert leading_number(text) == number
+
+
+@pytest.mark.parametrize("text, places", [("0.9167", 4), ("-1,234.5 apples", 1), ("12", None), ("3/4", None)])
+def test_written_decimals_counts_the_places_as_written(text, places):
+    assert written_decimals(text) == places
 
 
 def test_free_constants_allow_a_conversion_factor_only_for_its_kind_of_unit():

@@ -211,6 +211,8 @@ NUMBER_PATTERN = r"\d+(?:,\d{3})*(?:\.\d+)?"
 LONE_NUMBER = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?![\w]|[.,/]\d)")
 VALUE = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?:/\d+)?(?![\w]|[.,/]\d)")  # a lone number or fraction "3/4"
 _STEP_LABEL = re.compile(r"\bstep\s*\d+", re.IGNORECASE)
+_LEADING = re.compile(rf"^\$?\s*(-?{NUMBER_PATTERN}(?:/\d+)?)(?![\d/])")
+_DECIMALS = re.compile(r"-?[\d,]*\.(\d+)")
 
 
 def values_in(text: str) -> list[Fraction]:
@@ -218,3 +220,17 @@ def values_in(text: str) -> list[Fraction]:
     and "1200" are one value, "3/4" is 3/4); step labels ("Step 2") state no number."""
     text = _STEP_LABEL.sub(" ", text)
     return [v for v in (parse_number(m.group()) for m in VALUE.finditer(text)) if v is not None]
+
+
+def leading_number(text: str) -> str | None:
+    """The number that opens `text`, as written less thousands separators ("$1,200 a
+    month" -> "1200", "3/4 cup" -> "3/4"); None when `text` does not open with one."""
+    m = _LEADING.match(text)
+    return m.group(1).replace(",", "") if m else None
+
+
+def written_decimals(text: str) -> int | None:
+    """Digits written after the point of the number that opens `text` ("0.9167" -> 4);
+    None when it has no decimal point ("12", "3/4")."""
+    m = _DECIMALS.match(text)
+    return len(m.group(1)) if m else None
