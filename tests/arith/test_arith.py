@@ -1,4 +1,5 @@
 import ast
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import lessons.arith
 from lessons.arith import (
     evaluate, free_constants, leading_number, numbers_in, parse_number, plain_text, values_in, written_decimals,
 )
+from lessons.arith._text import normalize, normalize_with_origin
 from lessons.arith.statements import exact_value
 
 
@@ -68,3 +70,15 @@ def test_the_package_imports_nothing_from_the_stages_that_use_it():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lessons."):
                 assert node.module.startswith("lessons.arith"), f"{path.name} imports {node.module}"
+
+
+@pytest.mark.parametrize("text", [
+    "Natalia sold 48/2 = <<48/2=24>>24 clips.\n- then 3 x 4 = 12", r"\(\boxed{1994 - 2003 = -9}\)",
+    r"\frac{3}{4} \times 8 = 6", r"\text{Total} = \$12/\text{month} + 3", r"2^{10} \cdot 3 = 3072",
+])
+def test_normalised_numbers_map_back_to_where_they_are_written(text):
+    norm, origin = normalize_with_origin(text)
+    assert norm == normalize(text)
+    for m in re.finditer(r"\d+", norm):
+        start, end = origin.span(m.start(), m.end())
+        assert text[start:end] == m.group()

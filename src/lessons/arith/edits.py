@@ -1,9 +1,11 @@
-"""Plain arithmetic statements in solution text ("48 / 2 = 24"), evaluated exactly.
+"""Plain arithmetic statements in solution text ("48 / 2 = 24"), with their spans, for
+code that edits solutions without breaking them: the injected builder changes one number
+or operator and carries the new value through the later statements; the practice builder
+re-computes a gold solution after re-sampling a problem's numbers.
 
-Used to edit solutions without breaking them: the injected builder changes one number or
-operator and carries the new value through the later statements; the practice builder
-re-computes a gold solution after re-sampling a problem's numbers. Only statements made of
-numbers, + - * / × ÷ and parentheses are read; anything else is left alone, so an edit
+Statements are found by the statement engine's reader (`statements.computations`), then
+only the plain ones are kept: numbers, + - * / × ÷ and parentheses on the left, one
+number on the right, in the text as written. Anything else is left alone, so an edit
 never rests on a guess about prose.
 """
 
@@ -13,14 +15,15 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from lessons.arith._text import items, normalize_with_origin
 from lessons.arith.numbers import LONE_NUMBER, NUMBER_PATTERN as _NUM, parse_number
-from lessons.arith.statements import exact_value
+from lessons.arith.statements import computations, exact_value
 
 _OP = r"(?:[-+*/×÷]|(?<=\s)x(?=\s))"
 _OPERAND = rf"\(*\$?{_NUM}\)*"
-STATEMENT = re.compile(
-    rf"(?<![\w.,/$])(?P<expr>{_OPERAND}(?:\s*{_OP}\s*{_OPERAND})+)\s*=\s*\$?(?P<result>-?{_NUM}(?:/\d+)?)(?![\w.,/]*\d)"
-)
+_PLAIN = re.compile(rf"{_OPERAND}(?:\s*{_OP}\s*{_OPERAND})+")
+# What follows a plain expression: "=" and one number, not the start of a longer token.
+_RESULT = re.compile(rf"\s*=\s*\$?(?P<result>-?{_NUM}(?:/\d+)?)(?![\w.,/]*\d)")
 _OPERAND_NUMBER = re.compile(rf"(?<![\w.,]){_NUM}(?![\w]|[.,]\d)")
 _MAX_DIGITS = 15  # longer numbers are ids or garbage; exact arithmetic on them is pointless
 
@@ -48,11 +51,25 @@ class Statement:
 
 
 def find_statements(text: str) -> list[Statement]:
-    out = []
-    for m in STATEMENT.finditer(text):
+    """The plain statements of `text`, true or false, in order. A statement that starts
+    inside the one before it ("48 / 2 = 24 * 3 = 72" continues from 24) is not another
+    edit point: changing its operand would change the first statement's result."""
+    norm, origin = normalize_with_origin(text)
+    if "=" not in norm:
+        return []
+    its = items(norm)
+    out: list[Statement] = []
+    for start, e, _ in computations(its):
+        if its[e].text != "=":
+            continue  # "≈" states no exact value to carry through
+        a, b = origin.span(its[start].start, its[e - 1].end)
+        a -= text[a - 1 : a] == "$"  # "$3 + $4": the sign belongs to the operand as written
+        expr, result = text[a:b], _RESULT.match(text, b)
+        if (out and a < out[-1].end) or result is None or not _PLAIN.fullmatch(expr):
+            continue
         out.append(Statement(
-            start=m.start(), end=m.end(), expr=m.group("expr"), expr_start=m.start("expr"),
-            result=m.group("result"), result_start=m.start("result"), value=evaluate(m.group("expr")),
+            start=a, end=result.end(), expr=expr, expr_start=a, result=result.group("result"),
+            result_start=result.start("result"), value=evaluate(expr),
         ))
     return out
 
