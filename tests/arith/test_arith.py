@@ -7,7 +7,8 @@ import pytest
 
 import lessons.arith
 from lessons.arith import (
-    evaluate, free_constants, leading_number, numbers_in, parse_number, plain_text, values_in, written_decimals,
+    check_step, evaluate, free_constants, leading_number, numbers_in, parse_number, parse_step, plain_text, values_in,
+    written_decimals,
 )
 from lessons.arith._text import normalize, normalize_with_origin
 from lessons.arith.statements import exact_value
@@ -82,3 +83,13 @@ def test_normalised_numbers_map_back_to_where_they_are_written(text):
     for m in re.finditer(r"\d+", norm):
         start, end = origin.span(m.start(), m.end())
         assert text[start:end] == m.group()
+
+
+@pytest.mark.parametrize("text, holds", [
+    ("48 / 2 = 24", True), ("48 / 2 = 25", False), ("10 / 3 = 3.33", True), ("200 / 3 = 66 full boxes", True),
+    ("(7/10) * 100 = 70%", True), ("48 / 2 = 24 * 3 = 72", True), ("3 + 4 = 8", False),
+])
+def test_an_equation_holds_as_the_statement_engine_judges_it(text, holds):
+    (first, *_) = parse_step(text).equations
+    assert first.holds is holds
+    assert check_step(text)[0].ok is holds  # the one rule: the locator's verdict

@@ -15,7 +15,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from lessons.arith.numbers import NUMBER, Number, div, number, numbers_in, plain_text
-from lessons.arith.statements import exact_value
+from lessons.arith.statements import check_step, exact_value
 
 MAX_STEP_CHARS = 2_000  # characters of one step examined
 MAX_TOKENS = 64  # tokens of one side of an equation; longer runs are not hand arithmetic
@@ -44,7 +44,7 @@ class Equation:
     ops: str
     value: Number | None
     stated: Number | None
-    holds: bool = False  # the claim is true (a decimal result may be rounded)
+    holds: bool = False  # the claim is true, judged as `check_step` judges it
 
 
 @dataclass(frozen=True)
@@ -127,28 +127,33 @@ def _equation(left: list[str] | None, right: list[str] | None) -> Equation | Non
     if stated is not None and stated != value and chained:
         # "48 / 2 = 24 * 3 = 72" chains on: what the left side is said to equal is 24.
         stated = _safe_value(right[0])
-    holds = value is not None and stated is not None and (
-        stated == value or (len(right) == 1 or chained) and _rounds_to(value, right[0]))
+    # An exact match needs no judge (it agrees); the rest, rounded or false, is judged.
+    holds = value is not None and stated is not None and (stated == value or _holds(left, right))
     ops = "".join(t for i, t in enumerate(left) if t in "+-*/" and i > 0 and left[i - 1] not in "+-*/(")
     return Equation(tuple(_token_values(left)), ops, value, stated, holds)
 
 
-def _rounds_to(value: Number, token: str) -> bool:
-    """Whether a decimal as written ("9.86") is `value` rounded to its places."""
-    places = len(token.partition(".")[2].rstrip("%")) if "." in token else 0
-    stated = _safe_value(token)
-    return places > 0 and stated is not None and abs(value - stated) * 2 * 10**places <= 1
+def _holds(left: list[str], right: list[str]) -> bool:
+    """Whether `left = right` is true by the statement engine's one rule (rounding, a
+    running total, floor or ceiling of a quotient), as the `arith` locator judges it."""
+    claims = check_step(f"{_text(left)} = {_text(right)}")
+    return bool(claims) and claims[0].ok
 
 
 def _evaluate(tokens: list[str]) -> Number | None:
     """Exact value of + - * / ( ) arithmetic with the usual precedence; None if malformed."""
+    value = exact_value(_text(tokens), percent=True)
+    if value is None:
+        return None
+    return value.numerator if value.denominator == 1 else value
+
+
+def _text(tokens: list[str]) -> str:
+    """Tokens written out for the statement engine."""
     # An unspaced "3/4" is one number here: "12 / 3/4" divides by three quarters.
     text = " ".join(f"({t})" if "/" in t[1:] else t for t in tokens)
     if text.startswith("- "):
         text = "-" + text[2:]  # a spaced leading minus would read as a bullet of a list
-    value = exact_value(text, percent=True)
-    if value is None:
-        return None
-    return value.numerator if value.denominator == 1 else value
+    return text
 
 
