@@ -93,3 +93,22 @@ def test_an_equation_holds_as_the_statement_engine_judges_it(text, holds):
     (first, *_) = parse_step(text).equations
     assert first.holds is holds
     assert check_step(text)[0].ok is holds  # the one rule: the locator's verdict
+
+
+@pytest.mark.parametrize("text, operands, ops, value, stated", [
+    # read by the statement engine's reader: units, LaTeX and chains as the locator reads them
+    ("3 hours * 60 minutes/hour = 180 minutes.", (3, 60), "*", 180, 180),
+    (r"\( \frac{1}{4} \times 60 = 15 \) pounds", (Fraction(1, 4), 60), "*", 15, 15),
+    (r"\( \frac{24.00}{60} = 0.40 \) dollars", (24, 60), "/", Fraction(2, 5), Fraction(2, 5)),
+    ("1/4 / 1/4 = 1", (Fraction(1, 4), Fraction(1, 4)), "/", 1, 1),  # unspaced fractions are numbers
+    ("48/2 = 24", (48, 2), "/", 24, 24),  # ... unless one stands alone: a division
+    ("48 / 2 = 24 * 3 = 72", (48, 2), "/", 24, 24),
+])
+def test_parse_step_reads_the_statements_the_engine_reads(text, operands, ops, value, stated):
+    first = parse_step(text).equations[0]
+    assert (first.operands, first.ops, first.value, first.stated) == (operands, ops, value, stated)
+
+
+def test_parse_step_sorts_a_steps_numbers_into_operands_results_and_loose_ones():
+    info = parse_step("She had 12 apples, so 48 / 2 = 24 * 3 = 72 in all.")
+    assert (info.operands, info.results, info.loose) == ({48, 2}, {24, 3, 72}, {12})

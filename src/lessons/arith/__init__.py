@@ -6,11 +6,14 @@ imports nothing from them.
 - numbers: `parse_number` (a text that is one number), `numeric_core`, `numbers_in` and
   `values_in` (the numbers written in running text), `leading_number`, `written_decimals`,
   `format_number`, `Number`, `div`.
-- statements: `check_step` reads every `expression = value` of a step into a `Claim`
-  judged true or false under rounding (the `arith` locator's engine); `find_statements`
-  gives the plain statements with their spans in the original text, for builders that
-  edit solutions; `parse_step` sorts a step's numbers into operands, results and loose
-  ones. All three compute through one evaluator (`statements.exact_value`).
+- statements: one reader finds every `expression = value` of a step (`computations`, the
+  maximal readable expression left of each `=`, with its items' spans), and one rule judges
+  it (`check_step`, the `arith` locator's engine: a `Claim` true or false under rounding,
+  with the stated result's span on request). `find_statements` keeps the plain statements
+  the reader finds, with their spans in the text as written, for builders that edit
+  solutions; `parse_step` sorts a step's numbers into operands, results and loose ones
+  from the same links (`read_links`), each `Equation.holds` by the same rule. Values come
+  from one evaluator (`statements.exact_value`).
 - grounding: `free_constants`, the numbers a solution may use that neither the question
   nor an earlier step gave.
 """

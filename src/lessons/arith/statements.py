@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from lessons.arith._eval import (
     Ambiguous, Node, Reading, Unparsable, Value, evaluate, operands, operators, parse,
@@ -79,10 +80,14 @@ def show(x: Fraction) -> str:
 def check_step(text: str, spans: bool = False) -> list[Claim]:
     """Every arithmetic statement in `text` that can be read unambiguously, checked; with
     `spans`, each claim knows where its stated result is written in `text` (`stated_span`)."""
-    norm, origin = normalize_with_origin(text) if spans else (normalize(text), None)
-    if "=" not in norm and "≈" not in norm:
-        return []  # most prose: no statement to check, skip the tokenizer
-    its = items(norm)
+    if spans:
+        norm, origin = normalize_with_origin(text)
+        read = _read.__wrapped__(norm, normalized=True)
+    else:
+        read, origin = _read(text), None
+    if read is None:
+        return []
+    norm, its = read
     claims = []
     eqs = [e for e, item in enumerate(its) if item.kind == "eq"]
     computed = {e: (start, left) for start, e, left in computations(its)}
@@ -96,6 +101,15 @@ def check_step(text: str, spans: bool = False) -> list[Claim]:
     if origin is None:
         return claims
     return [replace(c, stated_span=origin.span(*c.stated_span)) if c.stated_span else c for c in claims]
+
+
+@lru_cache(maxsize=4096)  # the error types read a step's links and then check its claims
+def _read(text: str, normalized: bool = False) -> tuple[str, list[Item]] | None:
+    """The normalised text and its items; None where it states nothing (most prose)."""
+    norm = text if normalized else normalize(text)
+    if "=" not in norm and "≈" not in norm:
+        return None  # skip the tokenizer
+    return norm, items(norm)
 
 
 def computations(its: list[Item]) -> Iterator[tuple[int, int, Node]]:
@@ -115,6 +129,42 @@ def computations(its: list[Item]) -> Iterator[tuple[int, int, Node]]:
             continue
         if operators(left):  # "1 hour = 60 minutes", "Day 2 = ...": nothing computed
             yield start, e, left
+
+
+@dataclass(frozen=True)
+class Link:
+    """One computation stated equal to something, as the reader found it: the items of
+    its two sides (`right` is empty where the stated side cannot be read); `claim()` is
+    the engine's verdict on it."""
+
+    left: tuple[Item, ...]
+    right: tuple[Item, ...]
+    # where it stands, for `claim` (judging is the costly part: done only when asked)
+    norm: str = field(repr=False, compare=False)
+    its: list[Item] = field(repr=False, compare=False)
+    eq: int = field(repr=False, compare=False)
+    tree: Node = field(repr=False, compare=False)
+
+    def claim(self) -> Claim | None:
+        """The link judged as `check_step` judges it; None where no reading is safe."""
+        start = self.eq - len(self.left)
+        return _check_link(self.norm, self.its, self.eq, start, self.tree, False)
+
+
+def read_links(text: str) -> list[Link]:
+    """Every computation in `text` with what it is stated to equal, as `check_step`
+    reads them (no restatements, nothing disowned: a caller that sorts numbers wants
+    every link written)."""
+    read = _read(text)
+    if read is None:
+        return []
+    norm, its = read
+    out = []
+    for start, e, left in computations(its):
+        end = right_end(its, e)
+        right = tuple(its[e + 1 : end]) if end is not None else ()
+        out.append(Link(tuple(its[start:e]), right, norm, its, e, left))
+    return out
 
 
 def _display(text: str) -> str:
@@ -325,9 +375,13 @@ def exact_value(expression: str, percent: bool = False) -> Fraction | None:
     as `check_step` reads a statement's left side; None where it is not exactly one clean
     expression (a variable, x/0, a rounded input, two readings). A lone percentage ("25%")
     is None unless `percent`, then a fraction (1/4)."""
-    its = items(normalize(expression))
+    return exact_value_of(items(normalize(expression)), percent)
+
+
+def exact_value_of(run: Sequence[Item], percent: bool = False, tree: Node | None = None) -> Fraction | None:
+    """`exact_value` of items already read (a side of a `Link`), or of their `tree`."""
     try:
-        node = parse(its)
+        node = parse(list(run)) if tree is None else tree
         value = evaluate(node, Reading(slack=False))
     except (Unparsable, Ambiguous, ZeroDivisionError, OverflowError, RecursionError):
         return None
