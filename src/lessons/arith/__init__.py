@@ -5,7 +5,7 @@ imports nothing from them.
 
 - numbers: `parse_number` (a text that is one number), `numeric_core`, `numbers_in` and
   `values_in` (the numbers written in running text), `leading_number`, `written_decimals`,
-  `format_number`, `Number`, `div`.
+  `mask_numbers`, `format_number`, `Number`, `div`.
 - statements: one reader finds every `expression = value` of a step (`computations`, the
   maximal readable expression left of each `=`, with its items' spans), and one rule judges
   it (`check_step`, the `arith` locator's engine: a `Claim` true or false under rounding,
@@ -24,15 +24,15 @@ from lessons.arith.grounding import (
 )
 from lessons.arith.edits import Statement, evaluate, find_statements, operand_spans
 from lessons.arith.numbers import (
-    LONE_NUMBER, NUMBER, VALUE, Number, div, format_number, is_terminating, leading_number, number, numbers_in,
-    numeric_core, parse_number, plain_text, values_in, written_decimals,
+    LONE_NUMBER, NUMBER, VALUE, Number, div, format_number, is_terminating, leading_number, mask_numbers, number,
+    numbers_in, numeric_core, parse_number, plain_text, values_in, written_decimals,
 )
 from lessons.arith.statements import Claim, check_step, show
 
 __all__ = [
     "CORE_CONSTANTS", "Claim", "DIMENSION_CONSTANTS", "Equation", "LONE_NUMBER", "NUMBER", "Number",
     "Statement", "StepNumbers", "UNIT_CONSTANTS", "UNIT_SKILLS", "VALUE", "check_step", "div",
-    "evaluate", "find_statements", "format_number", "free_constants", "is_terminating", "leading_number", "number",
-    "numbers_in", "numeric_core", "operand_spans", "parse_number", "parse_step", "plain_text",
-    "show", "units_named", "values_in", "written_decimals",
+    "evaluate", "find_statements", "format_number", "free_constants", "is_terminating", "leading_number",
+    "mask_numbers", "number", "numbers_in", "numeric_core", "operand_spans", "parse_number", "parse_step",
+    "plain_text", "show", "units_named", "values_in", "written_decimals",
 ]

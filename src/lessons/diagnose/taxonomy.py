@@ -35,10 +35,10 @@ from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from lessons.arith.numbers import mask_numbers
 from lessons.diagnose.base import Cluster, Step
 
 MAX_DESCRIPTION_CHARS = 240  # the start of a step says what kind of step it is; keeps embedding cheap
-_DIGITS = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
 _LABEL = re.compile(r"^[\s>#*_-]*(?:step\s*N|N[.)])\W*", re.IGNORECASE)  # "Step N:" says nothing
 _SPACE = re.compile(r"\s+")
 _ANSWER_ONLY = re.compile(r"^[\W_]*(?:(?:the\s+)?(?:final\s+)?answer\b|####|\\boxed)[^=\n]{0,40}$", re.IGNORECASE)
@@ -141,7 +141,7 @@ Namer = Callable[[Sequence[str], Sequence[str]], str]  # (terms, example descrip
 def describe_mistake(step_text: str, error_types: Sequence[str], skill: str | None) -> str:
     """The text that is embedded: types, skill and the step with numbers masked."""
     step = _ANSWER_LINE.sub(" ", step_text[: MAX_DESCRIPTION_CHARS * 2])  # "Answer: 42" tells nothing of the step
-    step = _DIGITS.sub("N", step)
+    step = mask_numbers(step)
     step = _SPACE.sub(" ", _LABEL.sub("", step.strip())).strip()[:MAX_DESCRIPTION_CHARS]
     return f"{' '.join(error_types) or 'unknown'} | {skill or 'unknown skill'} | {step}"
 
