@@ -42,6 +42,7 @@ _REPLACEMENTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     ]
 )
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_TEMPLATE = re.compile(r"\\(\d)")  # a group reference in a replacement: split, literals and numbers alternate
 # "x" as a times sign: only between two numbers, and only where the step never uses x as
 # a variable elsewhere (checked by comparing counts).
 _X_TIMES = re.compile(r"(?<=[\d)])\s*[xX]\s*(?=[\d(])")
@@ -106,14 +107,13 @@ class Origin:
     passes: tuple[Edits, ...]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        """The span of the written text that normalised [start, end) came from."""
-        lo, hi = start, max(end, start + 1)
+        """The span of the written text that normalised [start, end) came from (end >
+        start: the spans of its first and last characters, joined)."""
+        lo, hi = start, end
         for edits in reversed(self.passes):
             first, last = _source(edits, lo), _source(edits, hi - 1)
-            lo, hi = first[0], max(last[1], first[0])
-            if hi == lo:  # all of it came from a deletion's neighbour: nothing further to trace
-                hi = lo + 1
-        return (lo, hi) if end > start else (lo, lo)
+            lo, hi = first[0], max(first[1], last[1])  # an inserted character has an empty span
+        return lo, hi
 
 
 def _source(edits: Edits, i: int) -> tuple[int, int]:
@@ -173,9 +173,6 @@ def _sub(pattern: re.Pattern[str], repl: str, text: str, passes: list[Edits] | N
     passes.append(tuple(edits))
     out.append(text[last:])
     return "".join(out)
-
-
-_TEMPLATE = re.compile(r"\\(\d)")  # a group reference: split, literals and group numbers alternate
 
 
 def _match_edits(m: re.Match[str], template: list[str], length: int) -> list[tuple[int, int, int]]:

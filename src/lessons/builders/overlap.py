@@ -45,7 +45,7 @@ def _is_number(token: str) -> bool:
     return token[:1].isdecimal()  # tokens are whole: one that starts with a digit is a number
 
 
-def _numbers(toks: list[str]) -> Counter:
+def _number_counts(toks: list[str]) -> Counter:
     return Counter(t for t in toks if _is_number(t))
 
 
@@ -70,7 +70,7 @@ class OverlapIndex:
         self._numbers: list[Counter] = []  # each question's numbers, with multiplicity
         self._grams: dict[int, dict[tuple[str, ...], list[int]]] = {}  # length -> gram -> questions
         for q in questions:
-            self._numbers.append(_numbers(tokens(q)))
+            self._numbers.append(_number_counts(tokens(q)))
             for g in signatures(q, n, min_numbers):
                 self._grams.setdefault(len(g), {}).setdefault(g, []).append(len(self._numbers) - 1)
 
@@ -79,7 +79,7 @@ class OverlapIndex:
 
     def overlaps(self, text: str) -> bool:
         toks = tokens(text)
-        have = _numbers(toks)
+        have = _number_counts(toks)
         for length, grams in self._grams.items():
             for i in range(len(toks) - length + 1):
                 for q in grams.get(tuple(toks[i : i + length]), ()):
