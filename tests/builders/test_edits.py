@@ -37,6 +37,8 @@ GSM = Task("g1", "Natalia sold clips to 48 of her friends in April, and then she
     ("\\[2x + 4 + 1 = 7\\]", []),
     ("48 / 2 = 24 * 3 = 72", [("48 / 2", "24", True)]),
     ("costs $3 + $4 = $7", [("$3 + $4", "7", True)]),
+    ("the 1000 - 909 = 91st number", []), ("10 - 5 = 5x + 5 - 5", []),  # an ordinal, a term: no result
+    ("1/2 + 1/4 = 3/4 cup", [("1/2 + 1/4", "3/4", True)]), ("2 - 5 = -3 degrees", [("2 - 5", "-3", True)]),
 ])
 def test_statements(text, found):
     assert [(s.expr, s.result, s.exact) for s in find_statements(text)] == found
