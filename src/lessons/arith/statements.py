@@ -82,7 +82,7 @@ def check_step(text: str, spans: bool = False) -> list[Claim]:
     `spans`, each claim knows where its stated result is written in `text` (`stated_span`)."""
     if spans:
         norm, origin = normalize_with_origin(text)
-        read = _read.__wrapped__(norm, normalized=True)
+        read = _tokens(norm)
     else:
         read, origin = _read(text), None
     if read is None:
@@ -104,9 +104,12 @@ def check_step(text: str, spans: bool = False) -> list[Claim]:
 
 
 @lru_cache(maxsize=4096)  # the error types read a step's links and then check its claims
-def _read(text: str, normalized: bool = False) -> tuple[str, list[Item]] | None:
-    """The normalised text and its items; None where it states nothing (most prose)."""
-    norm = text if normalized else normalize(text)
+def _read(text: str) -> tuple[str, list[Item]] | None:
+    return _tokens(normalize(text))
+
+
+def _tokens(norm: str) -> tuple[str, list[Item]] | None:
+    """Normalised text and its items; None where it states nothing (most prose)."""
     if "=" not in norm and "≈" not in norm:
         return None  # skip the tokenizer
     return norm, items(norm)
