@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from functools import lru_cache
 from itertools import product
 from typing import Iterator, Sequence
 
@@ -103,8 +102,9 @@ def check_step(text: str, spans: bool = False) -> list[Claim]:
     return [replace(c, stated_span=origin.span(*c.stated_span)) if c.stated_span else c for c in claims]
 
 
-@lru_cache(maxsize=4096)  # the error types read a step's links and then check its claims
 def _read(text: str) -> tuple[str, list[Item]] | None:
+    # Not cached: thousands of kept item lists slow every garbage collection more than
+    # re-reading a step saves (measured on ProcessBench's 10,000 steps).
     return _tokens(normalize(text))
 
 
