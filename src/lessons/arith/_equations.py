@@ -99,6 +99,8 @@ _FRACTIONS = ((("qty", "op", "qty"), 0, 1, 2), (("lp", "lp", "qty", "rp", "op", 
 def _fraction(run: Sequence[Item], k: int) -> tuple[int, Number | None] | None:
     """(items, value) of a fraction of whole numbers written as one number at run[k]; its
     value None for "n/0"."""
+    if run[k].kind not in ("qty", "lp"):
+        return None  # most items: no fraction starts here
     for shape, num, slash, den in _FRACTIONS:
         part = run[k : k + len(shape)]
         if tuple(it.kind for it in part) != shape or part[slash].text != "/" or not _glued(part):
@@ -157,6 +159,9 @@ def _operators(run: Sequence[Item], fractions: bool) -> str:
 
 
 def _exact(run: Sequence[Item], tree: Node | None = None) -> Number | None:
+    q = run[0].qty if len(run) == 1 else None
+    if q is not None and q.scale == 1:  # a stated number, the usual right side: no tree to build
+        return _number(q.value / 100 if q.percent else q.value)
     value = exact_value_of(run, percent=True, tree=tree)
     return None if value is None else _number(value)
 
