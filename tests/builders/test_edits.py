@@ -30,6 +30,15 @@ GSM = Task("g1", "Natalia sold clips to 48 of her friends in April, and then she
     ("(3 + 4) * 2 = 14.", [("(3 + 4) * 2", "14", True)]),
     ("1,200 - 200 = 1,000", [("1,200 - 200", "1,000", True)]),
     ("x = 5 and 2024 was a year", []),
+    # read by the statement engine: LaTeX delimiters are not parentheses of the expression,
+    # a power or a variable is no operand, a chain's later link continues the first
+    ("he has \\(18 - 6 = 12\\) left", [("18 - 6", "12", True)]),
+    ("\\[ a^2 + 2 = 2^2 + 2 = 4 + 2 = 6 \\]", [("4 + 2", "6", True)]),
+    ("\\[2x + 4 + 1 = 7\\]", []),
+    ("48 / 2 = 24 * 3 = 72", [("48 / 2", "24", True)]),
+    ("costs $3 + $4 = $7", [("$3 + $4", "7", True)]),
+    ("the 1000 - 909 = 91st number", []), ("10 - 5 = 5x + 5 - 5", []),  # an ordinal, a term: no result
+    ("1/2 + 1/4 = 3/4 cup", [("1/2 + 1/4", "3/4", True)]), ("2 - 5 = -3 degrees", [("2 - 5", "-3", True)]),
 ])
 def test_statements(text, found):
     assert [(s.expr, s.result, s.exact) for s in find_statements(text)] == found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from fractions import Fraction
 
 import pytest
 from fakes import ScriptedBackend, WordHashEmbedder
@@ -13,7 +14,7 @@ from lessons.builders import build_lesson_set, check_row, load_heldout, load_sou
 from lessons.arith import find_statements, parse_number
 from lessons.builders._teacher import parse_problem
 from lessons.builders.overlap import overlapping
-from lessons.builders.practice import TEACHER_TEMPERATURE, WeakSlice, _unfit, weak_slices
+from lessons.builders.practice import TEACHER_TEMPERATURE, WeakSlice, _step_recomputes, _unfit, weak_slices
 from lessons.diagnose.slices import SliceSpec
 from lessons.tasks.base import GoldStep, Task
 from lessons.verify import verify
@@ -231,3 +232,11 @@ def test_teacher_problems_missing_a_fact_or_stating_a_result_are_unfit(question,
     weak = WeakSlice(SliceSpec(), ("t",), 1.0)
     gold = tuple(GoldStep(text, text.rpartition("=")[2].strip()) for text in steps)
     assert _unfit(Task("p", question, answer, gold, {}), weak) == reason
+
+
+@pytest.mark.parametrize("text, value, ok", [
+    ("47 / 5 = 9 remainder 2", 9, True), ("47 ÷ 5 = 9 R 2", 9, True), ("47 / 5 = 9 remainder 3", 9, False),
+    ("47 / 5 = 9 remainder 2", 2, False), ("48 / 2 = 24", 24, True), ("48 / 2 = 25", 25, False),
+])
+def test_a_teacher_step_recomputes_by_the_statement_engine_remainders_included(text, value, ok):
+    assert _step_recomputes(text, Fraction(value)) is ok

@@ -115,3 +115,16 @@ def test_long_text_is_fast():
     started = time.process_time()  # CPU time: a loaded machine does not add to it, as it does to wall time
     classify(SAVINGS, text, "length", "truncated")
     assert time.process_time() - started < 20  # catches a runaway (a regex that backtracks), not a slow machine: ~0.1 s
+
+
+DIVIDE = Task("divide", "Pack 47 muffins into boxes of 5, and say how many are left over.", "2",
+              (GoldStep("47 / 5 = 9 remainder 2", "9"), GoldStep("47 - 45 = 2", "2")), {"skill": "division"})
+
+
+@pytest.mark.parametrize("text", [
+    "Step 1: 47 / 5 = 9 remainder 47 - 45 = 2\nAnswer: 2",  # the remainder worked out in place
+    "Step 1: 47 / 5 = 10 would be too many, which is not possible. 47 / 5 = 9 remainder 2\nAnswer: 2",
+    "Step 1: Is 47 / 5 = 8? No: 47 / 5 = 9 remainder 2\nAnswer: 2",  # asked, not asserted
+])
+def test_a_statement_worked_out_in_place_taken_back_or_asked_is_no_calculation_error(text):
+    assert "calculation" not in classify(DIVIDE, text)

@@ -272,6 +272,13 @@ def test_repair_keeps_the_prefix_corrects_the_false_result_and_keeps_only_verifi
     assert repairs(source, ["other"], continuing(True)) == []  # not a target task
 
 
+def test_repair_cuts_at_the_false_statements_own_result_not_an_earlier_equal_number():
+    task = Task("m-3", "What is 23 × 4?", "92", (GoldStep("23 * 4 = 92", "92"),), {"skill": "multiplication"})
+    attempt, diagnosis = _mistake("Step 1: 100 - 7 = 93, and \\(23 \\times 4 = 93\\)\nAnswer: 93", task)
+    prefix, claim = corrected_prefix(attempt, diagnosis)
+    assert prefix == "Step 1: 100 - 7 = 93, and \\(23 \\times 4 = 92" and claim.stated == "93"
+
+
 def test_a_mistake_without_a_false_statement_is_not_repaired():
     task = Task("m-2", "What is 23 × 14?", "322", (), {"skill": "multiplication"})
     attempt, diagnosis = _mistake("Step 1: 23 + 14 = 37\nAnswer: 37", task)

@@ -1,38 +1,25 @@
 """Numbers and equations read out of one step of a solution, exactly.
 
-`parse_step` folds LaTeX and unicode operators to plain ones, finds every `left = right`
-written in the step (each link of `a = b = c`), evaluates both sides with Fractions, and
-sorts the step's numbers into what its equations work on, what they give, and what the
-prose states outside any equation. Whole numbers stay ints: they hash and add far faster
-than Fractions, and rule checks do a lot of set lookups. Never `eval`; linear in the text.
+`parse_step` takes every `left = right` the statement engine reads in the step (each link
+of `a = b = c`; `statements.read_links`), keeps each side's exact value and the engine's
+verdict, and sorts the step's numbers into what its equations work on, what they give,
+and what the prose states outside any equation. Whole numbers stay ints: they hash and add
+far faster than Fractions, and rule checks do a lot of set lookups. Never `eval`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import Sequence
 
-from lessons.arith.numbers import NUMBER, Number, div, number, numbers_in, plain_text
-from lessons.arith.statements import exact_value
+from lessons.arith._eval import BINARY, Node
+from lessons.arith._text import Item, Quantity
+from lessons.arith.numbers import Number, numbers_in, plain_text
+from lessons.arith.statements import Link, exact_value_of, read_links
 
 MAX_STEP_CHARS = 2_000  # characters of one step examined
-MAX_TOKENS = 64  # tokens of one side of an equation; longer runs are not hand arithmetic
-
-_RUN = re.compile(r"[-(0-9][0-9.()+\-*/%= \t]*")  # a stretch of arithmetic characters
-# "3/4" written without spaces is one number (a fraction); "48 / 2" is a division.
-_TOKEN = re.compile(r"[0-9]+/[0-9]+(?![0-9.])|[0-9]+(?:\.[0-9]+)?%?|[-+*/()]")
-
-def _value(token: str) -> Number:
-    """A number token's value: a percentage as a fraction ("25%" -> 1/4), "3/4" as 3/4.
-    Raises ZeroDivisionError for "n/0"."""
-    if token.endswith("%"):
-        return div(number(token[:-1]), 100)
-    if "/" in token:
-        a, b = token.split("/")
-        return div(number(a), number(b))
-    return number(token)
 
 
 @dataclass(frozen=True)
@@ -44,7 +31,7 @@ class Equation:
     ops: str
     value: Number | None
     stated: Number | None
-    holds: bool = False  # the claim is true (a decimal result may be rounded)
+    holds: bool = False  # the claim is true, judged as `check_step` judges it
 
 
 @dataclass(frozen=True)
@@ -63,92 +50,141 @@ class StepNumbers:
 @lru_cache(maxsize=16_384)  # gold steps and repeated samples come back; StepNumbers is immutable
 def parse_step(text: str) -> StepNumbers:
     """The numbers and equations of one step's text (capped at `MAX_STEP_CHARS`)."""
-    s = plain_text(text[:MAX_STEP_CHARS])
-    if "=" not in s:  # prose only: every number is loose
-        numbers = frozenset(numbers_in(s))
+    s = text[:MAX_STEP_CHARS]
+    numbers = frozenset(numbers_in(plain_text(s)))
+    links = read_links(s)
+    if not links:  # prose only: every number is loose
         return StepNumbers(numbers, frozenset(), frozenset(), numbers, ())
     eqs: list[Equation] = []
     operands: set[Number] = set()
     derived: set[Number] = set()
     written: set[Number] = set()
-    for run in _RUN.findall(s):
-        if "=" not in run:
-            continue
-        parts = [_tokens(p) for p in run.split("=")]
-        for left, right in zip(parts, parts[1:]):
-            eq = _equation(left, right)
-            if eq is not None:
-                eqs.append(eq)
-        if parts[0] and (len(parts[0]) > 1 or "/" in parts[0][0]):  # a computation: its numbers are inputs
-            operands.update(a for a in _atoms(parts[0]) if a not in derived)  # not worked out just before
-            written.update(_token_values(parts[0]))  # a fraction's value is not a number of its own
-        for part in parts[1:]:
-            derived.update(_atoms(part or []))
-            derived.update(_token_values(part or []))
-    numbers = numbers_in(s)
-    loose = frozenset(numbers - operands - derived - written)
-    return StepNumbers(frozenset(numbers), frozenset(operands), frozenset(derived), loose, tuple(eqs))
+    for link in links:
+        # A lone unspaced "48/2" left of an `=` is a division after all, not a fraction.
+        lone = _fraction(link.left, 0)
+        fractions = lone is None or lone[0] != len(link.left)
+        operands.update(a for a in _atoms(link.left) if a not in derived)  # not worked out just before
+        written.update(_values(link.left, fractions))  # a fraction's value is not a number of its own
+        if link.right:
+            eqs.append(_equation(link, fractions))
+        derived.update(_atoms(link.right))
+        derived.update(_values(link.right))
+    loose = numbers - operands - derived - written
+    return StepNumbers(numbers, frozenset(operands), frozenset(derived), frozenset(loose), tuple(eqs))
 
 
-def _tokens(part: str) -> list[str] | None:
-    """The tokens of one side of an equation, or None when it is not plain arithmetic."""
-    part = part.strip().rstrip(".").strip()
-    tokens = _TOKEN.findall(part)
-    if not tokens or len(tokens) > MAX_TOKENS or len("".join(tokens)) != len(part.replace(" ", "").replace("\t", "")):
-        return None
-    return tokens
-
-
-def _atoms(tokens: list[str]) -> list[Number]:
-    """The numbers as written, a fraction's numerator and denominator apart: a miscopied
-    operand shows in them ("5/3" for "2/3") even where the value is a familiar one."""
-    return [number(a) for t in tokens if t[0].isdigit() for a in t.rstrip("%").split("/")]
-
-
-def _token_values(tokens: list[str]) -> list[Number]:
-    values = (_safe_value(t) for t in tokens if t[0].isdigit())
-    return [v for v in values if v is not None]
-
-
-def _safe_value(token: str) -> Number | None:
-    try:
-        return _value(token)
-    except ZeroDivisionError:  # "3/0"
-        return None
-
-
-def _equation(left: list[str] | None, right: list[str] | None) -> Equation | None:
-    if left and len(left) == 1 and "/" in left[0]:  # "48/2 = 24": a division after all
-        left = [left[0].split("/")[0], "/", left[0].split("/")[1]]
-    if not left or not right or not any(t in "+-*/" for t in left[1:]):
-        return None
-    value, stated = _evaluate(left), _evaluate(right)
-    chained = len(right) > 1 and right[0][0].isdigit() and not (len(right) == 3 and right[1] == "/")
+def _equation(link: Link, fractions: bool) -> Equation:
+    left, right = link.left, link.right
+    grouped = _grouped(left) if fractions else left
+    value, stated = _exact(grouped, link.tree if grouped is left else None), _exact(right)
+    chained = len(right) > 1 and right[0].kind == "qty" and not (len(right) == 3 and right[1].text in "/÷")
     if stated is not None and stated != value and chained:
         # "48 / 2 = 24 * 3 = 72" chains on: what the left side is said to equal is 24.
-        stated = _safe_value(right[0])
-    holds = value is not None and stated is not None and (
-        stated == value or (len(right) == 1 or chained) and _rounds_to(value, right[0]))
-    ops = "".join(t for i, t in enumerate(left) if t in "+-*/" and i > 0 and left[i - 1] not in "+-*/(")
-    return Equation(tuple(_token_values(left)), ops, value, stated, holds)
+        stated = _exact(right[:1])
+    # An exact match needs no judge (it agrees); the rest, rounded or false, is the engine's.
+    holds = value is not None and stated is not None and (stated == value or _judged_true(link))
+    return Equation(tuple(_values(left, fractions)), _operators(left, fractions), value, stated, holds)
 
 
-def _rounds_to(value: Number, token: str) -> bool:
-    """Whether a decimal as written ("9.86") is `value` rounded to its places."""
-    places = len(token.partition(".")[2].rstrip("%")) if "." in token else 0
-    stated = _safe_value(token)
-    return places > 0 and stated is not None and abs(value - stated) * 2 * 10**places <= 1
+def _judged_true(link: Link) -> bool:
+    claim = link.claim()
+    return claim is not None and claim.ok
 
 
-def _evaluate(tokens: list[str]) -> Number | None:
-    """Exact value of + - * / ( ) arithmetic with the usual precedence; None if malformed."""
-    # An unspaced "3/4" is one number here: "12 / 3/4" divides by three quarters.
-    text = " ".join(f"({t})" if "/" in t[1:] else t for t in tokens)
-    if text.startswith("- "):
-        text = "-" + text[2:]  # a spaced leading minus would read as a bullet of a list
-    value = exact_value(text, percent=True)
-    if value is None:
-        return None
+# A fraction written as one number: unspaced "3/4", or "\\frac{3}{4}" as `normalize` folds it,
+# "((3)/(4))"; (item kinds, where the numerator, slash and denominator are).
+_FRACTIONS = ((("qty", "op", "qty"), 0, 1, 2), (("lp", "lp", "qty", "rp", "op", "lp", "qty", "rp", "rp"), 2, 4, 6))
+
+
+def _fraction(run: Sequence[Item], k: int) -> tuple[int, Number | None] | None:
+    """(items, value) of a fraction of whole numbers written as one number at run[k]; its
+    value None for "n/0"."""
+    if run[k].kind not in ("qty", "lp"):
+        return None  # most items: no fraction starts here
+    for shape, num, slash, den in _FRACTIONS:
+        part = run[k : k + len(shape)]
+        if tuple(it.kind for it in part) != shape or part[slash].text != "/" or not _glued(part):
+            continue
+        x, y = part[num].qty, part[den].qty
+        if x is not None and y is not None and _whole(x) and _whole(y):
+            return len(shape), (_number(x.value / y.value) if y.value else None)
+    return None
+
+
+def _glued(run: Sequence[Item]) -> bool:
+    return all(x.end == y.start for x, y in zip(run, run[1:]))
+
+
+def _whole(q: Quantity) -> bool:
+    return not q.decimals and not q.percent
+
+
+def _atoms(run: Sequence[Item]) -> list[Number]:
+    """The numbers as written, a fraction's numerator and denominator apart: a miscopied
+    operand shows in them ("5/3" for "2/3") even where the value is a familiar one."""
+    return [_number(it.qty.value) for it in run if it.qty is not None]
+
+
+def _values(run: Sequence[Item], fractions: bool = True) -> list[Number]:
+    """The numbers with their values: a fraction written as one number as one number
+    (unless not `fractions`), a percentage as a fraction ("25%" -> 1/4); "n/0" gives none."""
+    out: list[Number] = []
+    k = 0
+    while k < len(run):
+        fraction = _fraction(run, k) if fractions else None
+        if fraction is not None:
+            out += [fraction[1]] if fraction[1] is not None else []
+            k += fraction[0]
+            continue
+        q = run[k].qty
+        if q is not None:
+            out.append(_number(q.value / 100 if q.percent else q.value))
+        k += 1
+    return out
+
+
+def _operators(run: Sequence[Item], fractions: bool) -> str:
+    """The binary operators, in order, normalised to "+-*/^"; a fraction's slash is none."""
+    ops = []
+    k = 0
+    while k < len(run):
+        fraction = _fraction(run, k) if fractions else None
+        if fraction is not None:
+            k += fraction[0]
+            continue
+        if run[k].kind == "op" and k > 0 and run[k - 1].kind in ("qty", "rp"):
+            ops.append(BINARY[run[k].text])
+        k += 1
+    return "".join(ops)
+
+
+def _exact(run: Sequence[Item], tree: Node | None = None) -> Number | None:
+    q = run[0].qty if len(run) == 1 else None
+    if q is not None and q.scale == 1:  # a stated number, the usual right side: no tree to build
+        return _number(q.value / 100 if q.percent else q.value)
+    value = exact_value_of(run, percent=True, tree=tree)
+    return None if value is None else _number(value)
+
+
+def _grouped(run: tuple[Item, ...]) -> tuple[Item, ...]:
+    """The run with each unspaced fraction in parentheses: "1/4 / 1/4" divides a quarter
+    by a quarter, and "12 / 3/4" divides by three quarters. The run itself where it has
+    no such fraction among other items."""
+    if len(run) <= 3:
+        return run
+    out: list[Item] = []
+    k = 0
+    while k < len(run):
+        fraction = _fraction(run, k)
+        if fraction is not None and fraction[0] == 3:
+            a, b = run[k], run[k + 2]
+            out += (Item("lp", "(", a.start, a.start), *run[k : k + 3], Item("rp", ")", b.end, b.end))
+            k += 3
+        else:
+            out.append(run[k])
+            k += 1
+    return tuple(out) if len(out) != len(run) else run
+
+
+def _number(value: Fraction) -> Number:
     return value.numerator if value.denominator == 1 else value
-
-

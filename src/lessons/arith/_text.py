@@ -42,6 +42,7 @@ _REPLACEMENTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     ]
 )
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_TEMPLATE = re.compile(r"\\(\d)")  # a group reference in a replacement: split, literals and numbers alternate
 # "x" as a times sign: only between two numbers, and only where the step never uses x as
 # a variable elsewhere (checked by comparing counts).
 _X_TIMES = re.compile(r"(?<=[\d)])\s*[xX]\s*(?=[\d(])")
@@ -93,21 +94,102 @@ class Item:
     qty: Quantity | None = None
 
 
+Edits = tuple[tuple[int, int, int], ...]  # one folding pass: (start, end, replacement length)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the characters of normalised text came from in the text as written, so that
+    a statement read in the one can be edited in the other. Each pass that changed the
+    text keeps its edits; a character a pass wrote comes from the whole stretch it
+    replaced, a character it kept from its own place."""
+
+    passes: tuple[Edits, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the written text that normalised [start, end) came from (end >
+        start: the spans of its first and last characters, joined)."""
+        lo, hi = start, end
+        for edits in reversed(self.passes):
+            first, last = _source(edits, lo), _source(edits, hi - 1)
+            lo, hi = first[0], max(first[1], last[1])  # an inserted character has an empty span
+        return lo, hi
+
+
+def _source(edits: Edits, i: int) -> tuple[int, int]:
+    """The span of a pass's input that character `i` of its output came from."""
+    shift = 0
+    for start, end, length in edits:
+        at = start + shift
+        if i < at:
+            break
+        if i < at + length:
+            return start, end
+        shift += length - (end - start)
+    return i - shift, i - shift + 1
+
+
 def normalize(text: str) -> str:
     """Plain-operator text: LaTeX commands, unicode signs and word operators folded."""
+    return _fold(text, None)
+
+
+def normalize_with_origin(text: str) -> tuple[str, Origin]:
+    """`normalize(text)` and where each of its characters came from in `text`."""
+    passes: list[Edits] = []
+    return _fold(text, passes), Origin(tuple(passes))
+
+
+def _fold(text: str, passes: list[Edits] | None) -> str:
     for _ in range(4):  # nested fractions fold from the inside out
         # A space before, none after: "2\frac12" stays a mixed number (skipped), and
         # "\frac45(x-3)" stays a product with a variable (skipped too).
-        folded = _FRAC.sub(r" ((\1)/(\2))", text)
+        folded = _sub(_FRAC, r" ((\1)/(\2))", text, passes)
         if folded == text:
             break
         text = folded
     for pattern, repl in _REPLACEMENTS:
-        text = pattern.sub(repl, text)
+        text = _sub(pattern, repl, text, passes)
     times = _X_TIMES.findall(text)
     if times and len(times) == len(_X_ANY.findall(text)):
-        text = _X_TIMES.sub(" × ", text)
+        text = _sub(_X_TIMES, " × ", text, passes)
     return text
+
+
+def _sub(pattern: re.Pattern[str], repl: str, text: str, passes: list[Edits] | None) -> str:
+    """`pattern.sub(repl, text)`, recording its edits in `passes` when given (only the
+    span-keeping reader needs them: the plain substitution is several times faster)."""
+    if passes is None:
+        return pattern.sub(repl, text)
+    out, edits, last = [], [], 0
+    template = _TEMPLATE.split(repl)
+    for m in pattern.finditer(text):
+        new = m.expand(repl)
+        out += (text[last : m.start()], new)
+        edits += _match_edits(m, template, len(new))
+        last = m.end()
+    if not edits:
+        return text
+    passes.append(tuple(edits))
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _match_edits(m: re.Match[str], template: list[str], length: int) -> list[tuple[int, int, int]]:
+    """One match's edits: the literal parts of the replacement replace the stretches
+    around the groups it copies, so a copied group ("\\text{12 apples}" -> " 12 apples ")
+    keeps its characters' own places; one edit for the whole match where the groups are
+    missing or out of order."""
+    cuts = [m.span(int(g)) for g in template[1::2]]
+    at = m.start()
+    if any(start < end_before for (start, _), end_before in zip(cuts, [at, *(end for _, end in cuts)])):
+        return [(m.start(), m.end(), length)]
+    edits = []
+    for literal, (start, end) in zip(template[::2], [*cuts, (m.end(), m.end())]):
+        if start > at or literal:
+            edits.append((at, start, len(literal)))
+        at = end
+    return edits
 
 
 def items(text: str) -> list[Item]:

@@ -117,6 +117,18 @@ def is_terminating(value: Fraction) -> bool:
 
 # Finding numbers in running text (as opposed to reading a text that is one number, above).
 
+# A number: "1,234", "3.5", "3/4", "25%", but not a label: "Step 3", or "2." / "2)" opening
+# a list item at a line's start. It starts with a digit so that the regex engine can skip
+# ahead to the next digit; a sign or a leading "." in front is read by answer extraction
+# (`verify.extract`), which searches for the last one.
+ANSWER_NUMBER = re.compile(
+    r"[0-9](?<![\w][0-9])(?<![0-9.]\.[0-9])"  # not the tail of a word or number ("x2", "1.5.2")
+    r"(?<!step [0-9])(?!(?<![^\n][0-9])[0-9]*+[.)][ \t])"  # not a label
+    r"(?:[0-9]{0,2}(?:,[0-9]{3})++(?![0-9])(?:\.[0-9]+)?|[0-9]*+(?:\.[0-9]+)?)"
+    r"(?:/[0-9]++)?%?",
+    re.ASCII | re.IGNORECASE,
+)
+
 _REPLACEMENTS = (
     ("\\left", ""), ("\\right", ""), ("\\times", "*"), ("\\cdot", "*"), ("\\div", "/"),
     ("\\(", " "), ("\\)", " "), ("\\[", " "), ("\\]", " "), ("\\%", "%"), ("\\$", ""), ("{,}", ""),
@@ -211,6 +223,9 @@ NUMBER_PATTERN = r"\d+(?:,\d{3})*(?:\.\d+)?"
 LONE_NUMBER = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?![\w]|[.,/]\d)")
 VALUE = re.compile(rf"(?<![\w.,/]){NUMBER_PATTERN}(?:/\d+)?(?![\w]|[.,/]\d)")  # a lone number or fraction "3/4"
 _STEP_LABEL = re.compile(r"\bstep\s*\d+", re.IGNORECASE)
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[.,][0-9]+)*")  # "1,234.5", "1.2.3": all of it is the number's
+_LEADING = re.compile(rf"^\$?\s*(-?{NUMBER_PATTERN}(?:/\d+)?)(?![\d/])")
+_DECIMALS = re.compile(r"-?[\d,]*\.(\d+)")
 
 
 def values_in(text: str) -> list[Fraction]:
@@ -218,3 +233,23 @@ def values_in(text: str) -> list[Fraction]:
     and "1200" are one value, "3/4" is 3/4); step labels ("Step 2") state no number."""
     text = _STEP_LABEL.sub(" ", text)
     return [v for v in (parse_number(m.group()) for m in VALUE.finditer(text)) if v is not None]
+
+
+def leading_number(text: str) -> str | None:
+    """The number that opens `text`, as written less thousands separators ("$1,200 a
+    month" -> "1200", "3/4 cup" -> "3/4"); None when `text` does not open with one."""
+    m = _LEADING.match(text)
+    return m.group(1).replace(",", "") if m else None
+
+
+def written_decimals(text: str) -> int | None:
+    """Digits written after the point of the number that opens `text` ("0.9167" -> 4);
+    None when it has no decimal point ("12", "3/4")."""
+    m = _DECIMALS.match(text)
+    return len(m.group(1)) if m else None
+
+
+def mask_numbers(text: str, mask: str = "N") -> str:
+    """`text` with each run of digits (and the points and commas inside it) as `mask`:
+    "3 boxes of 1,200" -> "N boxes of N", so that texts alike but for their numbers match."""
+    return _DIGIT_RUN.sub(mask, text)

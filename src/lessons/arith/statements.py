@@ -11,15 +11,16 @@ false flag sends a diagnosis the wrong way, a missed one only leaves it to other
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from itertools import product
+from typing import Iterator, Sequence
 
 from lessons.arith._eval import (
     Ambiguous, Node, Reading, Unparsable, Value, evaluate, operands, operators, parse,
 )
 from lessons.arith._spans import between_inequalities, left_start, right_end, statement_label
-from lessons.arith._text import Item, Quantity, items, normalize
+from lessons.arith._text import Item, Quantity, items, normalize, normalize_with_origin
 
 _REMAINDER = re.compile(
     r"\s*(\d+)\s*(?:,\s*)?(?:R|r|rem\.?|remainder|with\s+(?:a\s+)?remainder(?:\s+of)?)\s*(\d+)\b"
@@ -55,6 +56,8 @@ class Claim:
     remainder: int | None = None  # stated remainder, for "47 / 5 = 9 remainder 2"
     computed_text: str = ""  # the right result in words where a number is not enough
     relation: str = "="  # "≈" where the text said "≈", "about", "approximately"
+    # [start, end) of the stated result in the text checked, with `check_step(..., spans=True)`
+    stated_span: tuple[int, int] | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         right = self.computed_text or show(self.computed)
@@ -73,22 +76,98 @@ def show(x: Fraction) -> str:
         return str(round(x))
 
 
-def check_step(text: str) -> list[Claim]:
-    """Every arithmetic statement in `text` that can be read unambiguously, checked."""
-    norm = normalize(text)
-    if "=" not in norm and "≈" not in norm:
-        return []  # most prose: no statement to check, skip the tokenizer
-    its = items(norm)
+def check_step(text: str, spans: bool = False) -> list[Claim]:
+    """Every arithmetic statement in `text` that can be read unambiguously, checked; with
+    `spans`, each claim knows where its stated result is written in `text` (`stated_span`)."""
+    if spans:
+        norm, origin = normalize_with_origin(text)
+        read = _tokens(norm)
+    else:
+        read, origin = _read(text), None
+    if read is None:
+        return []
+    norm, its = read
     claims = []
     eqs = [e for e, item in enumerate(its) if item.kind == "eq"]
+    computed = {e: (start, left) for start, e, left in computations(its)}
     for n, e in enumerate(eqs):
-        found = [_check_link(norm, its, e)]
+        found = [_check_link(norm, its, e, *computed[e], spans) if e in computed else None]
         if n + 1 < len(eqs):
-            found.append(_check_restated(norm, its, e, eqs[n + 1]))
+            found.append(_check_restated(norm, its, e, eqs[n + 1], spans))
         for claim in found:
             if claim is not None and (claim.ok or not _disowned(norm, its[e].end)):
                 claims.append(claim)
-    return claims
+    if origin is None:
+        return claims
+    return [replace(c, stated_span=origin.span(*c.stated_span)) if c.stated_span else c for c in claims]
+
+
+def _read(text: str) -> tuple[str, list[Item]] | None:
+    # Not cached: thousands of kept item lists slow every garbage collection more than
+    # re-reading a step saves (measured on ProcessBench's 10,000 steps).
+    return _tokens(normalize(text))
+
+
+def _tokens(norm: str) -> tuple[str, list[Item]] | None:
+    """Normalised text and its items; None where it states nothing (most prose)."""
+    if "=" not in norm and "≈" not in norm:
+        return None  # skip the tokenizer
+    return norm, items(norm)
+
+
+def computations(its: list[Item]) -> Iterator[tuple[int, int, Node]]:
+    """(first item, `=` item, tree) of each computation stated equal to something: the
+    maximal readable expression just left of an `=` or `≈`, with at least one operator.
+    The one place a statement's left side is found; `check_step` judges what it is said
+    to equal, `edits.find_statements` keeps the plain ones with their spans."""
+    for e, item in enumerate(its):
+        if item.kind != "eq":
+            continue
+        start = left_start(its, e)
+        if start is None or e - start > _MAX_ITEMS:
+            continue
+        try:
+            left = parse(its[start:e])
+        except Unparsable:
+            continue
+        if operators(left):  # "1 hour = 60 minutes", "Day 2 = ...": nothing computed
+            yield start, e, left
+
+
+@dataclass(frozen=True)
+class Link:
+    """One computation stated equal to something, as the reader found it: the items of
+    its two sides (`right` is empty where the stated side cannot be read); `claim()` is
+    the engine's verdict on it."""
+
+    left: tuple[Item, ...]
+    right: tuple[Item, ...]
+    # where it stands, for `claim` (judging is the costly part: done only when asked)
+    norm: str = field(repr=False, compare=False)
+    its: list[Item] = field(repr=False, compare=False)
+    eq: int = field(repr=False, compare=False)
+    tree: Node = field(repr=False, compare=False)
+
+    def claim(self) -> Claim | None:
+        """The link judged as `check_step` judges it; None where no reading is safe."""
+        start = self.eq - len(self.left)
+        return _check_link(self.norm, self.its, self.eq, start, self.tree, False)
+
+
+def read_links(text: str) -> list[Link]:
+    """Every computation in `text` with what it is stated to equal, as `check_step`
+    reads them (no restatements, nothing disowned: a caller that sorts numbers wants
+    every link written)."""
+    read = _read(text)
+    if read is None:
+        return []
+    norm, its = read
+    out = []
+    for start, e, left in computations(its):
+        end = right_end(its, e)
+        right = tuple(its[e + 1 : end]) if end is not None else ()
+        out.append(Link(tuple(its[start:e]), right, norm, its, e, left))
+    return out
 
 
 def _display(text: str) -> str:
@@ -110,7 +189,7 @@ def _disowned(norm: str, at: int) -> bool:
     return bool(_MODULAR.search(norm, at, end if end >= 0 else at + 200))
 
 
-def _check_restated(norm: str, its: list[Item], e: int, e2: int) -> Claim | None:
+def _check_restated(norm: str, its: list[Item], e: int, e2: int, spans: bool) -> Claim | None:
     """`Total = 52 + 24 + 44 + 48. Total = 178.`: one name given an expression, then, in the
     very next statement, a value; the two must agree."""
     end = right_end(its, e)
@@ -132,24 +211,15 @@ def _check_restated(norm: str, its: list[Item], e: int, e2: int) -> Claim | None
         return None
     expression = _display(norm[its[e + 1].start : its[end - 1].end])
     stated = _display(norm[its[e2 + 1].start : its[end2 - 1].end])
-    return _judge(expression, left, stated, right, approx=its[e2].text == "≈")
+    span = (its[e2 + 1].start, its[end2 - 1].end) if spans else None
+    return _judge(expression, left, stated, right, its[e2].text == "≈", span)
 
 
-def _check_link(norm: str, its: list[Item], e: int) -> Claim | None:
-    start = left_start(its, e)
-    if start is None or e - start > _MAX_ITEMS:
-        return None
-    try:
-        left = parse(its[start:e])
-    except Unparsable:
-        return None
-    ops = operators(left)
-    if not ops:
-        return None  # "1 hour = 60 minutes", "Day 2 = ...": nothing computed
+def _check_link(norm: str, its: list[Item], e: int, start: int, left: Node, spans: bool) -> Claim | None:
     expression = _display(norm[its[start].start : its[e - 1].end])
     remainder = _REMAINDER.match(norm, its[e].end)
     if remainder is not None:
-        return _check_remainder(expression, left, remainder)
+        return _check_remainder(expression, left, remainder, spans)
     end = right_end(its, e)
     if end is None or end - e > _MAX_ITEMS or between_inequalities(its, start, end):
         return None
@@ -158,7 +228,8 @@ def _check_link(norm: str, its: list[Item], e: int) -> Claim | None:
     except Unparsable:
         return None
     stated = _display(norm[its[e + 1].start : its[end - 1].end])
-    return _judge(expression, left, stated, right, approx=its[e].text == "≈")
+    span = (its[e + 1].start, its[end - 1].end) if spans else None
+    return _judge(expression, left, stated, right, its[e].text == "≈", span)
 
 
 def _readings(node: Node, slack: bool) -> list[Value | None]:
@@ -196,7 +267,9 @@ def _decimals(node: Node, reading: Reading) -> int:
     return max(_decimals(child, reading) for child in node[1:])
 
 
-def _judge(expression: str, left: Node, stated: str, right: Node, approx: bool) -> Claim | None:
+def _judge(
+    expression: str, left: Node, stated: str, right: Node, approx: bool, span: tuple[int, int] | None
+) -> Claim | None:
     """A claim when some reading makes the link true or every reading makes it false.
 
     Readings: a percentage as a fraction or as a plain number ("× 100 = 40%"), scale
@@ -217,12 +290,12 @@ def _judge(expression: str, left: Node, stated: str, right: Node, approx: bool) 
                 if rv is None:
                     ambiguous = True
                 elif _matches(lv, rv.lo, _decimals(node, reading), approx) or _overlaps(lv, rs, approx):
-                    return _claim(expression, stated, rv.lo, lv.mid, True, left, approx, not lv.exact)
+                    return _claim(expression, stated, rv.lo, lv.mid, True, left, approx, not lv.exact, span)
                 elif lv.unit and rv.unit and lv.unit != rv.unit:
                     ambiguous = True  # "30 minutes × 2 = 1 hour": a conversion, not an error
     if ambiguous or computed is None or value is None:
         return None
-    return _claim(expression, stated, value, computed, False, left, approx, False)
+    return _claim(expression, stated, value, computed, False, left, approx, False, span)
 
 
 def _slacked(node: Node) -> list[Value | None]:
@@ -255,11 +328,12 @@ def _left_spine(node: Node) -> list[Node]:
 
 
 def _claim(
-    expression: str, stated: str, value: Fraction, computed: Fraction, ok: bool, left: Node, approx: bool, inexact: bool
+    expression: str, stated: str, value: Fraction, computed: Fraction, ok: bool, left: Node, approx: bool,
+    inexact: bool, span: tuple[int, int] | None,
 ) -> Claim:
     return Claim(
         expression, stated, value, computed, ok, approx or inexact, operands(left), operators(left),
-        relation="≈" if approx else "=",
+        relation="≈" if approx else "=", stated_span=span,
     )
 
 
@@ -281,7 +355,7 @@ def _matches(lv: Value, r: Fraction, decimals: int, approx: bool) -> bool:
     return lv.lo - unit / 2 <= r <= lv.hi + unit / 2
 
 
-def _check_remainder(expression: str, left: Node, m: re.Match[str]) -> Claim | None:
+def _check_remainder(expression: str, left: Node, m: re.Match[str], spans: bool) -> Claim | None:
     """`a / b = q remainder r`: whole-number division only."""
     if isinstance(left, Quantity) or left[0] != "/":
         return None
@@ -295,6 +369,7 @@ def _check_remainder(expression: str, left: Node, m: re.Match[str]) -> Claim | N
     return Claim(
         expression, f"{q} remainder {r}", Fraction(q), Fraction(true_q), (q, r) == (true_q, true_r),
         operands=operands(left), operators="/", remainder=r, computed_text=f"{true_q} remainder {true_r}",
+        stated_span=(m.start(1), m.end(2)) if spans else None,
     )
 
 
@@ -303,9 +378,13 @@ def exact_value(expression: str, percent: bool = False) -> Fraction | None:
     as `check_step` reads a statement's left side; None where it is not exactly one clean
     expression (a variable, x/0, a rounded input, two readings). A lone percentage ("25%")
     is None unless `percent`, then a fraction (1/4)."""
-    its = items(normalize(expression))
+    return exact_value_of(items(normalize(expression)), percent)
+
+
+def exact_value_of(run: Sequence[Item], percent: bool = False, tree: Node | None = None) -> Fraction | None:
+    """`exact_value` of items already read (a side of a `Link`), or of their `tree`."""
     try:
-        node = parse(its)
+        node = parse(list(run)) if tree is None else tree
         value = evaluate(node, Reading(slack=False))
     except (Unparsable, Ambiguous, ZeroDivisionError, OverflowError, RecursionError):
         return None

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from lessons.arith.numbers import leading_number
 from lessons.models.base import Chat
 from lessons.tasks.base import GoldStep, Task
 
@@ -33,7 +34,6 @@ FORMAT = "Question: <the problem>\nStep 1: <calculation> = <value>\nStep 2: <cal
 _QUESTION = re.compile(r"^\W*question\s*[:：]\s*(.*)$", re.IGNORECASE)
 _STEP = re.compile(r"^\W*step\s*(\d{1,3})\s*[:.)]\s*(.+)$", re.IGNORECASE)
 _ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*[:：]\s*(.+)$", re.IGNORECASE)
-_LEADING_NUMBER = re.compile(r"^\$?\s*(-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?)(?![\d/])")
 _FENCE = re.compile(r"^\s*```")
 
 
@@ -79,10 +79,10 @@ def parse_problem(text: str) -> TeacherProblem | None:
             continue
         answer, step = _ANSWER.match(line), _STEP.match(line)
         if answer:
-            number = _LEADING_NUMBER.match(answer.group(1).strip(" *"))
+            number = leading_number(answer.group(1).strip(" *"))
             if not (question and steps and number):
                 return None
-            return TeacherProblem(" ".join(question), tuple(steps), _plain(number.group(1)))
+            return TeacherProblem(" ".join(question), tuple(steps), number)
         if step:
             parsed = _step(step.group(2))
             if not question or parsed is None or int(step.group(1)) != len(steps) + 1:
@@ -101,9 +101,5 @@ def parse_problem(text: str) -> TeacherProblem | None:
 def _step(text: str) -> GoldStep | None:
     text = text.strip(" *").rstrip(".")
     _, eq, result = text.rpartition("=")
-    number = _LEADING_NUMBER.match(result.strip()) if eq else None
-    return GoldStep(text, _plain(number.group(1))) if number else None
-
-
-def _plain(number: str) -> str:
-    return number.replace(",", "")
+    number = leading_number(result.strip()) if eq else None
+    return GoldStep(text, number) if number else None

@@ -22,11 +22,13 @@ import re
 from collections import Counter
 from typing import Iterable, Sequence
 
+from lessons.arith.numbers import NUMBER_PATTERN
+
 N = 8  # tokens per n-gram
 MIN_NUMBERS = 2  # numbers an n-gram must carry to count (fewer when the question has fewer)
 
-_TOKEN = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|[^\W\d_]+|[^\w\s]")
-_NUMBER = re.compile(r"\d")
+# A number as `lessons.arith` writes it, with an unspaced fraction ("3/4") as one token.
+_TOKEN = re.compile(rf"{NUMBER_PATTERN}(?:/\d+)?|[^\W\d_]+|[^\w\s]")
 
 RULE = {
     "n": N, "min_numbers": MIN_NUMBERS,
@@ -39,8 +41,12 @@ def tokens(text: str) -> list[str]:
     return [t.replace(",", "") for t in _TOKEN.findall(text.lower())]
 
 
-def _numbers(toks: list[str]) -> Counter:
-    return Counter(t for t in toks if _NUMBER.match(t))
+def _is_number(token: str) -> bool:
+    return token[:1].isdecimal()  # tokens are whole: one that starts with a digit is a number
+
+
+def _number_counts(toks: list[str]) -> Counter:
+    return Counter(t for t in toks if _is_number(t))
 
 
 def signatures(question: str, n: int = N, min_numbers: int = MIN_NUMBERS) -> set[tuple[str, ...]]:
@@ -51,7 +57,7 @@ def signatures(question: str, n: int = N, min_numbers: int = MIN_NUMBERS) -> set
     if len(toks) <= n:
         return {tuple(toks)}
     grams = [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
-    counts = [sum(1 for t in g if _NUMBER.match(t)) for g in grams]
+    counts = [sum(1 for t in g if _is_number(t)) for g in grams]
     need = min(min_numbers, max(counts))  # numbers spread wider than n tokens: windows with one
     return {g for g, c in zip(grams, counts) if c >= need}
 
@@ -64,7 +70,7 @@ class OverlapIndex:
         self._numbers: list[Counter] = []  # each question's numbers, with multiplicity
         self._grams: dict[int, dict[tuple[str, ...], list[int]]] = {}  # length -> gram -> questions
         for q in questions:
-            self._numbers.append(_numbers(tokens(q)))
+            self._numbers.append(_number_counts(tokens(q)))
             for g in signatures(q, n, min_numbers):
                 self._grams.setdefault(len(g), {}).setdefault(g, []).append(len(self._numbers) - 1)
 
@@ -73,7 +79,7 @@ class OverlapIndex:
 
     def overlaps(self, text: str) -> bool:
         toks = tokens(text)
-        have = _numbers(toks)
+        have = _number_counts(toks)
         for length, grams in self._grams.items():
             for i in range(len(toks) - length + 1):
                 for q in grams.get(tuple(toks[i : i + length]), ()):

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator, Sequence
 
-from lessons.arith import UNIT_SKILLS, find_statements, free_constants, parse_number, units_named, values_in
+from lessons.arith import UNIT_SKILLS, check_step, find_statements, free_constants, parse_number, units_named, values_in
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders._solutions import gold_solution, normalized
 from lessons.builders._teacher import parse_problem, teacher_chat
@@ -286,8 +285,7 @@ def rejection_reason(source: LessonSource, task: Task) -> str | None:
 
 
 def _step_recomputes(text: str, value: Fraction | None) -> bool:
-    remainder = re.search(r"(\d+) / (\d+) = (\d+) remainder (\d+)", text)
-    if remainder:
-        a, b, q, r = map(int, remainder.groups())
-        return divmod(a, b) == (q, r) and Fraction(q) == value
+    remainder = next((c for c in check_step(text) if c.remainder is not None), None)
+    if remainder is not None:  # "47 / 5 = 9 remainder 2": the quotient is the step's value
+        return remainder.ok and remainder.value == value
     return any(s.exact and s.stated == value for s in find_statements(text))

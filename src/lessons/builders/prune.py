@@ -17,7 +17,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from lessons.builders.base import Lesson
-from lessons.diagnose.taxonomy import _kmeans, _unit, mask_numbers
+from lessons.arith.numbers import mask_numbers
+from lessons.diagnose.taxonomy import _kmeans, _unit
 
 KEEPS = ("hard", "easy")
 

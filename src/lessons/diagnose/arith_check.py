@@ -7,16 +7,13 @@ only decides which step a false one, or one that contradicts the gold solution, 
 from __future__ import annotations
 
 import functools
-import re
 from fractions import Fraction
 from typing import Sequence
 
-from lessons.arith import Claim, check_step, numbers_in, parse_number, plain_text
+from lessons.arith import Claim, check_step, numbers_in, parse_number, plain_text, written_decimals
 from lessons.diagnose.base import Case, Location
 from lessons.tasks.base import GoldStep
 from lessons.verify.extract import extract_answer
-
-_STATED_DECIMALS = re.compile(r"-?[\d,]*\.(\d+)")
 
 
 class ArithLocator:
@@ -107,8 +104,8 @@ def _contradicts_gold(claim: Claim, gold: tuple[tuple[Claim, Fraction, GoldStep]
                 agrees = claim.value in (value, g.operands[0] / g.operands[1])
             else:
                 agrees = (claim.value, claim.remainder) == (value, g.remainder)
-        elif (decimals := _STATED_DECIMALS.match(claim.stated)) is not None:
-            unit = Fraction(10) ** -len(decimals.group(1))
+        elif (decimals := written_decimals(claim.stated)) is not None:
+            unit = Fraction(10) ** -decimals
             agrees = abs(claim.value - value) <= unit / 2  # "0.9167" for 11/12
         else:
             agrees = claim.value == value

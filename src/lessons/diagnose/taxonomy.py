@@ -35,11 +35,11 @@ from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from lessons.arith.numbers import mask_numbers
 from lessons.diagnose.base import Cluster, Step
 from lessons.registry import Registry
 
 MAX_DESCRIPTION_CHARS = 240  # the start of a step says what kind of step it is; keeps embedding cheap
-_DIGITS = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
 _LABEL = re.compile(r"^[\s>#*_-]*(?:step\s*N|N[.)])\W*", re.IGNORECASE)  # "Step N:" says nothing
 _SPACE = re.compile(r"\s+")
 _ANSWER_ONLY = re.compile(r"^[\W_]*(?:(?:the\s+)?(?:final\s+)?answer\b|####|\\boxed)[^=\n]{0,40}$", re.IGNORECASE)
@@ -151,11 +151,6 @@ def describe_mistake(step_text: str, error_types: Sequence[str], skill: str | No
     step = mask_numbers(step)
     step = _SPACE.sub(" ", _LABEL.sub("", step.strip())).strip()[:MAX_DESCRIPTION_CHARS]
     return f"{' '.join(error_types) or 'unknown'} | {skill or 'unknown skill'} | {step}"
-
-
-def mask_numbers(text: str) -> str:
-    """Numbers as "N": texts alike but for their numbers embed (and cluster) as one."""
-    return _DIGITS.sub("N", text)
 
 
 def mistake_step_text(steps: Sequence[Step], step: int | None) -> str:

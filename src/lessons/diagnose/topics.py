@@ -20,7 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from lessons.diagnose.taxonomy import Embedder, _ctfidf_terms, _kmeans, _unit, mask_numbers
+from lessons.arith.numbers import mask_numbers
+from lessons.diagnose.taxonomy import Embedder, _ctfidf_terms, _kmeans, _unit
 from lessons.tasks.base import Task
 
 FEATURE = "topic"

@@ -11,7 +11,6 @@ model's own words throughout, with one number changed.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -35,13 +34,10 @@ def corrected_prefix(attempt: AttemptRow, diagnosis: Diagnosis) -> tuple[str, Cl
     if where.step is None or where.evidence != "false_statement" or where.step >= len(diagnosis.steps):
         return None
     step = diagnosis.steps[where.step]
-    claim = next((c for c in check_step(step.text) if not c.ok), None)
-    if claim is None or claim.remainder is not None:
+    claim = next((c for c in check_step(step.text, spans=True) if not c.ok), None)
+    if claim is None or claim.remainder is not None or claim.stated_span is None:
         return None
-    m = re.search(r"(?:=|≈)\s*(" + re.escape(claim.stated) + r")(?![\d/.])", step.text)
-    if m is None:
-        return None
-    return attempt.text[: step.start + m.start(1)] + written(claim.computed, claim.stated), claim
+    return attempt.text[: step.start + claim.stated_span[0]] + written(claim.computed, claim.stated), claim
 
 
 def written(value: Fraction, like: str) -> str:

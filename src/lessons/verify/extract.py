@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from lessons.arith import numeric_core
+from lessons.arith.numbers import ANSWER_NUMBER as _LAST_NUMBER, numeric_core
 from lessons.verify.base import Extraction
 
 DEFAULT_METHODS: tuple[str, ...] = ("answer_line", "boxed", "hash", "last_number")
@@ -43,16 +43,6 @@ _HASH_LINE = re.compile(
 _BOXED = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BRACE = re.compile(r"\\.|[{}]", re.DOTALL)  # an escaped character, or a brace
 _DEPTH = {"{": 1, "}": -1}
-# A number: "1,234", "3.5", "3/4", "25%", but not a label: "Step 3", or "2." / "2)" opening
-# a list item at a line's start. It starts with a digit so that the regex engine can skip
-# ahead to the next digit; a sign or a leading "." in front is read in _last_number.
-_LAST_NUMBER = re.compile(
-    r"[0-9](?<![\w][0-9])(?<![0-9.]\.[0-9])"  # not the tail of a word or number ("x2", "1.5.2")
-    r"(?<!step [0-9])(?!(?<![^\n][0-9])[0-9]*+[.)][ \t])"  # not a label
-    r"(?:[0-9]{0,2}(?:,[0-9]{3})++(?![0-9])(?:\.[0-9]+)?|[0-9]*+(?:\.[0-9]+)?)"
-    r"(?:/[0-9]++)?%?",
-    re.ASCII | re.IGNORECASE,
-)
 _NUMBER_WINDOWS = (1_000, 16_000)  # chars from the end searched for the last number first
 _WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**"), ("`", "`"))
 _WHOLE_TEXT = re.compile(r"\\(?:text|textbf|textrm|mathrm|mbox)\{([^{}]*)\}")
