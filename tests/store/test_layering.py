@@ -33,6 +33,20 @@ def test_no_package_imports_another_packages_private_module():
     assert bad == []
 
 
+def test_no_package_imports_another_packages_private_names():
+    """`from lessons.x.y import _z` from outside `x` leans on what `x` may change at will."""
+    bad = []
+    for path in SRC.rglob("*.py"):
+        package = path.relative_to(SRC).parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lessons."):
+                owner = node.module.split(".")[1]
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                if owner != package and private:
+                    bad.append((str(path.relative_to(SRC)), node.module, private))
+    assert bad == []
+
+
 def test_diagnose_has_a_public_face():
     import lessons.diagnose as diagnose
 

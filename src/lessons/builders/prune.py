@@ -18,7 +18,7 @@ import numpy as np
 
 from lessons.builders.base import Lesson
 from lessons.arith.numbers import mask_numbers
-from lessons.diagnose.taxonomy import _kmeans, _unit
+from lessons.diagnose.taxonomy import kmeans, unit_rows
 
 KEEPS = ("hard", "easy")
 
@@ -41,10 +41,10 @@ def prototype_scores(lessons: Sequence[Lesson], embedder: Any, clusters: int | N
     distinct = list(counts)
     if len(distinct) < 2:
         return np.zeros(len(lessons))
-    vectors = _unit(embedder.embed(distinct))
+    vectors = unit_rows(embedder.embed(distinct))
     k = min(len(distinct), clusters or max(1, round(len(distinct) ** 0.5)))
     # weighted by how many lessons share a question, so a common problem pulls its prototype
-    centroids = _unit(_kmeans(vectors, np.array([counts[q] for q in distinct], dtype=float), k, 1, seed))
+    centroids = unit_rows(kmeans(vectors, np.array([counts[q] for q in distinct], dtype=float), k, 1, seed))
     distance = 1.0 - (vectors @ centroids.T).max(axis=1)
     by_question = dict(zip(distinct, distance))
     return np.array([by_question[q] for q in questions])

@@ -181,7 +181,7 @@ def update_taxonomy(
     counts = np.bincount(rows, minlength=len(unique)).astype(np.float64)
     points, point_of = _representatives(unique, counts, config.max_embedded)
     texts = [unique[p] for p in points]
-    vectors = _unit(embedder.embed(texts)) if texts else np.zeros((0, 1), np.float32)
+    vectors = unit_rows(embedder.embed(texts)) if texts else np.zeros((0, 1), np.float32)
     weights = np.bincount(point_of, weights=counts, minlength=len(points))
     labels = _assign(vectors, old, config.threshold)  # cluster id per point, -1: none yet
     generation = max((c.generation for c in old), default=-1) + 1
@@ -213,7 +213,8 @@ def build_taxonomy(items: Sequence[TaxonomyItem], embedder: Embedder, config: Ta
     return update_taxonomy(None, items, embedder, config, namer)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (cosine similarity is then a dot product)."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -309,12 +310,12 @@ def _cluster_centroids(vectors: np.ndarray, counts: np.ndarray, config: Taxonomy
     """Unit centroids of weighted k-means on unit vectors (spherical k-means, nearly)."""
     n = len(vectors)
     if n == 1:
-        return _unit(vectors.copy())
+        return unit_rows(vectors.copy())
     k = _choose_k(vectors, counts, config)
-    return _unit(_kmeans(vectors, counts, k, 1, config.seed))  # one k-means++ start: it is most of the cost
+    return unit_rows(kmeans(vectors, counts, k, 1, config.seed))  # one k-means++ start: it is most of the cost
 
 
-def _kmeans(vectors: np.ndarray, weights: np.ndarray, k: int, n_init: int, seed: int) -> np.ndarray:
+def kmeans(vectors: np.ndarray, weights: np.ndarray, k: int, n_init: int, seed: int) -> np.ndarray:
     """Weighted k-means centres; equal descriptions (same vector) may leave fewer distinct
     points than k, which sklearn warns about and which the nearest-centroid pass absorbs."""
     from sklearn.cluster import KMeans
@@ -355,7 +356,7 @@ def _coverage(sample: np.ndarray, weights: np.ndarray, k: int, config: TaxonomyC
     """Weighted share of the sample within `threshold` of its nearest k-means centroid."""
     if k >= len(sample):
         return 1.0
-    centroids = _unit(_kmeans(sample, weights, k, 1, config.seed))
+    centroids = unit_rows(kmeans(sample, weights, k, 1, config.seed))
     near = (sample @ centroids.T).max(axis=1) >= config.threshold
     return float(weights[near].sum() / weights.sum())
 
@@ -365,7 +366,7 @@ def _describe_clusters(clusters: list[Cluster], points: _Points, config: Taxonom
     """Sizes, examples and (for `renew` clusters) c-TF-IDF terms and names."""
     members_of = {c.id: np.flatnonzero(points.labels == c.id) for c in clusters}
     present = [c for c in clusters if len(members_of[c.id])]
-    terms = _ctfidf_terms([[points.texts[r] for r in members_of[c.id]] for c in present],
+    terms = ctfidf_terms([[points.texts[r] for r in members_of[c.id]] for c in present],
                           [points.weights[members_of[c.id]] for c in present], config.terms)
     terms_of = {c.id: t for c, t in zip(present, terms)}
     out = []
@@ -386,7 +387,7 @@ def _describe_clusters(clusters: list[Cluster], points: _Points, config: Taxonom
     return out
 
 
-def _ctfidf_terms(docs: list[list[str]], weights: list[np.ndarray], top: int) -> list[tuple[str, ...]]:
+def ctfidf_terms(docs: list[list[str]], weights: list[np.ndarray], top: int) -> list[tuple[str, ...]]:
     """Top terms per class by c-TF-IDF: tf (term share of the class's words) times
     log(1 + average words per class / the term's count over all classes)."""
     if not docs:

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from lessons.arith.numbers import mask_numbers
-from lessons.diagnose.taxonomy import Embedder, _ctfidf_terms, _kmeans, _unit
+from lessons.diagnose.taxonomy import Embedder, ctfidf_terms, kmeans, unit_rows
 from lessons.tasks.base import Task
 
 FEATURE = "topic"
@@ -53,13 +53,13 @@ def fit_topics(questions: Sequence[str], embedder: Embedder, k: int | None = Non
     if k < 2 or len(questions) < k:
         raise ValueError(f"{len(questions)} questions cannot make {k} topics: "
                          f"need at least {2 * MIN_PER_TOPIC} train questions for two")
-    vectors = _unit(embedder.embed([mask_numbers(q) for q in questions]))
-    centroids = _unit(_kmeans(vectors, np.ones(len(vectors)), k, 4, seed))
+    vectors = unit_rows(embedder.embed([mask_numbers(q) for q in questions]))
+    centroids = unit_rows(kmeans(vectors, np.ones(len(vectors)), k, 4, seed))
     nearest = (vectors @ centroids.T).argmax(axis=1)
     # Number topics by size (largest first) so the labels of a refit read the same way.
     order = sorted(range(k), key=lambda c: (-int((nearest == c).sum()), c))
     docs = [[mask_numbers(questions[i]) for i in np.flatnonzero(nearest == c)] for c in order]
-    terms = _ctfidf_terms(docs, [np.ones(len(d)) for d in docs], TERMS)
+    terms = ctfidf_terms(docs, [np.ones(len(d)) for d in docs], TERMS)
     labels = tuple("-".join([f"t{n + 1}", *(_slug(w) for w in words)]) for n, words in enumerate(terms))
     return Topics(labels, centroids[order])
 
@@ -71,7 +71,7 @@ def task_topics(tasks: Sequence[Task], embedder: Embedder, k: int | None = None,
     if (topic_count(len(train)) if k is None else k) < 2:
         return {}
     topics = fit_topics([t.prompt for t in train], embedder, k, seed)
-    vectors = _unit(embedder.embed([mask_numbers(t.prompt) for t in tasks]))
+    vectors = unit_rows(embedder.embed([mask_numbers(t.prompt) for t in tasks]))
     return dict(zip((t.id for t in tasks), topics.assign(vectors)))
 
 
