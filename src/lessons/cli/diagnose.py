@@ -192,16 +192,7 @@ def suspects_command(
     out.print(table)
 
 
-bench_app = typer.Typer(help="Measure diagnosis against public benchmarks.", no_args_is_help=True)
-app.add_typer(bench_app, name="bench")
-
-
-# Options every benchmark command takes.
-_BenchModel = typer.Option(None, "--model", "-m", help="Model for critic (or consensus).")
-_BenchLimit = typer.Option(None, "--limit", "-n", help="First N items.")
-_BenchBatch = typer.Option(64, "--batch-size")
-_BenchBaseUrl = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL")
-_BenchApiKey = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False)
+BENCHMARKS = ("processbench", "realmistake")
 
 
 def _bench_locator(bench: str, method: str, model: Optional[str], base_url: Optional[str],
@@ -214,73 +205,51 @@ def _bench_locator(bench: str, method: str, model: Optional[str], base_url: Opti
                                             else {}))
 
 
-def _bench_file(path: Optional[Path], default: Path, what: str) -> Path:
+@command("bench")
+def bench_command(
+    name: str = typer.Argument(..., help="processbench (first wrong step, human labels) or realmistake "
+                                         "(error detection, expert labels)."),
+    subset: str = typer.Option("gsm8k", "--subset", help="ProcessBench: gsm8k, math, olympiadbench or omnimath."),
+    method: str = typer.Option("arith", "--method", help=f"First-wrong-step method: {METHODS}."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model for critic (or consensus)."),
+    path: Optional[Path] = typer.Option(None, "--path", help="The benchmark's file (default: ../shared/data)."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", help="First N items."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Measure diagnosis against a public benchmark. ProcessBench: F1 of the first wrong step,
+    flag precision and coverage. ReaLMistake (math word problem generation): precision,
+    recall and F1 of the error label; its data stays encrypted on disk, only scores print."""
+    if name not in BENCHMARKS:
+        raise CliError(f"benchmark {name!r}: use {' or '.join(BENCHMARKS)}")
+    locator = _bench_locator("ProcessBench" if name == "processbench" else "ReaLMistake", method, model, base_url,
+                             api_key, db)
+    if name == "processbench":
+        from lessons.diagnose.processbench import load_processbench as load, run_processbench as run
+
+        default, about = Path("../shared/data/processbench") / f"{subset}.json", {"subset": subset}
+        keys: tuple[str, ...] = ("n", "acc_error", "acc_correct", "f1", "flag_precision", "coverage")
+    else:
+        from lessons.diagnose.realmistake import load_realmistake as load, run_realmistake as run
+
+        default, about = Path("../shared/data/realmistake/data.zip"), {"task": "math_word_problem_generation"}
+        keys = ("n", "error_rate", "n_flagged", "precision", "recall", "f1")
     file = path or default
     if not file.exists():
-        raise CliError(f"{file} not found: pass --path to {what}")
-    return file
-
-
-def _render_bench(title: str, payload: dict[str, Any], keys: tuple[str, ...], as_json: bool) -> None:
+        raise CliError(f"{file} not found: pass --path to the {name} data")
+    items = load(file)[:limit]
+    started = time.perf_counter()
+    scores, _ = run(items, locator, batch_size)
+    payload = {**about, "method": method, "model": model, "path": str(file), **scores,
+               "seconds": round(time.perf_counter() - started, 2)}
     if as_json:
         emit_json(payload)
         return
-    table = Table(show_header=False, title=title)
-    for key in keys:
+    table = Table(show_header=False, title=f"{name} {about.get('subset', '')} — {method}".replace("  ", " "))
+    for key in (*keys, "seconds"):
         value = payload[key]
         table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     out.print(table)
-
-
-@command("processbench", group=bench_app)
-def processbench_command(
-    subset: str = typer.Option("gsm8k", "--subset", help="gsm8k, math, olympiadbench or omnimath."),
-    method: str = typer.Option("arith", "--method", help=f"First-wrong-step method: {METHODS}."),
-    model: Optional[str] = _BenchModel,
-    path: Optional[Path] = typer.Option(None, "--path", help="ProcessBench JSON file (default: ../shared/data)."),
-    limit: Optional[int] = _BenchLimit,
-    batch_size: int = _BenchBatch,
-    base_url: Optional[str] = _BenchBaseUrl,
-    api_key: Optional[str] = _BenchApiKey,
-    db: Optional[str] = DbOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """ProcessBench: F1 of the first-wrong-step method, flag precision and coverage."""
-    from lessons.diagnose.processbench import load_processbench, run_processbench
-
-    locator = _bench_locator("ProcessBench", method, model, base_url, api_key, db)
-    file = _bench_file(path, Path("../shared/data/processbench") / f"{subset}.json", "a ProcessBench JSON file")
-    items = load_processbench(file)[:limit]
-    started = time.perf_counter()
-    scores, _ = run_processbench(items, locator, batch_size)
-    payload = {"subset": subset, "method": method, "model": model, "path": str(file), **scores,
-               "seconds": round(time.perf_counter() - started, 2)}
-    _render_bench(f"ProcessBench {subset} — {method}", payload,
-                  ("n", "acc_error", "acc_correct", "f1", "flag_precision", "coverage", "seconds"), as_json)
-
-
-@command("realmistake", group=bench_app)
-def realmistake_command(
-    method: str = typer.Option("arith", "--method", help=f"Error detector (a first-wrong-step method): {METHODS}."),
-    model: Optional[str] = _BenchModel,
-    path: Optional[Path] = typer.Option(None, "--path", help="ReaLMistake data.zip (default: ../shared/data)."),
-    limit: Optional[int] = _BenchLimit,
-    batch_size: int = _BenchBatch,
-    base_url: Optional[str] = _BenchBaseUrl,
-    api_key: Optional[str] = _BenchApiKey,
-    db: Optional[str] = DbOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """ReaLMistake (math word problem generation): precision, recall and F1 of the error label.
-    The data stays encrypted on disk; only scores are printed."""
-    from lessons.diagnose.realmistake import load_realmistake, run_realmistake
-
-    locator = _bench_locator("ReaLMistake", method, model, base_url, api_key, db)
-    file = _bench_file(path, Path("../shared/data/realmistake/data.zip"), "ReaLMistake's data.zip")
-    items = load_realmistake(file)[:limit]
-    started = time.perf_counter()
-    scores, _ = run_realmistake(items, locator, batch_size)
-    payload = {"task": "math_word_problem_generation", "method": method, "model": model, "path": str(file),
-               **scores, "seconds": round(time.perf_counter() - started, 2)}
-    _render_bench(f"ReaLMistake — {method}", payload,
-                  ("n", "error_rate", "n_flagged", "precision", "recall", "f1", "seconds"), as_json)
