@@ -42,10 +42,11 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=3, help="past mistakes shown per question")
     ap.add_argument("--max-new-tokens", type=int, default=320)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--db", default="benchmarks/in_context.db")
-    ap.add_argument("--out", default="benchmarks/in_context-lessons")
+    ap.add_argument("--db", default="out/in_context.db")  # out/ is git-ignored
+    ap.add_argument("--out", default="out/in_context-lessons")
     args = ap.parse_args()
 
+    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     store = Store.open(args.db)
     deps = Deps(model_options=ModelOptions(base_url=args.base_url, batch_size=args.batch_size))
     backend = deps.make_backend(args.model, store)
