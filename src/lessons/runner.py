@@ -7,9 +7,8 @@ tasks whose attempts are logged, and adds no duplicate.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Literal, Sequence
 
 from lessons.metrics import RunSummary, summarize_run
@@ -93,7 +92,7 @@ def default_run_name(model_name: str, suite_name: str, config: EvalConfig, n_tas
     settings = {k: v for k, v in asdict(config).items() if k != "run_name" and not (k == "offset" and v == 0)}
     if lessons is None:
         return f"{short}-{suite_name}-{n_tasks}-{content_id(model_name, suite_name, settings)[:6]}"
-    named = content_id(model_name, suite_name, settings, dataclasses.asdict(lessons))[:6]
+    named = content_id(model_name, suite_name, settings, asdict(lessons))[:6]
     return f"{short}-{suite_name}-{n_tasks}-{lessons.name}-{named}"
 
 
@@ -115,7 +114,7 @@ def evaluate(
     template: PromptTemplate = templates.get(config.template)
     components = _components(backend, suite, template, config)
     if lessons is not None:
-        components = dataclasses.replace(components, lessons=lessons.component())
+        components = replace(components, lessons=lessons.component())
     sampling = config.sampling()
     store.save_suite(suite.info, tasks)
     name = config.run_name or default_run_name(backend.info.name, suite.info.name, config, len(tasks),

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lessons.cli.app import (
-    CliError, app, DbOption, EmbedderOption, JsonOption, command, emit_json, fmt_pct, open_store, out, progress_bar,
+    CliError, DbOption, EmbedderOption, JsonOption, command, emit_json, fmt_pct, open_store, out, progress_bar,
     warn, working,
 )
 from lessons.deps import Deps

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from lessons.metrics import summarize_run
 from lessons.models.base import Completion, FinishReason, ModelInfo, SamplingParams
