@@ -12,7 +12,7 @@ from lessons.diagnose.steps import split_steps
 from lessons.loop import loop_report_data, run_loop
 from lessons.loop.repair import corrected_prefix, repairs
 from lessons.loop.run import Hooks
-from lessons.loop.solutions import HINT, Sampling, solve
+from lessons.loop.solutions import HINT, Sampling, next_wave, solve
 from lessons.loop.prefs import preference_pairs
 from lessons.loop.target import choose, heldout_tasks, rank
 from lessons.models.base import Completion
@@ -166,6 +166,34 @@ def test_solutions_stop_posing_waves_once_the_budget_is_met():
     assert calls == ["c-w1"] and len(got) == 4
     got = solve(tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=10, kind="c", wave=4)
     assert calls[1:] == ["c-w1", "c-w2", "c-w3"] and len(got) == 10
+
+
+def test_a_later_wave_is_sized_by_the_yield_so_far_for_what_is_missing():
+    tasks = _sums(40)
+    calls: list[tuple[str, int]] = []
+
+    def sample(name, posed, n):  # every other task solved, once
+        calls.append((name, len(posed)))
+        return [_attempt(100 * len(calls) + i, t, int(t.id.split("-")[1]) % 2 == 0,
+                         f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}") for i, t in enumerate(posed)]
+
+    got = solve(tasks, sample, Sampling(samples=1, retry=0, keep=1, hint_share=0.0), budget=10, kind="c", wave=16)
+    # 16 tasks gave 8 rows (half of them): 2 missing need 4 tasks, a quarter more to spare: 5
+    assert calls == [("c-w1", 16), ("c-w2", 5)] and len(got) == 10
+    assert next_wave(16, 10, 0, 16) == 16  # nothing solved yet: a whole wave
+    assert next_wave(16, 30, 2, 16) == 16  # never more than a wave
+
+
+def test_the_shortest_verified_solutions_of_a_task_are_kept_first():
+    (a,) = _sums(1)
+    texts = ["Step 1: 1 + 1 = 2\nSo the sum of one and one is 2.\nAnswer: 2", "Step 1: 1 + 1 = 2\nAnswer: 2",
+             "Step 1: 1 + 1 = 2\nThe sum is 2.\nAnswer: 2"]
+
+    def sample(name, posed, n):
+        return [_attempt(i, a, True, text) for i, text in enumerate(texts)]
+
+    got = solve([a], sample, Sampling(samples=3, retry=0, keep=2, hint_share=0.0), budget=2, kind="p", wave=1)
+    assert [s.text for s in got] == [texts[1], texts[2]]
 
 
 def test_tasks_sampled_before_are_not_sampled_again_only_retried_and_come_before_the_waves():

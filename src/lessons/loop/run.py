@@ -96,6 +96,7 @@ class _Stages:
         self._embedder: Any = None
         self._posed: dict[str, int] = {}  # samples asked for in this build, by arm
         self._seen: dict[str, tuple[list[Task], list[Any]]] = {}  # its tasks and attempts, hints aside
+        self._backends: dict[str, Any] = {}  # the model loaded in the current stage, by name
 
     def once(self, round: int, stage: str, description: str, work: Callable[[], StageRecord]) -> Any:
         if (round, stage) in self.state.done:
@@ -105,7 +106,11 @@ class _Stages:
         if self.hooks.stage:
             self.hooks.stage(round, stage, description)
         started = time.perf_counter()
-        output = work()
+        try:
+            output = work()
+        finally:
+            self._backends.clear()  # a stage's models go with it: training needs the memory
+            gc.collect()
         wall = time.perf_counter() - started
         logged = stage_to_json(stage, output)
         self.store.save_stage(self.config.name, round, stage, logged, wall)
@@ -166,18 +171,13 @@ class _Stages:
         from lessons.tasks import load_suite
 
         c = self.config
-        backend = self.deps.make_backend(model, self.store)
-        try:
-            result = evaluate(
-                self.store, backend, load_suite(c.suite),
-                # greedy: the seed changes nothing, so loops of every seed share the base's runs
-                EvalConfig(limit=limit, offset=offset, split=split, max_new_tokens=c.max_new_tokens, seed=0,
-                           batch_size=c.batch_size, template=c.template),
-                on_progress=self.hooks.eval_progress,
-            )
-        finally:
-            del backend
-            gc.collect()
+        result = evaluate(
+            self.store, self.backend(model), load_suite(c.suite),
+            # greedy: the seed changes nothing, so loops of every seed share the base's runs
+            EvalConfig(limit=limit, offset=offset, split=split, max_new_tokens=c.max_new_tokens, seed=0,
+                       batch_size=c.batch_size, template=c.template),
+            on_progress=self.hooks.eval_progress,
+        )
         s = result.summary
         return Evaluated(run=s.run_name, run_id=s.run_id, model=model, tasks=s.tasks, accuracy=s.accuracy,
                          mistakes=s.mistakes, tokens_per_second=result.tokens_per_second)
@@ -336,18 +336,22 @@ class _Stages:
         # Named by what decides the answers, so loops that pose the same tasks share the run.
         run_name = f"{Path(model).name}-{kind}-{len(ids)}x{samples}-" + content_id(
             model, ids, [t.prompt for t in tasks], samples, temperature, c.max_new_tokens, c.template, seed)[:8]
-        backend = self.deps.make_backend(model, self.store)
-        try:
-            result = evaluate(
-                self.store, backend, _Listed(info, tuple(tasks)),
-                EvalConfig(split="all", samples=samples, temperature=temperature, max_new_tokens=c.max_new_tokens,
-                           seed=seed, batch_size=c.batch_size, template=c.template, run_name=run_name),
-                on_progress=self.hooks.eval_progress,
-            )
-        finally:
-            del backend
-            gc.collect()
+        result = evaluate(
+            self.store, self.backend(model), _Listed(info, tuple(tasks)),
+            EvalConfig(split="all", samples=samples, temperature=temperature, max_new_tokens=c.max_new_tokens,
+                       seed=seed, batch_size=c.batch_size, template=c.template, run_name=run_name),
+            on_progress=self.hooks.eval_progress,
+        )
         return Posed(result.summary.run_name, result.summary.run_id)
+
+    def backend(self, model: str) -> Any:
+        """`model`, loaded once per stage: a build poses a dozen sampling passes to the
+        same model, and each load costs seconds."""
+        if model not in self._backends:
+            self._backends.clear()  # one model in memory at a time (the target stage judges three)
+            gc.collect()
+            self._backends[model] = self.deps.make_backend(model, self.store)
+        return self._backends[model]
 
     def sample(self, model: str, kind: str, tasks: Sequence[Task], samples: int) -> list[Any]:
         """Every attempt of `samples` solutions of each task (see `solutions.solve`)."""
@@ -369,15 +373,11 @@ class _Stages:
 
         c = self.config
         params = SamplingParams(n=1, temperature=0.0, max_new_tokens=c.max_new_tokens, seed=c.seed)
-        backend = self.deps.make_backend(model, self.store)
-        try:
-            out = []
-            for i in range(0, len(chats), c.batch_size):
-                out += [done[0] for done in backend.generate(list(chats[i:i + c.batch_size]), params)]
-            return out
-        finally:
-            del backend
-            gc.collect()
+        backend = self.backend(model)
+        out = []
+        for i in range(0, len(chats), c.batch_size):
+            out += [done[0] for done in backend.generate(list(chats[i:i + c.batch_size]), params)]
+        return out
 
     def train(self, model: str, data: str, name: str, dpo: bool = False) -> Trained:
         from lessons.train import TrainConfig
