@@ -56,10 +56,10 @@ LESSON_FORMATS: dict[str, LessonFormat] = {f.name: f for f in (
     LessonFormat("prompt_completion", ("prompt", "completion"), "sft"),
     LessonFormat("preference", ("prompt", "chosen", "rejected"), "dpo"),
     LessonFormat("stepwise", ("prompt", "completions", "labels"), "prm"),
-    LessonFormat("prompts", PROMPTS_FIELDS, "grpo", optional=PROMPTS_OPTIONAL),
     # prompt additions and practice tasks are used by `lessons eval`, not trained on
     LessonFormat("prompt", ("prompt",), None, "prompt-only rows"),
     LessonFormat("tasks", TASK_FIELDS, None, "practice tasks"),
+    LessonFormat("prompts", PROMPTS_FIELDS, "grpo", optional=PROMPTS_OPTIONAL),
 )}
 # Formats a row is recognised as, most specific first: preference rows also have a prompt.
 DETECTED = ("preference", "stepwise", "prompt_completion", "prompts", "messages")

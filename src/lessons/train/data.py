@@ -111,7 +111,8 @@ def _check_rows(records: Iterable[tuple[str, Any]]) -> tuple[list[dict[str, Any]
             raise LessonDataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
         row_fmt = detect_format(rec)
         if row_fmt is None and "prompt" in rec:
-            raise LessonDataError(f"{where}: a prompt without a completion, chosen/rejected or messages to learn from")
+            raise LessonDataError(
+                f"{where}: a prompt without a completion, chosen/rejected, messages or answer/verifier to learn from")
         if row_fmt is None:
             raise LessonDataError(
                 f"{where}: keys {sorted(rec)} match no TRL format; expected one of "
