@@ -1,6 +1,7 @@
 """A real GRPO run on a tiny Llama (SmolLM2's tokenizer) that answers "4", or "44...", or
-nothing, at random: two steps on a handful of arith prompts move the adapter, log every
-group's rewards, and register the merged version with its lineage."""
+nothing, at random: two steps on a handful of arith prompts (killed after the second, then
+resumed from the first's checkpoint) move the adapter, log every group's rewards once,
+and register the merged version with its lineage."""
 
 import pytest
 
@@ -37,14 +38,25 @@ def test_grpo_trains_the_adapter_and_logs_rewards(tmp_path, answering_model, row
                          max_completion_length=8, learning_rate=1e-2, lora_r=4, lora_alpha=8, device="cpu",
                          format_reward=0.5, output_dir=str(tmp_path / "out"))
     store = Store.open(tmp_path / "log.db")
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_2(progress):
+        if progress.step == 2:  # logged its rewards, checkpoint-2 not written
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(str(answering_model), data, config, on_progress=kill_at_step_2, store=store)
     reports = []
     result = train(str(answering_model), data, config, on_progress=reports.append, store=store)
 
-    assert result.steps == 2 and result.tokens > 0 and result.tokens_per_second > 0
-    assert [r.step for r in reports] == [1, 2] and all(r.reward is not None for r in reports)
-    assert (result.reward_first, result.reward_last) == (reports[0].reward, reports[1].reward)
+    assert result.resumed_from_step == 1 and result.steps == 2
+    assert result.tokens > 0 and result.tokens_per_second > 0
+    assert [r.step for r in reports] == [2] and reports[0].reward is not None
+    assert result.reward_first is not None and result.reward_last == reports[0].reward
     groups = read_reward_log(tmp_path / "out" / "rewards.jsonl")
-    assert [g.step for g in groups] == [1, 1, 2, 2]  # 8 completions a step, groups of 4
+    assert [g.step for g in groups] == [1, 1, 2, 2]  # 8 completions a step, groups of 4; step 2 once
     assert {g.task_id for g in groups} <= {f"arith-{i}" for i in range(4)}
     assert all(len(g.rewards) == 4 and set(g.rewards) <= {0.0, 1.0} for g in groups)  # no answer lines
     assert any(len(set(g.rewards)) > 1 for g in groups), "some group must differ, or nothing is learnt"
