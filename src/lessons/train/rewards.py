@@ -67,21 +67,21 @@ class VerifierReward:
         lines = [has_answer_line(t) for t in texts]
         rewards = [float(c) + self.format_weight * float(f) for c, f in zip(correct, lines)]
         step = (trainer_state.global_step if trainer_state is not None else 0) + 1
-        self._log(step, list(task_id), rewards, correct, lines)
+        self._log(self.groups(step, list(task_id), rewards, correct, lines))
         return rewards
 
     def groups(self, step: int, task_ids: list[str], rewards: list[float], correct: list[bool],
                lines: list[bool]) -> list[GroupRewards]:
+        """The batch cut into its groups: TRL samples a prompt's completions consecutively."""
         g = self.num_generations
         return [GroupRewards(step, task_ids[i], tuple(rewards[i:i + g]), tuple(correct[i:i + g]),
                              tuple(lines[i:i + g])) for i in range(0, len(rewards), g)]
 
-    def _log(self, step: int, *columns: list) -> None:
+    def _log(self, groups: list[GroupRewards]) -> None:
         if self.log_path is None:
             return
         with open(self.log_path, "a", encoding="utf-8") as f:
-            for group in self.groups(step, *columns):
-                f.write(json.dumps(asdict(group)) + "\n")
+            f.write("".join(_line(g) for g in groups))
 
 
 def read_reward_log(path: str | Path) -> list[GroupRewards]:
@@ -104,7 +104,11 @@ def trim_reward_log(path: str | Path, last_step: int) -> None:
     path = Path(path)
     kept = [g for g in read_reward_log(path) if g.step <= last_step]
     if path.is_file():
-        atomic.write_text(path, "".join(json.dumps(asdict(g)) + "\n" for g in kept))
+        atomic.write_text(path, "".join(_line(g) for g in kept))
+
+
+def _line(group: GroupRewards) -> str:
+    return json.dumps(asdict(group)) + "\n"
 
 
 def logged_rewards(log_history: list[dict[str, Any]]) -> tuple[float | None, float | None]:
