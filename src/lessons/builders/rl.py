@@ -65,7 +65,10 @@ class RLBuilder:
         config = config or RLConfig()
         _check(config)
         several = any(len(a) > 1 for a in source.by_task.values())
-        slice_of = {t: str(w.spec) for w in weak_slices(source, config.slices) for t in w.failed}
+        slice_of: dict[str, str] = {}  # failed task -> its weakest slice, weakest slice first
+        for weak in weak_slices(source, config.slices):
+            for task_id in weak.failed:
+                slice_of.setdefault(task_id, str(weak.spec))
         ordered = list(dict.fromkeys([*slice_of, *source.tasks]))
         lessons = []
         for task_id in ordered:
