@@ -5,7 +5,8 @@
     prompt_completion  {"prompt": [messages], "completion": [assistant message]}  SFT, loss on the completion
     preference         {"prompt": [messages], "chosen": [assistant], "rejected": [assistant]}   DPO
     stepwise           {"prompt": str, "completions": [str, ...], "labels": [bool, ...]}       PRM
-    prompt             {"prompt": [messages]}                                      prompt-only (eval, GRPO)
+    prompt             {"prompt": [messages]}                                      prompt-only (eval)
+    prompts            {"prompt": [messages], "task_id", "answer", "verifier", "extract"?}  RL (GRPO): what the reward checks
     tasks              {"prompt": [messages], "question", "answer", "solution", "task_id", ...}  practice tasks
 
 A set is a folder (see `builders/write.py`): `lessons.jsonl` (one canonical JSON row a
@@ -34,14 +35,20 @@ VERSION = 1  # of the files' contract; bump when it changes: readers refuse newe
 MARKER = "lesson_set.json"  # the manifest: what makes a folder a lesson set
 ROLES = ("system", "user", "assistant")
 TASK_FIELDS = ("prompt", "task_id", "question", "answer", "solution")
+# An RL prompt carries what its reward needs: the gold answer and the verifier that judges
+# it (a name of `lessons.verify.verifiers`), optionally the extraction methods (default:
+# the verifier's defaults). Code tests will join as another optional column.
+PROMPTS_FIELDS = ("prompt", "task_id", "answer", "verifier")
+PROMPTS_OPTIONAL = ("extract",)
 
 
 @dataclass(frozen=True)
 class LessonFormat:
     name: str
     columns: tuple[str, ...]  # the columns TRL reads (tasks rows carry task metadata besides)
-    method: str | None  # what `lessons train` does with it: sft, dpo, prm; None: not trained on
+    method: str | None  # what `lessons train` does with it: sft, dpo, grpo, prm; None: not trained on
     untrainable: str = ""  # why not, for a format with no method
+    optional: tuple[str, ...] = ()  # columns training keeps when a row has them
 
 
 LESSON_FORMATS: dict[str, LessonFormat] = {f.name: f for f in (
@@ -52,9 +59,10 @@ LESSON_FORMATS: dict[str, LessonFormat] = {f.name: f for f in (
     # prompt additions and practice tasks are used by `lessons eval`, not trained on
     LessonFormat("prompt", ("prompt",), None, "prompt-only rows"),
     LessonFormat("tasks", TASK_FIELDS, None, "practice tasks"),
+    LessonFormat("prompts", PROMPTS_FIELDS, "grpo", optional=PROMPTS_OPTIONAL),
 )}
 # Formats a row is recognised as, most specific first: preference rows also have a prompt.
-DETECTED = ("preference", "stepwise", "prompt_completion", "messages")
+DETECTED = ("preference", "stepwise", "prompt_completion", "prompts", "messages")
 
 
 class FormatError(ValueError):
@@ -183,11 +191,32 @@ def _check_tasks(row: dict[str, Any]) -> None:
             raise FormatError(f"tasks: {key} must be a non-empty string")
 
 
+def _check_prompts(row: dict[str, Any]) -> None:
+    _keys(row, set(PROMPTS_FIELDS), "prompts", extra=True)
+    extra = set(row) - set(PROMPTS_FIELDS) - set(PROMPTS_OPTIONAL)
+    if extra:
+        raise FormatError(f"prompts row has unknown keys {sorted(extra)}")
+    _messages(row["prompt"], "prompt", last_role="user")
+    problem = prompts_problem(row)
+    if problem:
+        raise FormatError(f"prompts: {problem}")
+
+
+def prompts_problem(row: dict[str, Any]) -> str | None:
+    """What is wrong with a prompts row's reward columns, or None."""
+    for key in PROMPTS_FIELDS[1:]:
+        if not isinstance(row[key], str) or not row[key]:
+            return f"{key} must be a non-empty string"
+    extract = row.get("extract")
+    if extract is not None and (not isinstance(extract, list) or not all(isinstance(m, str) for m in extract)):
+        return "extract must be a list of extraction method names"
+    return None
+
+
 _STRICT_CHECKS = {
     "messages": _check_messages, "prompt_completion": _check_prompt_completion, "preference": _check_preference,
-    "stepwise": _check_stepwise, "prompt": _check_prompt, "tasks": _check_tasks,
+    "stepwise": _check_stepwise, "prompt": _check_prompt, "tasks": _check_tasks, "prompts": _check_prompts,
 }
-
 
 
 def check_trainable_row(where: str, fmt: str, row: dict[str, Any]) -> bool:
@@ -198,6 +227,10 @@ def check_trainable_row(where: str, fmt: str, row: dict[str, Any]) -> bool:
         return True
     if fmt == "stepwise":
         return isinstance(row["prompt"], list)
+    if fmt == "prompts":
+        problem = prompts_problem(row)
+        if problem:
+            raise LessonDataError(f"{where}: {problem}")
     texts = [c for c in LESSON_FORMATS[fmt].columns if c in ("prompt", "completion", "chosen", "rejected")]
     conversational = isinstance(row["prompt"], list)
     for col in texts:

@@ -15,6 +15,7 @@ def cli(planted_cli, fake_embedder):
 @pytest.mark.parametrize("kind, format", [
     ("correction", "prompt_completion"), ("pairs", "preference"), ("rejection", "messages"),
     ("stepwise", "stepwise"), ("prompt", "prompt"), ("practice", "tasks"), ("injected", "preference"),
+    ("rl", "prompts"),
 ])
 def test_build_json(cli, tmp_path, kind, format):
     out = tmp_path / kind
@@ -34,6 +35,15 @@ def test_limit_and_options(cli, tmp_path):
     assert meta["args"]["kinds"] == ["splice"] and meta["args"]["recheck"] is False
 
 
+def test_rl_set_trains_with_grpo_next(cli, tmp_path):
+    result = cli("build", "rl", "--run", "planted", "--out", tmp_path / "rl", "-x", "hints=true")
+    assert "--method grpo" in result.stdout
+    from lessons.train import load_lessons
+
+    lessons = load_lessons(tmp_path / "rl")  # what `lessons train --method grpo` reads
+    assert lessons.method == "grpo" and {"answer", "verifier", "extract"} <= set(lessons.rows[0])
+
+
 def test_table_output_says_what_to_do_next(cli, tmp_path):
     result = cli("build", "pairs", "--run", "planted", "--out", tmp_path / "p")
     assert "records" in result.stdout and "lessons train" in result.stdout and "--method dpo" in result.stdout
@@ -47,7 +57,7 @@ def test_show_options(cli):
 
 def test_unknown_kind_lists_the_kinds(cli, tmp_path):
     result = cli("build", "nonsense", "--run", "planted", "--out", tmp_path / "x", ok=False)
-    kinds = "correction, injected, pairs, practice, prompt, rejection, stepwise"
+    kinds = "correction, injected, pairs, practice, prompt, rejection, rl, stepwise"
     assert f"unknown builder 'nonsense'; available: {kinds}" in " ".join(result.output.split())
 
 

@@ -19,8 +19,12 @@ GOOD = {
     "stepwise": {"prompt": "q", "completions": ["s1", "s2"], "labels": [True, False]},
     "prompt": {"prompt": [SYS, USER]},
     "tasks": {"prompt": [USER], "task_id": "t", "question": "q", "answer": "1", "solution": "1 = 1", "skill": None},
+    "prompts": {"prompt": [SYS, USER], "task_id": "t", "answer": "1", "verifier": "math", "extract": ["answer_line"]},
 }
 BAD = [
+    ("prompts", {"prompt": [USER], "task_id": "t", "answer": "1"}),  # no verifier to reward with
+    ("prompts", {"prompt": [USER, BOT], "task_id": "t", "answer": "1", "verifier": "math"}),
+    ("prompts", {"prompt": [USER], "task_id": "t", "answer": "1", "verifier": "math", "extract": "boxed"}),
     ("messages", {"messages": [SYS, USER]}),  # no assistant turn to learn
     ("messages", {"messages": [SYS, USER, BOT], "extra": 1}),
     ("prompt_completion", {"prompt": [USER], "completion": "a"}),  # a string where messages are expected
@@ -47,7 +51,7 @@ def test_bad_rows_are_refused(format, row):
         check_row(format, row)
 
 
-@pytest.mark.parametrize("name", ["prompt", "correction", "rejection", "pairs", "injected", "practice", "stepwise"])
+@pytest.mark.parametrize("name", ["prompt", "correction", "rejection", "pairs", "injected", "practice", "stepwise", "rl"])
 def test_builders_rows_read_as_trl_expects(store, name):
     """Conversational formats are lists of role/content messages (TRL applies the chat
     template); stepwise rows are plain text, as TRL's stepwise-supervision datasets are."""

@@ -70,3 +70,37 @@ def test_wrong_method_is_refused(cli, dpo_file):
 def test_bad_option_value_is_refused(cli, sft_file):
     result = cli("train", "--model", "m", "--data", sft_file, "--method", "ppo", ok=False)
     assert result.exit_code == 1 and "method 'ppo'" in result.stderr
+
+
+def test_grpo_flags_reach_the_config_and_json_prints_rewards(cli, monkeypatch, tmp_path, rows):
+    calls = []
+
+    def train(model, data, config, on_progress=None, store=None):
+        calls.append(config)
+        on_progress(TrainProgress(step=1, total=2, loss=0.0, tokens=90, tokens_per_second=30.0, elapsed_s=3.0,
+                                  reward=0.25))
+        return TrainResult(
+            model_name="m-grpo-0123abcd", path="/out/merged", steps=2, train_loss=0.0, tokens=180,
+            tokens_per_second=30.0, adapter_dir="/out/adapter", merged_dir="/out/merged", version_id="v",
+            reward_first=0.25, reward_last=0.5, rewards_log="/out/rewards.jsonl",
+        )
+
+    monkeypatch.setattr("lessons.cli.train.train", train)
+    monkeypatch.setattr("lessons.cli.train._quiet_libraries", lambda: None)
+    data = rows.write(tmp_path / "p.jsonl", [{"prompt": [{"role": "user", "content": "2+2?"}], "task_id": "t",
+                                              "answer": "4", "verifier": "math"}])
+    result = cli("train", "--model", "m", "--data", data, "--method", "grpo", "--num-generations", 2,
+                 "--max-completion-length", 32, "--format-reward", 0.2, "--temperature", 0.7, "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert (payload["reward_before"], payload["reward_after"], payload["steps"]) == (0.25, 0.5, 2)
+    assert payload["tokens_per_second"] == 30.0 and payload["rewards_log"] == "/out/rewards.jsonl"
+    config = calls[0]
+    assert (config.method, config.num_generations, config.max_completion_length) == ("grpo", 2, 32)
+    assert (config.format_reward, config.temperature) == (0.2, 0.7)
+
+
+def test_grpo_batch_that_splits_a_group_is_one_line(cli, tmp_path, rows):
+    result = cli("train", "--model", "m", "--data", tmp_path / "x.jsonl", "--method", "grpo", "--batch-size", 3,
+                 ok=False)
+    assert result.exit_code == 1 and "multiple of num_generations" in result.stderr

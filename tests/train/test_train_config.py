@@ -62,6 +62,20 @@ def test_gradient_checkpointing_is_passed_under_its_new_name(tmp_path):
     assert args.bf16 is False
 
 
+def test_grpo_config_runs_on_cpu_with_small_groups(tmp_path):
+    from trl import GRPOConfig
+
+    config = TrainConfig(method="grpo", batch_size=4, num_generations=2, max_completion_length=32, temperature=0.7,
+                         max_steps=3)
+    args = trl_config(config, tmp_path, use_cpu=True, bf16=True)
+    assert isinstance(args, GRPOConfig)
+    assert (args.use_cpu, args.bf16, args.use_vllm) == (True, True, False)
+    assert (args.num_generations, args.max_completion_length, args.temperature) == (2, 32, 0.7)
+    assert (args.learning_rate, args.beta, args.remove_unused_columns) == (2e-5, 0.0, False)
+    assert args.gradient_checkpointing is False  # GRPOConfig's own default is True
+    assert args.generation_batch_size == 4  # one generation batch per optimizer step: two groups
+
+
 @pytest.mark.parametrize("targets, expected", [("all-linear", "all-linear"), (("q_proj", "v_proj"), {"q_proj", "v_proj"})])
 def test_lora_config(targets, expected):
     lora = lora_config(TrainConfig(lora_r=8, lora_alpha=16, lora_dropout=0.1, target_modules=targets))

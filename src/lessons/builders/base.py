@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lessons.builders.source import LessonSource
 
 # A builder's declared format: a key of `lessons.lesson_set.LESSON_FORMATS`.
-Format = Literal["messages", "prompt_completion", "preference", "stepwise", "prompt", "tasks"]
+Format = Literal["messages", "prompt_completion", "preference", "stepwise", "prompt", "tasks", "prompts"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ builders.register("pairs", "lessons.builders.pairs:PairsBuilder")
 builders.register("injected", "lessons.builders.injected:InjectedBuilder")
 builders.register("practice", "lessons.builders.practice:PracticeBuilder")
 builders.register("stepwise", "lessons.builders.stepwise:StepwiseBuilder")
+builders.register("rl", "lessons.builders.rl:RLBuilder")
 
 
 def make_builder(name: str, **resources: Any) -> LessonBuilder:

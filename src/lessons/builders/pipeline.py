@@ -45,6 +45,7 @@ def build_lesson_set(
         builder=kind, format=builder.format, args=config_args(config),
         run={"id": run.id, "name": run.name, "model": run.model_name, "model_version_id": run.model_version_id,
              "suite_id": run.suite_id, "template": source.template.name},
+        tally=tuple(getattr(builder, "tally", ())),
     )
     report = write_lesson_set(lessons, out_dir, info, load_heldout(store, run), limit)
     return BuildSummary(kind, builder.format, run.id, run.name, report, source.excluded_attempts,

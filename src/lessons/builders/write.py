@@ -38,6 +38,7 @@ class LessonSetInfo:
     format: str
     args: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     run: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)  # id, name, model, suite, template
+    tally: tuple[str, ...] = ()  # provenance detail flags counted among the written rows (e.g. rl's "hinted")
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,19 @@ def write_lesson_set(
                              counts["limit"], digest)
         meta = new_manifest(
             info.builder, info.format, info.args, info.run,
-            {"records": len(kept), "built": len(lessons), "dropped": report.dropped}, digest,
+            {"records": len(kept), "built": len(lessons), "dropped": report.dropped, **tally(kept, info.tally)}, digest,
             {"suite_id": heldout.suite_id, "tasks": len(heldout.task_ids), **RULE})
         (staging / MARKER).write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n")
     return report
+
+
+def tally(lessons: Sequence[Lesson], flags: Sequence[str]) -> dict[str, Any]:
+    """For each flag, how many rows have it set in their provenance detail, and their share."""
+    out: dict[str, Any] = {}
+    for flag in flags:
+        n = sum(bool(lesson.provenance.detail.get(flag)) for lesson in lessons)
+        out |= {flag: n, f"{flag}_share": n / len(lessons) if lessons else 0.0}
+    return out
 
 
 def _check_target(out: Path) -> None:

@@ -25,6 +25,7 @@ EMPTY_HINTS = {  # why a builder may produce nothing, and what to do
     "stepwise": "no mistake with a located first wrong step",
     "practice": "no weak slice with a failed train task whose solution can be recomputed",
     "prompt": "no diagnosed mistakes on train tasks",
+    "rl": "no train task solved sometimes but not always: evaluate with --samples 8, or pass -x hints=true",
 }
 
 
@@ -42,7 +43,7 @@ def _options(items: list[str]) -> dict[str, str]:
 @command("build")
 def build_command(
     kind: str = typer.Argument(..., help="Lesson kind: prompt, correction, rejection, pairs, injected, practice, "
-                                         "stepwise (or one a plugin adds)."),
+                                         "stepwise, rl (or one a plugin adds)."),
     run: Optional[str] = typer.Option(None, "--run", "-r", help="Run name or id whose mistakes to use."),
     out_dir: Optional[str] = typer.Option(None, "--out", "-o", help="Folder to write the lesson set to."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=0, help="Write at most N rows (the first ones)."),
@@ -92,7 +93,7 @@ def _render(s: BuildSummary, as_json: bool) -> None:
     out.print(table)
     if r.records == 0:
         warn(f"no lessons: {EMPTY_HINTS.get(s.builder, 'nothing to build from')}")
-    elif s.train_method in ("sft", "dpo"):
+    elif s.train_method in ("sft", "dpo", "grpo"):
         out.print(f"next: [bold]lessons train --data {escape(r.path)} --method {s.train_method}[/bold]")
 
 

@@ -19,18 +19,25 @@ from lessons.train import TrainConfig, TrainError, TrainProgress, TrainResult, t
 def train_command(
     model: str = typer.Option(..., "--model", "-m", help="Base: packaged model, registered version or local HF dir."),
     data: str = typer.Option(..., "--data", "-d", help="`lessons build` output dir, or a JSONL file of TRL rows."),
-    method: str = typer.Option("sft", "--method", help="sft (messages, prompt/completion) or dpo (prompt/chosen/rejected)."),
+    method: str = typer.Option("sft", "--method",
+                               help="sft (messages, prompt/completion), dpo (prompt/chosen/rejected) or grpo (prompts)."),
     lora_r: int = typer.Option(16, "--lora-r", min=1, help="LoRA rank."),
     lora_alpha: int = typer.Option(32, "--lora-alpha", min=1),
     lora_dropout: float = typer.Option(0.05, "--lora-dropout", min=0.0, max=1.0),
     target_modules: str = typer.Option("all-linear", "--target-modules", help="all-linear, or names: q_proj,v_proj"),
-    learning_rate: Optional[float] = typer.Option(None, "--learning-rate", "--lr", help="Default: 2e-4 SFT, 5e-6 DPO."),
+    learning_rate: Optional[float] = typer.Option(None, "--learning-rate", "--lr", help="Default: 2e-4 SFT, 5e-6 DPO, 2e-5 GRPO."),
     epochs: float = typer.Option(1.0, "--epochs"),
     max_steps: int = typer.Option(-1, "--max-steps", help="Optimizer steps; overrides --epochs when > 0."),
-    batch_size: int = typer.Option(4, "--batch-size", min=1),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Rows per step; GRPO: completions (whole groups)."),
     grad_accum: int = typer.Option(1, "--grad-accum", min=1),
     max_length: int = typer.Option(1024, "--max-length", min=1, help="Tokens per row after the chat template."),
     beta: float = typer.Option(0.1, "--beta", help="DPO beta."),
+    num_generations: int = typer.Option(4, "--num-generations", min=2, help="GRPO: completions per prompt (a group)."),
+    max_completion_length: int = typer.Option(128, "--max-completion-length", min=1,
+                                              help="GRPO: tokens sampled per completion."),
+    temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="GRPO: sampling temperature."),
+    format_reward: float = typer.Option(0.0, "--format-reward", min=0.0,
+                                        help="GRPO: reward for an answer line, added to the verifier's 0/1 (0: off)."),
     seed: int = typer.Option(0, "--seed"),
     save_steps: int = typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps (what a re-run resumes from)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -44,8 +51,9 @@ def train_command(
     config = TrainConfig(
         method=method, lora_r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout, target_modules=targets,
         learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
-        grad_accum=grad_accum, max_length=max_length, beta=beta, seed=seed, save_steps=save_steps,
-        device=device, name=name, output_dir=out_dir,
+        grad_accum=grad_accum, max_length=max_length, beta=beta, num_generations=num_generations,
+        max_completion_length=max_completion_length, temperature=temperature, format_reward=format_reward,
+        seed=seed, save_steps=save_steps, device=device, name=name, output_dir=out_dir,
     )
     store = open_store(db)
     _quiet_libraries()
@@ -70,7 +78,9 @@ def train_bar(description: str) -> Iterator:
 
         def update(p: TrainProgress) -> None:
             loss = "" if p.loss is None else f"loss {p.loss:.4f}  "
-            bar.update(handle, completed=p.step, total=p.total, info=f"{loss}{p.tokens_per_second:.0f} tok/s")
+            reward = "" if p.reward is None else f"reward {p.reward:.3f}  "
+            bar.update(handle, completed=p.step, total=p.total,
+                       info=f"{loss}{reward}{p.tokens_per_second:.0f} tok/s")
 
         yield update
 
@@ -97,6 +107,9 @@ def _render(result: TrainResult, as_json: bool) -> None:
         "tokens": result.tokens, "tokens_per_second": result.tokens_per_second, "adapter_dir": result.adapter_dir,
         "resumed_from_step": result.resumed_from_step, "version_id": result.version_id,
     }
+    if result.rewards_log:  # GRPO
+        payload |= {"reward_before": result.reward_first, "reward_after": result.reward_last,
+                    "rewards_log": result.rewards_log}
     if as_json:
         emit_json(payload)
         return
@@ -104,7 +117,14 @@ def _render(result: TrainResult, as_json: bool) -> None:
     table.add_row("steps", f"{result.steps}" + (f" (resumed at {result.resumed_from_step})" if result.resumed_from_step else ""))
     table.add_row("train loss", "-" if result.train_loss is None else f"{result.train_loss:.4f}")
     table.add_row("tokens", f"{result.tokens} at {result.tokens_per_second:.0f} tok/s")
+    if result.rewards_log:
+        table.add_row("reward", f"{_fmt(result.reward_first)} at the first step, {_fmt(result.reward_last)} at the last")
+        table.add_row("rewards log", result.rewards_log)
     table.add_row("merged model", result.path)
     table.add_row("adapter", result.adapter_dir)
     out.print(table)
     out.print(f"next: [bold]lessons eval --model {result.model_name} --suite arith[/bold]")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -1,5 +1,6 @@
-"""Training on lessons: TRL (SFT or DPO) with a peft LoRA adapter, resumable, ending in a
-merged model registered in the mistake log as a new model version.
+"""Training on lessons: TRL (SFT, DPO, or GRPO rewarded by the project's verifiers) with a
+peft LoRA adapter, resumable, ending in a merged model registered in the mistake log as a
+new model version.
 
     from lessons.train import TrainConfig, train
     result = train("smollm2-135m", "lessons/correction", TrainConfig(method="sft", max_steps=20), store=store)

@@ -72,7 +72,7 @@ def _check_trainable(path: Path, manifest: dict[str, Any]) -> None:
     if declared is not None and declared.method is None:
         raise LessonDataError(
             f"{path}: a lesson set of {declared.untrainable} ({declared.name}) has no answers to train on; "
-            "train on SFT (messages, prompt_completion) or preference lessons"
+            "train on SFT (messages, prompt_completion), preference or RL (prompts) lessons"
         )
 
 
@@ -111,14 +111,18 @@ def _check_rows(records: Iterable[tuple[str, Any]]) -> tuple[list[dict[str, Any]
             raise LessonDataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
         row_fmt = detect_format(rec)
         if row_fmt is None and "prompt" in rec:
-            raise LessonDataError(f"{where}: a prompt without a completion, chosen/rejected or messages to learn from")
+            raise LessonDataError(
+                f"{where}: a prompt without a completion, chosen/rejected, messages or answer/verifier to learn from")
         if row_fmt is None:
             raise LessonDataError(
                 f"{where}: keys {sorted(rec)} match no TRL format; expected one of "
                 + "; ".join("/".join(LESSON_FORMATS[f].columns) for f in DETECTED)
             )
-        row = {k: rec[k] for k in LESSON_FORMATS[row_fmt].columns}
+        spec = LESSON_FORMATS[row_fmt]
+        row = {k: rec[k] for k in spec.columns + spec.optional if k in rec}
         row_conv = check_trainable_row(where, row_fmt, row)
+        if row_fmt == "prompts":
+            _check_reward_columns(where, row)
         if not rows:
             fmt, conversational = row_fmt, row_conv
         elif (row_fmt, row_conv) != (fmt, conversational):
@@ -128,6 +132,17 @@ def _check_rows(records: Iterable[tuple[str, Any]]) -> tuple[list[dict[str, Any]
             )
         rows.append(row)
     return rows, fmt, conversational
+
+
+def _check_reward_columns(where: str, row: dict[str, Any]) -> None:
+    """A prompts row's verifier and extraction methods must exist: the reward needs them."""
+    from lessons.verify import METHODS as EXTRACT_METHODS, verifiers
+
+    if row["verifier"] not in verifiers.names():
+        raise LessonDataError(f"{where}: verifier {row['verifier']!r} is not one of {', '.join(verifiers.names())}")
+    unknown = [m for m in row.get("extract") or () if m not in EXTRACT_METHODS]
+    if unknown:
+        raise LessonDataError(f"{where}: extract method {unknown[0]!r} is not one of {', '.join(EXTRACT_METHODS)}")
 
 
 def _kind(fmt: str, conversational: bool) -> str:

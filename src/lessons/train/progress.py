@@ -18,6 +18,7 @@ class ProgressReporter(TrainerCallback):
     def __init__(self, on_progress: Callable[[TrainProgress], None] | None):
         self.on_progress = on_progress
         self.loss: float | None = None
+        self.reward: float | None = None
         self.started = time.perf_counter()
         self.tokens_at_start = 0
         self.step_at_start = 0
@@ -35,6 +36,7 @@ class ProgressReporter(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
             self.loss = float(logs["loss"])
+            self.reward = float(logs["reward"]) if "reward" in logs else self.reward
             self._report(state)
 
     def _report(self, state) -> None:
@@ -43,4 +45,5 @@ class ProgressReporter(TrainerCallback):
         elapsed = time.perf_counter() - self.started
         tokens = state.num_input_tokens_seen
         rate = (tokens - self.tokens_at_start) / elapsed if elapsed > 0 else 0.0
-        self.on_progress(TrainProgress(state.global_step, state.max_steps, self.loss, int(tokens), rate, elapsed))
+        self.on_progress(TrainProgress(state.global_step, state.max_steps, self.loss, int(tokens), rate, elapsed,
+                                       self.reward))

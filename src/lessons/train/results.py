@@ -17,6 +17,7 @@ class TrainProgress:
     tokens: int  # non-padding tokens seen, whole run
     tokens_per_second: float  # this invocation only, so a resume does not inflate it
     elapsed_s: float  # this invocation
+    reward: float | None = None  # GRPO: latest logged mean reward
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,6 @@ class TrainResult:
     resumed_from_step: int = 0  # 0 when the run started fresh
     train_seconds: float = 0.0  # wall time of the training loop in the last invocation
     version_id: str | None = None  # set when registered in a mistake log
+    reward_first: float | None = None  # GRPO: mean reward of the first logged step (of the whole run)
+    reward_last: float | None = None  # GRPO: mean reward of the last logged step
+    rewards_log: str = ""  # GRPO: rewards.jsonl, one line per group

@@ -8,6 +8,7 @@ Output directory layout (default `lessons-models/<name>/`):
     checkpoints.incomplete/  checkpoints a killed run left half-written, moved aside (see checkpoints.py)
     adapter/        the LoRA adapter (peft) and tokenizer
     merged/         base + adapter merged, bf16 safetensors and tokenizer: the new model version
+    rewards.jsonl   GRPO: the rewards of every group, one line each (see rewards.py)
     result.json     written last; a re-run that finds it trains nothing
 
 Every file and folder here but the checkpoints appears atomically (written beside, then
@@ -20,6 +21,8 @@ only trained ones) and their optimizer state in fp32, so small updates are not r
 away. A CPU without them emulates bf16 at a quarter of float32's speed, so there the
 whole model trains in float32 (`pick_device`). Merging reloads the base in fp32 and rounds
 to bf16 once, at the end: the stored version is bf16 either way.
+GRPO samples its completions with `generate` under the same settings (no vLLM on CPU;
+on a GPU too, so one code path serves both).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from lessons.train.checkpoints import resumable_checkpoint
 from lessons.train.data import LessonSet, check_method, load_lessons
 from lessons.train.lineage import BaseModel, register_version, resolve_base
 from lessons.train.results import TrainError, TrainProgress, TrainResult
+from lessons.train.rewards import VerifierReward, logged_rewards, trim_reward_log
+
+REWARDS_LOG = "rewards.jsonl"
 
 if TYPE_CHECKING:
     from lessons.store import Store
@@ -68,6 +74,9 @@ def train(
     if store is not None:
         outcome = {"steps": result.steps, "train_loss": result.train_loss, "tokens": result.tokens,
                    "adapter_dir": result.adapter_dir, "output_dir": result.output_dir}
+        if config.method == "grpo":
+            outcome |= {"reward_first": result.reward_first, "reward_last": result.reward_last,
+                        "rewards_log": result.rewards_log}
         version_id = register_version(store, name, Path(result.merged_dir), base, lessons, config, outcome)
         result = replace(result, version_id=version_id)
     return result
@@ -108,12 +117,15 @@ def _run(
     on_progress: Callable[[TrainProgress], None] | None,
 ) -> TrainResult:
     checkpoints = out / "checkpoints"
-    trainer, tokenizer = build_trainer(base.path, lessons, config, checkpoints)
+    last = resumable_checkpoint(checkpoints)
+    rewards_log = out / REWARDS_LOG if config.method == "grpo" else None
+    if rewards_log is not None:  # a killed run's steps after its checkpoint are logged again on resume
+        trim_reward_log(rewards_log, int(last.name.rsplit("-", 1)[1]) if last else 0)
+    trainer, tokenizer = build_trainer(base.path, lessons, config, checkpoints, rewards_log)
     from lessons.train.progress import ProgressReporter  # imports transformers: only when training
 
     reporter = ProgressReporter(on_progress)
     trainer.add_callback(reporter)
-    last = resumable_checkpoint(checkpoints)
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(last) if last else None)
     seconds = time.perf_counter() - started
@@ -126,12 +138,15 @@ def _run(
     merge_adapter(base.path, adapter_dir, merged_dir)
     faults.point("train-merged")
     tokens_now = state.num_input_tokens_seen - reporter.tokens_at_start
+    reward_first, reward_last = logged_rewards(state.log_history)
     result = TrainResult(
         model_name=name, path=str(merged_dir.resolve()), steps=state.global_step,
         train_loss=mean_logged_loss(state.log_history), tokens=int(state.num_input_tokens_seen),
         tokens_per_second=tokens_now / seconds if seconds > 0 else 0.0,
         adapter_dir=str(adapter_dir.resolve()), merged_dir=str(merged_dir.resolve()),
         output_dir=str(out.resolve()), resumed_from_step=reporter.step_at_start, train_seconds=seconds,
+        reward_first=reward_first, reward_last=reward_last,
+        rewards_log=str(rewards_log.resolve()) if rewards_log else "",
     )
     # written last and atomically: its presence (with merged/) is what "finished" means
     atomic.write_text(out / "result.json", json.dumps(asdict(result), indent=2))
@@ -152,8 +167,10 @@ def pick_device(device: str) -> tuple[bool, bool]:
     return False, compute_dtype("cuda") == "bfloat16"
 
 
-def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, checkpoint_dir: Path):
-    """The TRL trainer (SFTTrainer or DPOTrainer) with a fresh LoRA adapter on the base."""
+def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, checkpoint_dir: Path,
+                  rewards_log: Path | None = None):
+    """The TRL trainer (SFTTrainer, DPOTrainer or GRPOTrainer) with a fresh LoRA adapter on
+    the base; GRPO's reward is `VerifierReward`, logging its groups to `rewards_log`."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
@@ -165,12 +182,19 @@ def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, chec
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if bf16 else torch.float32)
     args = trl_config(config, checkpoint_dir, use_cpu=use_cpu, bf16=bf16)
     dataset = Dataset.from_list(list(lessons.rows))
+    extra: dict[str, Any] = {}
     if config.method == "sft":
         from trl import SFTTrainer as Trainer
-    else:
+    elif config.method == "dpo":
         from trl import DPOTrainer as Trainer
+    else:
+        from trl import GRPOTrainer as Trainer
+
+        extra["reward_funcs"] = [VerifierReward(config.num_generations, config.max_completion_length,
+                                                config.format_reward, rewards_log)]
     trainer = Trainer(
-        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config)
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config),
+        **extra,
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log line to stdout
     _mark_checkpoint_writes(trainer)
