@@ -56,6 +56,24 @@ class SuiteInfo:
         return f"{self.name}@{self.version}:{self.fingerprint[:12]}"
 
 
+@dataclass(frozen=True)
+class SuiteDefaults:
+    """How a suite's tasks are posed and judged unless the user says otherwise; None: the
+    tool's defaults (the step-by-step template, the math verifier)."""
+
+    verifier: str | None = None
+    template: str | None = None
+
+
+CODE_DEFAULTS = SuiteDefaults(verifier="tests", template="code")  # every code suite's
+
+
+def suite_defaults(suite: object) -> SuiteDefaults:
+    """A suite's `defaults` attribute, or none (suites that predate it, plugins)."""
+    defaults = getattr(suite, "defaults", None)
+    return defaults if isinstance(defaults, SuiteDefaults) else SuiteDefaults()
+
+
 class Suite(Protocol):
     info: SuiteInfo
 
