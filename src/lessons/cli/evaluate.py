@@ -23,19 +23,26 @@ SuiteVerifierOption = typer.Option(
     None, "--verifier", help="math, numeric, exact, regex, choice or tests; default: the suite's (tests for code).")
 
 
+_FIELD_KEYS = {"question", "answer", "solution", "id", "metadata", "tests", "entry_point"}
+
+
 def _field_map(fields: list[str]) -> FieldMap | None:
-    """`--field question=Body+Question --field answer=solutions[0] --field metadata=meta.level,topic`
-    (field expressions: `lessons.tasks.fields`)."""
+    """`--field question=Body+Question --field answer=solutions[0] --field metadata=meta.level,topic`,
+    for code `--field tests=test --field entry_point=entry_point` (field expressions: `lessons.tasks.fields`)."""
     if not fields:
         return None
     mapping: dict = {}
     for item in fields:
         key, sep, value = item.partition("=")
-        if not sep or key not in {"question", "answer", "solution", "id", "metadata"} or not value.strip():
-            raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id= or metadata= followed "
-                           "by a field (NAME, NAME+NAME, NAME.KEY, NAME[0]; metadata: several, comma-separated)")
+        if not sep or key not in _FIELD_KEYS or not value.strip():
+            raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id=, metadata=, tests= or "
+                           "entry_point= followed by a field (NAME, NAME+NAME, NAME.KEY, NAME[0]; metadata: several, "
+                           "comma-separated)")
         mapping[key] = tuple(v.strip() for v in value.split(",")) if key == "metadata" else value.strip()
-    return FieldMap(**mapping)
+    try:
+        return FieldMap(**mapping)
+    except ValueError as e:
+        raise CliError(f"--field: {e}") from None
 
 
 def _load(suite: str, fields: list[str], verifier: str | None, limit: int | None = None) -> tuple[Suite, str]:
