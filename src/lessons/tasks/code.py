@@ -14,14 +14,13 @@ skill once.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from lessons.tasks.base import CODE_DEFAULTS, SuiteInfo, Task, split_for
+from lessons.tasks.base import CODE_DEFAULTS, GeneratedSuite, Task, seeded_rng, split_for
 
 GENERATOR_VERSION = "1"  # bump on any change that alters a generated task
 SKILLS = ("strings", "lists_dicts", "loops_ranges", "recursion", "sorting", "parsing", "math")
@@ -362,9 +361,7 @@ FAMILIES: dict[str, tuple[Family, ...]] = {
 
 
 def _rng(*parts: object) -> random.Random:
-    """An RNG seeded from a SHA-256 of the parts: stable across Python versions and runs."""
-    digest = hashlib.sha256("/".join(map(str, ("code", GENERATOR_VERSION, *parts))).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return seeded_rng("code", GENERATOR_VERSION, *parts)
 
 
 def _call(name: str, args: tuple[Any, ...]) -> str:
@@ -379,18 +376,11 @@ def stub(spec: Spec, shown: tuple[int, ...] = (0, 1)) -> str:
     return f'def {spec.name}({spec.params}) -> {spec.returns}:\n    """{spec.description}\n\n{examples}    """\n'
 
 
-class CodeSuite:
+class CodeSuite(GeneratedSuite):
     """Procedural Python function tasks; an endless stream, cut by `limit`."""
 
-    DEFAULT_LIMIT = 1000  # tasks yielded when no limit is given (the stream never ends)
+    NAME, VERSION = "code", GENERATOR_VERSION
     defaults = CODE_DEFAULTS
-
-    def __init__(self, seed: int = 0):
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"code seed must be an integer, got {seed!r}")
-        self.seed = seed
-        fingerprint = hashlib.sha256(f"code generator {GENERATOR_VERSION} seed {seed}".encode()).hexdigest()
-        self.info = SuiteInfo("code", GENERATOR_VERSION, "builtin:code", fingerprint, {"seed": seed})
 
     def task(self, index: int) -> Task:
         block, position = divmod(index, len(SKILLS))
@@ -406,10 +396,3 @@ class CodeSuite:
         metadata = {"skill": skill, "difficulty": family.difficulty, "family": family.make.__name__,
                     "source": "code", "entry_point": spec.name, "tests": tests}
         return Task(task_id, prompt, prompt + spec.body, (), metadata, split_for(task_id))
-
-    def tasks(self, limit: int | None = None) -> Iterator[Task]:
-        count = self.DEFAULT_LIMIT if limit is None else limit
-        if count < 0:
-            raise ValueError(f"limit must be positive, got {limit}")
-        for index in range(count):
-            yield self.task(index)

@@ -15,9 +15,9 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from lessons.tasks.base import CODE_DEFAULTS, GoldStep, SuiteDefaults, SuiteInfo, Task, split_for
+from lessons.tasks.base import CODE_DEFAULTS, GoldStep, ListedSuite, SuiteDefaults, SuiteInfo, Task, split_for
 from lessons.tasks.fields import FieldError, parse_fields, parse_path, plain_gold
 
 TASK_FILE_FORMATS = ("gsm8k", "svamp", "jsonl", "json", "csv", "parquet")
@@ -85,7 +85,7 @@ class _Record:
             raise self.fail(str(e)) from None
 
 
-class FileSuite:
+class FileSuite(ListedSuite):
     """A suite loaded from a file; `format` is one of TASK_FILE_FORMATS, or None to detect it."""
 
     def __init__(self, path: str | Path, field_map: FieldMap | None = None, format: str | None = None):
@@ -108,14 +108,6 @@ class FileSuite:
         name = _suite_name(self.path, self.format)
         self.info = SuiteInfo(name, "1", str(self.path.resolve()), fingerprint, params)
         self.defaults = CODE_DEFAULTS if field_map is not None and field_map.tests else SuiteDefaults()
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    def tasks(self, limit: int | None = None) -> Iterator[Task]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be positive, got {limit}")
-        yield from self._tasks[:limit]
 
 
 # Reading: bytes -> records with their place in the file.

