@@ -48,4 +48,17 @@ DIRECT = templates.register(
 # Imported runs (`lessons import`): the task's prompt is already the whole text another tool
 # posed (its instructions and few-shot examples included), so it is sent as it is.
 AS_POSED = templates.register("as-posed", PromptTemplate(name="as-posed", system="", user="{question}"))
+# Code tasks: the prompt is a signature and docstring; the tests verifier reads the block.
+CODE = templates.register(
+    "code",
+    PromptTemplate(
+        name="code",
+        system=(
+            "You are a careful Python programmer. Complete the function the user gives: write the whole "
+            "function, its signature included, with any imports it needs, in one ```python code block. "
+            "Do not write tests or example calls."
+        ),
+        user="{question}",
+    ),
+)
 DEFAULT_TEMPLATE = "step-by-step"

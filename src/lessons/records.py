@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from lessons.models.base import Completion, SamplingParams
+from lessons.sandbox.records import Execution
 from lessons.verify.base import Verdict
 
 
@@ -168,6 +169,7 @@ class AttemptRow:
     skill: str | None
     split: str
     metadata: dict[str, Any]
+    execution: Execution | None = None  # code attempts: what running the tests gave
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Literal, Sequence
 
 from lessons.metrics import RunSummary, summarize_run
-from lessons.models.base import Backend, BackendError, SamplingParams
+from lessons.models.base import Backend, BackendError, Completion, SamplingParams
 from lessons.prompts import DEFAULT_TEMPLATE, PromptTemplate, templates
 from lessons.records import (
     Attempt, LessonsComponent, ModelComponent, RunComponents, Selection, SuiteComponent, TemplateComponent, VerifierComponent,
 )
 from lessons.store import Store, StoreError, content_id
 from lessons.tasks import Suite, Task
-from lessons.verify import DEFAULT_METHODS, verify
+from lessons.verify import DEFAULT_METHODS, Verdict, get_verifier, verify
 
 SplitChoice = Literal["train", "heldout", "all"]
 
@@ -163,12 +163,21 @@ def evaluate(
 
 
 def _attempts(run_id: str, tasks: Sequence[Task], completions, config: EvalConfig) -> list[Attempt]:
-    out = []
-    for task, row in zip(tasks, completions):
-        for sample, c in enumerate(row):
-            verdict = verify(task.answer, c.text, c.finish_reason, verifier=config.verifier, methods=config.extract)
-            out.append(Attempt(run_id=run_id, task_id=task.id, sample=sample, completion=c, verdict=verdict))
-    return out
+    pairs = [(task, sample, c) for task, row in zip(tasks, completions) for sample, c in enumerate(row)]
+    verdicts = _verdicts([t for t, _, _ in pairs], [c for _, _, c in pairs], config)
+    return [Attempt(run_id=run_id, task_id=task.id, sample=sample, completion=c, verdict=verdict)
+            for (task, sample, c), verdict in zip(pairs, verdicts)]
+
+
+def _verdicts(tasks: Sequence[Task], completions: Sequence[Completion], config: EvalConfig) -> list[Verdict]:
+    """A verifier that judges whole responses against their tasks (`tests`, which runs
+    programs) gets the batch at once, to run it in parallel; the others judge each answer."""
+    verifier = get_verifier(config.verifier)
+    batch = getattr(verifier, "judge_responses", None)
+    if callable(batch):
+        return batch(tasks, completions)
+    return [verify(t.answer, c.text, c.finish_reason, verifier=verifier, methods=config.extract)
+            for t, c in zip(tasks, completions)]
 
 
 def _components(backend: Backend, suite: Suite, template: PromptTemplate, config: EvalConfig) -> RunComponents:

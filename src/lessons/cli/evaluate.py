@@ -14,37 +14,48 @@ from lessons.cli.app import (
 from lessons.models import DEFAULT_MODEL, ModelOptions, available_models, resolve_model
 from lessons.models.base import BackendError
 from lessons.runner import EvalConfig, EvalResult, evaluate
-from lessons.tasks import FieldMap, FileSuite, Suite, load_suite, summarize
+from lessons.prompts import DEFAULT_TEMPLATE
+from lessons.tasks import FieldMap, FileSuite, Suite, load_suite, suite_defaults, summarize
 from lessons.verify.verifiers import unreadable_golds
 
 VerifierOption = typer.Option("math", "--verifier", help="math, numeric, exact, regex or choice.")
+SuiteVerifierOption = typer.Option(
+    None, "--verifier", help="math, numeric, exact, regex, choice or tests; default: the suite's (tests for code).")
+
+
+_FIELD_KEYS = {"question", "answer", "solution", "id", "metadata", "tests", "entry_point"}
 
 
 def _field_map(fields: list[str]) -> FieldMap | None:
-    """`--field question=Body+Question --field answer=solutions[0] --field metadata=meta.level,topic`
-    (field expressions: `lessons.tasks.fields`)."""
+    """`--field question=Body+Question --field answer=solutions[0] --field metadata=meta.level,topic`,
+    for code `--field tests=test --field entry_point=entry_point` (field expressions: `lessons.tasks.fields`)."""
     if not fields:
         return None
     mapping: dict = {}
     for item in fields:
         key, sep, value = item.partition("=")
-        if not sep or key not in {"question", "answer", "solution", "id", "metadata"} or not value.strip():
-            raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id= or metadata= followed "
-                           "by a field (NAME, NAME+NAME, NAME.KEY, NAME[0]; metadata: several, comma-separated)")
+        if not sep or key not in _FIELD_KEYS or not value.strip():
+            raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id=, metadata=, tests= or "
+                           "entry_point= followed by a field (NAME, NAME+NAME, NAME.KEY, NAME[0]; metadata: several, "
+                           "comma-separated)")
         mapping[key] = tuple(v.strip() for v in value.split(",")) if key == "metadata" else value.strip()
-    return FieldMap(**mapping)
+    try:
+        return FieldMap(**mapping)
+    except ValueError as e:
+        raise CliError(f"--field: {e}") from None
 
 
-def _load(suite: str, fields: list[str], verifier: str, limit: int | None = None) -> Suite:
-    """The suite, with a warning when the verifier cannot read some of a task file's gold
-    answers (a built-in suite's are made for it)."""
+def _load(suite: str, fields: list[str], verifier: str | None, limit: int | None = None) -> tuple[Suite, str]:
+    """The suite and the verifier that judges it (the one asked for, else the suite's), with
+    a warning when that verifier cannot read some of a task file's gold answers (a built-in
+    suite's are made for it)."""
     loaded = load_suite(suite, _field_map(fields))
-    if not isinstance(loaded, FileSuite):
-        return loaded
-    problem = unreadable_golds([t.answer for t in loaded.tasks(limit)], verifier)
-    if problem:
-        warn(problem)
-    return loaded
+    verifier = verifier or suite_defaults(loaded).verifier or "math"
+    if isinstance(loaded, FileSuite):
+        problem = unreadable_golds([t.answer for t in loaded.tasks(limit)], verifier)
+        if problem:
+            warn(problem)
+    return loaded, verifier
 
 
 @command("eval")
@@ -60,8 +71,8 @@ def eval_command(
     max_new_tokens: int = typer.Option(384, "--max-new-tokens"),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(16, "--batch-size", help="Prompts per generate call."),
-    template: str = typer.Option("step-by-step", "--template"),
-    verifier: str = VerifierOption,
+    template: Optional[str] = typer.Option(None, "--template", help="Default: the suite's (step-by-step; code for code)."),
+    verifier: Optional[str] = SuiteVerifierOption,
     field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL", help="Endpoint for openai:<model>."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
@@ -76,13 +87,14 @@ def eval_command(
     """Evaluate a model on a suite and log every attempt."""
     if split not in ("train", "heldout", "all"):
         raise CliError(f"--split {split!r}: use train, heldout or all")
+    task_suite, verifier = _load(suite, field, verifier)
+    template = template or suite_defaults(task_suite).template or DEFAULT_TEMPLATE
     config = EvalConfig(
         limit=limit, split=split, samples=samples, temperature=temperature, top_p=top_p,
         max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, template=template,
         verifier=verifier, run_name=run,
     )
     store = open_store(db)
-    task_suite = _load(suite, field, verifier)
     prompts = _lesson_prompts(store, lessons_dir, few_shot, seed)
     registered = store.registered_models()
     with working(f"loading model {model} ..."):
@@ -151,14 +163,14 @@ def tasks_command(
     suite: str = typer.Argument(..., help="Built-in suite (arith) or task file (JSONL, JSON, CSV, Parquet)."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n"),
     field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
-    verifier: str = VerifierOption,
+    verifier: Optional[str] = SuiteVerifierOption,
     show: int = typer.Option(3, "--show", help="Example tasks to print."),
     as_json: bool = JsonOption,
 ) -> None:
     """What a suite holds: tasks per skill and split, with examples."""
-    if limit is None and suite.split(":")[0] == "arith":
+    if limit is None and suite.split(":")[0] in ("arith", "code"):  # endless generators
         limit = 1000
-    task_suite = _load(suite, field, verifier, limit)
+    task_suite, _ = _load(suite, field, verifier, limit)
     tasks = list(task_suite.tasks(limit))
     summary = summarize(tasks)
     if as_json:

@@ -61,6 +61,16 @@ ErrorType = Literal[
     "wrong_operation",  # right numbers combined by the wrong operation
     "skipped_step",  # fewer steps than the gold solution and a gold intermediate is missing
     "unit",  # a unit conversion factor or unit mix-up
+    # Code, from running the program's tests (lessons.diagnose.code_types)
+    "syntax",  # the program does not parse
+    "timeout",  # the CPU-time or wall-clock limit was reached
+    "resource_limit",  # memory, file size, processes or output went past their limit
+    "name_attribute",  # NameError, AttributeError, ImportError: a name that does not exist
+    "type",  # TypeError: a value of the wrong type, or a call with the wrong arguments
+    "index_key",  # IndexError, KeyError: off the end of a sequence, a missing key
+    "exception",  # any other exception, or the program ending itself
+    "wrong_output",  # it ran, and an assertion on its output failed
+    "partial_pass",  # some tests passed before one did not
     "format",  # answer not extractable or malformed
     "truncated",  # hit the token limit
     "no_attempt",  # empty or refusal

@@ -68,7 +68,7 @@ def classify_mistake(
     found: set[str] = set()
     if finish_reason == "length" or extraction_status == "truncated":
         found.add("truncated")
-    if _is_no_attempt(text):
+    if is_no_attempt(text):
         return _ordered(found | {"no_attempt"})
     if extraction_status in ("missing", "malformed"):
         found.add("format")
@@ -97,7 +97,7 @@ def _ordered(found: Iterable[str]) -> tuple[str, ...]:
     return tuple(t for t in ERROR_TYPES if t in chosen)
 
 
-def _is_no_attempt(text: str) -> bool:
+def is_no_attempt(text: str) -> bool:
     """Empty, or a short refusal with no calculation in it."""
     stripped = text.strip()
     if not stripped:

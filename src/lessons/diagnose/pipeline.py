@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from lessons.diagnose.base import Case, Diagnosis, Locator
-from lessons.diagnose.error_types import classify_mistake
+from lessons.diagnose.code_types import classify_code_mistake
+from lessons.diagnose.error_types import classify_mistake, is_no_attempt
 from lessons.deps import Deps
 from lessons.diagnose.locators import locator_args, locators
 from lessons.diagnose.slices import SliceConfig, SliceRow, find_error_type_slices, find_weak_slices, slice_features
@@ -132,7 +133,10 @@ def diagnose_attempts(
     out = []
     for a, s, loc in zip(attempts, steps, locations):
         task = tasks.get(a.task_id) or Task(id=a.task_id, prompt=a.prompt, answer=a.gold, metadata=a.metadata)
-        types = classify_mistake(task, a.text, a.finish_reason, a.extraction_status, s, loc)
+        if a.verifier == "tests":
+            types = classify_code_mistake(a.execution, a.extraction_status, a.finish_reason, is_no_attempt(a.text))
+        else:
+            types = classify_mistake(task, a.text, a.finish_reason, a.extraction_status, s, loc)
         out.append(Diagnosis(attempt_id=a.id, steps=s, location=loc, error_types=tuple(types),
                              method_args=locator_args(locator)))
     return out

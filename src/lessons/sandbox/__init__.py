@@ -9,15 +9,16 @@ Code extraction from a response (`extract_code`) keeps "no code block / cut off 
 parse" apart from "ran and failed", as `lessons.verify` does for math answers.
 """
 
-from lessons.sandbox.extract import CodeVerdict, extract_code, judge_response
+from lessons.sandbox.extract import CodeVerdict, Response, extract_code, judge_response, judge_responses
 from lessons.sandbox.isolation import Isolation, isolation
 from lessons.sandbox.records import (
-    Execution, ExecutionStatus, Limits, Program, TestCase, TestOutcome, TestStatus,
+    Execution, ExecutionStatus, Limits, Program, TestCase, TestOutcome, TestStatus, execution_from_json,
+    execution_to_json,
 )
 from lessons.sandbox.run import run_program, run_programs
 
 __all__ = [
-    "CodeVerdict", "Execution", "ExecutionStatus", "Isolation", "Limits", "Program", "TestCase",
-    "TestOutcome", "TestStatus", "extract_code", "isolation", "judge_response", "run_program",
-    "run_programs",
+    "CodeVerdict", "Execution", "ExecutionStatus", "Isolation", "Limits", "Program", "Response", "TestCase",
+    "TestOutcome", "TestStatus", "execution_from_json", "execution_to_json", "extract_code", "isolation",
+    "judge_response", "judge_responses", "run_program", "run_programs",
 ]

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from lessons.sandbox.records import Execution, Limits, TestCase
-from lessons.verify.base import Extraction
+from lessons.sandbox.records import Limits, Program, TestCase
+from lessons.verify.base import Extraction, Verdict
 from lessons.verify.extract import TRUNCATED_REASON
 
 MAX_CODE_CHARS = 100_000  # a longer "program" is not a solution to a function-level task
@@ -24,15 +24,9 @@ _PYTHON_TAGS = {"python", "py", "python3"}
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)[ \t]*([\w+-]*)[^\n]*$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class CodeVerdict:
-    """A Verdict for code: the same first fields as `lessons.verify.Verdict`, plus the run."""
-
-    correct: bool                 # False whenever extraction failed or a test did not pass
-    extraction: Extraction
-    verifier: str                 # "tests"
-    detail: str = ""              # the syntax error, or the execution's message
-    execution: Execution | None = None  # None when nothing was run
+# A verdict for code is the math one with the run attached (`Verdict.execution`): correct
+# only when every test passed; detail is the syntax error or the execution's message.
+CodeVerdict = Verdict
 
 
 @dataclass(frozen=True)
@@ -49,16 +43,37 @@ def extract_code(text: str, finish_reason: str = "stop", entry_point: str | None
     return extraction
 
 
-def judge_response(text: str, tests: Sequence[TestCase] | str, limits: Limits = Limits(),
-                   finish_reason: str = "stop", entry_point: str | None = None) -> CodeVerdict:
-    """Extract the program from a response and run it with its tests in the sandbox."""
-    from lessons.sandbox.run import run_program  # run imports records only; keeps this module light
+@dataclass(frozen=True)
+class Response:
+    """A model's response to a code task, with the task's tests: one job for judge_responses."""
 
-    extraction, problem = _extract(text, finish_reason, entry_point)
-    if extraction.status != "ok" or extraction.answer is None:
-        return CodeVerdict(False, extraction, "tests", problem)
-    execution = run_program(extraction.answer, tests, limits, entry_point=entry_point)
-    return CodeVerdict(execution.passed, extraction, "tests", execution.message, execution)
+    text: str
+    tests: Sequence[TestCase] | str
+    finish_reason: str = "stop"
+    entry_point: str | None = None
+
+
+def judge_response(text: str, tests: Sequence[TestCase] | str, limits: Limits = Limits(),
+                   finish_reason: str = "stop", entry_point: str | None = None) -> Verdict:
+    """Extract the program from a response and run it with its tests in the sandbox."""
+    return judge_responses([Response(text, tests, finish_reason, entry_point)], limits, workers=1)[0]
+
+
+def judge_responses(responses: Sequence[Response], limits: Limits = Limits(), workers: int = 2) -> list[Verdict]:
+    """Verdicts in input order: each program extracted here (parsing runs nothing), those
+    found run with their tests in sandboxes, `workers` at a time."""
+    from lessons.sandbox.run import run_programs  # run imports this module; keeps this one light
+
+    found = [_extract(r.text, r.finish_reason, r.entry_point) for r in responses]
+    runnable = [i for i, (extraction, _) in enumerate(found) if extraction.status == "ok"]
+    programs = [Program(str(found[i][0].answer), responses[i].tests, responses[i].entry_point) for i in runnable]
+    runs = dict(zip(runnable, run_programs(programs, limits, workers))) if programs else {}
+    verdicts = []
+    for i, (extraction, problem) in enumerate(found):
+        run = runs.get(i)
+        verdicts.append(Verdict(False, extraction, "tests", problem) if run is None
+                        else Verdict(run.passed, extraction, "tests", run.message, run))
+    return verdicts
 
 
 def _extract(text: str, finish_reason: str, entry_point: str | None) -> tuple[Extraction, str]:

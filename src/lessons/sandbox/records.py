@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Literal, Sequence
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal, Sequence
 
 MiB = 1024 * 1024
 
@@ -100,3 +101,28 @@ class Execution:
     @property
     def n_passed(self) -> int:
         return sum(t.status == "passed" for t in self.tests)
+
+
+STORED_OUTPUT_CHARS = 2000  # of stdout and of stderr each, as the mistake log keeps a run
+
+
+def execution_to_json(execution: Execution) -> str:
+    """The one serialised form of a run, as an attempt stores it: captured output cut to
+    STORED_OUTPUT_CHARS (its *_truncated flag set when cut)."""
+    kept = replace(
+        execution,
+        stdout=execution.stdout[:STORED_OUTPUT_CHARS], stderr=execution.stderr[:STORED_OUTPUT_CHARS],
+        stdout_truncated=execution.stdout_truncated or len(execution.stdout) > STORED_OUTPUT_CHARS,
+        stderr_truncated=execution.stderr_truncated or len(execution.stderr) > STORED_OUTPUT_CHARS,
+    )
+    return json.dumps(asdict(kept), sort_keys=True)
+
+
+def execution_from_json(text: str) -> Execution:
+    """The run `execution_to_json` wrote; a malformed one raises ValueError saying what is wrong."""
+    try:
+        data: dict[str, Any] = json.loads(text)
+        tests = tuple(TestOutcome(**t) for t in data.pop("tests"))
+        return Execution(tests=tests, **data)
+    except (TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a stored sandbox run: {exc}") from None

@@ -18,6 +18,7 @@ from lessons import faults
 from lessons.models.base import ModelInfo, SamplingParams
 from lessons.prompts import PromptTemplate
 from lessons.records import Attempt, AttemptRow, RunComponents, RunRecord
+from lessons.sandbox import execution_from_json, execution_to_json
 from lessons.store.diagnoses import DiagnosisLog
 from lessons.store.loops import LoopLog
 from lessons.store.migrations import MIGRATIONS, NewerLogError, apply_migrations, recorded_migrations
@@ -292,8 +293,8 @@ class Store(DiagnosisLog, LoopLog):
             db.executemany(
                 "INSERT OR IGNORE INTO attempts (run_id, task_id, sample, text, answer, extraction_status, "
                 "extraction_method, correct, verifier, verdict_detail, prompt_tokens, completion_tokens, "
-                "finish_reason, logprob, latency_s, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                "finish_reason, logprob, latency_s, execution, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
                 [_attempt_values(a) for a in attempts],
             )
             return db.total_changes - before
@@ -392,6 +393,7 @@ def _attempt_values(a: Attempt) -> tuple:
         a.run_id, a.task_id, a.sample, c.text, v.extraction.answer, v.extraction.status,
         v.extraction.method, int(v.correct), v.verifier, v.detail, c.prompt_tokens,
         c.completion_tokens, c.finish_reason, c.logprob, c.latency_s,
+        None if v.execution is None else execution_to_json(v.execution),
     )
 
 
@@ -399,6 +401,7 @@ def _attempt_from_row(r: sqlite3.Row) -> AttemptRow:
     d = dict(r)
     d["correct"] = bool(d["correct"])
     d["metadata"] = json.loads(d["metadata"])
+    d["execution"] = None if d["execution"] is None else execution_from_json(d["execution"])
     return AttemptRow(**d)
 
 

@@ -227,6 +227,13 @@ def m004_diagnosis_args(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m005_attempt_execution(db: sqlite3.Connection) -> None:
+    """Code attempts keep what running their tests gave (per-test outcomes, the first failing
+    test, the exception and its line, output, time); NULL for every other attempt."""
+    run_script(db, "ALTER TABLE attempts ADD COLUMN execution TEXT;  -- JSON: lessons.sandbox.execution_to_json")
+
+
 class NewerLogError(RuntimeError):
     """The log records migrations this code doesn't know: a newer lessons wrote it."""
 

@@ -9,13 +9,12 @@ a 0.5B model gets some right and some wrong.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from fractions import Fraction
-from typing import Callable, Iterator
+from typing import Callable
 
 from lessons.tasks._steps import Problem, fmt, person, remainder_step, step
-from lessons.tasks.base import SuiteInfo, Task, split_for
+from lessons.tasks.base import GeneratedSuite, Task, seeded_rng, split_for
 from lessons.tasks.word_problems import word_problem
 
 GENERATOR_VERSION = "1"  # bump on any change that alters a generated task
@@ -24,9 +23,7 @@ Generator = Callable[[random.Random, int], Problem]
 
 
 def _rng(*parts: object) -> random.Random:
-    """An RNG seeded from a SHA-256 of the parts: stable across Python versions and runs."""
-    digest = hashlib.sha256("/".join(map(str, ("arith", GENERATOR_VERSION, *parts))).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return seeded_rng("arith", GENERATOR_VERSION, *parts)
 
 
 def _digits(rng: random.Random, n: int) -> int:
@@ -262,17 +259,10 @@ def skill_and_difficulty(seed: int, index: int) -> tuple[str, int]:
     return skill, 1 + (block + SKILLS.index(skill)) % 3
 
 
-class ArithSuite:
+class ArithSuite(GeneratedSuite):
     """Procedural arithmetic suite; an endless stream, cut by `limit`."""
 
-    DEFAULT_LIMIT = 1000  # tasks yielded when no limit is given (the stream never ends)
-
-    def __init__(self, seed: int = 0):
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"arith seed must be an integer, got {seed!r}")
-        self.seed = seed
-        fingerprint = hashlib.sha256(f"arith generator {GENERATOR_VERSION} seed {seed}".encode()).hexdigest()
-        self.info = SuiteInfo("arith", GENERATOR_VERSION, "builtin:arith", fingerprint, {"seed": seed})
+    NAME, VERSION = "arith", GENERATOR_VERSION
 
     def task(self, index: int) -> Task:
         skill, difficulty = skill_and_difficulty(self.seed, index)
@@ -280,10 +270,3 @@ class ArithSuite:
         task_id = f"arith-s{self.seed}-{index:06d}"
         metadata = {"skill": skill, "difficulty": difficulty, "n_steps": len(problem.steps), "source": "arith"}
         return Task(task_id, problem.prompt, problem.answer, problem.steps, metadata, split_for(task_id))
-
-    def tasks(self, limit: int | None = None) -> Iterator[Task]:
-        count = self.DEFAULT_LIMIT if limit is None else limit
-        if count < 0:
-            raise ValueError(f"limit must be positive, got {limit}")
-        for index in range(count):
-            yield self.task(index)

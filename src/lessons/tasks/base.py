@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+import random
 from typing import Any, Iterator, Literal, Protocol
 
 Split = Literal["train", "heldout"]
@@ -56,9 +57,73 @@ class SuiteInfo:
         return f"{self.name}@{self.version}:{self.fingerprint[:12]}"
 
 
+@dataclass(frozen=True)
+class SuiteDefaults:
+    """How a suite's tasks are posed and judged unless the user says otherwise; None: the
+    tool's defaults (the step-by-step template, the math verifier)."""
+
+    verifier: str | None = None
+    template: str | None = None
+
+
+CODE_DEFAULTS = SuiteDefaults(verifier="tests", template="code")  # every code suite's
+
+
+def suite_defaults(suite: object) -> SuiteDefaults:
+    """A suite's `defaults` attribute, or none (suites that predate it, plugins)."""
+    defaults = getattr(suite, "defaults", None)
+    return defaults if isinstance(defaults, SuiteDefaults) else SuiteDefaults()
+
+
 class Suite(Protocol):
     info: SuiteInfo
 
     def tasks(self, limit: int | None = None) -> Iterator[Task]:
         """Tasks in a stable order; `limit` takes the first ones."""
         ...
+
+
+def seeded_rng(*parts: object) -> random.Random:
+    """An RNG seeded from a SHA-256 of the parts: stable across Python versions and runs."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+class GeneratedSuite:
+    """A procedural suite: `task(index)` is a function of (seed, index) alone, so a task is
+    the same whatever `limit` is asked for; an endless stream, cut by `limit`."""
+
+    NAME = ""  # set by each generator, with its VERSION (bumped on any change to a task)
+    VERSION = ""
+    DEFAULT_LIMIT = 1000  # tasks yielded when no limit is given (the stream never ends)
+
+    def __init__(self, seed: int = 0):
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"{self.NAME} seed must be an integer, got {seed!r}")
+        self.seed = seed
+        fingerprint = hashlib.sha256(f"{self.NAME} generator {self.VERSION} seed {seed}".encode()).hexdigest()
+        self.info = SuiteInfo(self.NAME, self.VERSION, f"builtin:{self.NAME}", fingerprint, {"seed": seed})
+
+    def task(self, index: int) -> Task:
+        raise NotImplementedError
+
+    def tasks(self, limit: int | None = None) -> Iterator[Task]:
+        count = self.DEFAULT_LIMIT if limit is None else limit
+        if count < 0:
+            raise ValueError(f"limit must be positive, got {limit}")
+        for index in range(count):
+            yield self.task(index)
+
+
+class ListedSuite:
+    """A suite whose tasks were all read up front (a file, a packaged data set)."""
+
+    _tasks: list[Task]
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def tasks(self, limit: int | None = None) -> Iterator[Task]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be positive, got {limit}")
+        yield from self._tasks[:limit]

@@ -15,9 +15,9 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from lessons.tasks.base import GoldStep, SuiteInfo, Task, split_for
+from lessons.tasks.base import CODE_DEFAULTS, GoldStep, ListedSuite, SuiteDefaults, SuiteInfo, Task, split_for
 from lessons.tasks.fields import FieldError, parse_fields, parse_path, plain_gold
 
 TASK_FILE_FORMATS = ("gsm8k", "svamp", "jsonl", "json", "csv", "parquet")
@@ -39,6 +39,15 @@ class FieldMap:
     solution: str | None = None  # worked solution; one gold step per non-empty line
     id: str | None = None  # task id field; default "<file stem>-<record number>"
     metadata: tuple[str, ...] = ()  # fields copied into task.metadata, each under its last key
+    # Code tasks (judged by the `tests` verifier): the tests, a test source defining
+    # check(candidate) or test_* functions, or a list of assert statements; the function they
+    # call. With tests, the answer (a reference solution) may be absent.
+    tests: str | None = None
+    entry_point: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.tests is None) != (self.entry_point is None):
+            raise ValueError("a code task file needs both fields: tests= and entry_point=")
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ class _Record:
             raise self.fail(str(e)) from None
 
 
-class FileSuite:
+class FileSuite(ListedSuite):
     """A suite loaded from a file; `format` is one of TASK_FILE_FORMATS, or None to detect it."""
 
     def __init__(self, path: str | Path, field_map: FieldMap | None = None, format: str | None = None):
@@ -98,14 +107,7 @@ class FileSuite:
         fingerprint = hashlib.sha256(data + b"\0" + mapping).hexdigest()
         name = _suite_name(self.path, self.format)
         self.info = SuiteInfo(name, "1", str(self.path.resolve()), fingerprint, params)
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    def tasks(self, limit: int | None = None) -> Iterator[Task]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be positive, got {limit}")
-        yield from self._tasks[:limit]
+        self.defaults = CODE_DEFAULTS if field_map is not None and field_map.tests else SuiteDefaults()
 
 
 # Reading: bytes -> records with their place in the file.
@@ -284,7 +286,10 @@ def _balanced(text: str) -> bool:
 
 
 def _generic_task(record: _Record, field_map: FieldMap, stem: str) -> Task:
-    question, gold = record.text(field_map.question), record.text(field_map.answer)
+    if field_map.tests and not _has(record, field_map.answer):
+        question, gold = record.text(field_map.question), ""  # a code task without a reference solution
+    else:
+        question, gold = record.text(field_map.question), record.text(field_map.answer)
     steps = solution_steps(record.text(field_map.solution)) if field_map.solution else ()
     task_id = record.text(field_map.id) if field_map.id else f"{stem}-{record.number:05d}"
     metadata: dict[str, Any] = {"source": stem}
@@ -296,10 +301,31 @@ def _generic_task(record: _Record, field_map: FieldMap, stem: str) -> Task:
         metadata[key] = _metadata_value(key, record.value(expression))
     if steps:
         metadata["n_steps"] = len(steps)
+    if field_map.tests and field_map.entry_point:
+        metadata |= {"entry_point": record.text(field_map.entry_point), "tests": _tests(record, field_map.tests)}
+        return _make(task_id, question, gold, steps, metadata)  # a program is no number to reduce
     answer = plain_gold(gold)
     if answer != gold:
         metadata["gold_text"] = gold  # as the file wrote it
     return _make(task_id, question, answer, steps, metadata)
+
+
+def _has(record: _Record, expression: str) -> bool:
+    try:
+        parse_path(expression).read(record.fields)
+    except FieldError:
+        return False
+    return True
+
+
+def _tests(record: _Record, expression: str) -> str | list[dict[str, str]]:
+    """A test source as it stands, or a list of assert statements as named cases."""
+    value = record.value(expression)
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise record.fail(f"field {expression!r} must be a test source or a non-empty list of assert statements")
+        return [{"name": f"case {i}", "source": v} for i, v in enumerate(value, start=1)]
+    return record.text(expression)
 
 
 def _metadata_key(record: _Record, expression: str) -> str:

@@ -15,6 +15,8 @@ from lessons.tasks.files import TASK_FILE_FORMATS, FieldMap, FileSuite
 # Other packages add suites through the entry-point group `lessons.suites`.
 SUITES: Registry[Callable[..., Suite]] = Registry("suite")
 SUITES.register("arith", "lessons.tasks.arith:ArithSuite")
+SUITES.register("humaneval", "lessons.tasks.humaneval:HumanEvalSuite")
+SUITES.register("code", "lessons.tasks.code:CodeSuite")
 
 
 class UnknownSuite(UnknownName):

@@ -4,7 +4,10 @@ whether it is right."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:  # the sandbox imports this module; the annotation needs no import at run time
+    from lessons.sandbox.records import Execution
 
 ExtractionStatus = Literal["ok", "missing", "truncated", "malformed"]
 
@@ -21,7 +24,8 @@ class Verdict:
     correct: bool  # False whenever extraction failed
     extraction: Extraction
     verifier: str  # name of the verifier that judged it
-    detail: str = ""  # e.g. "timeout" when math-verify gave up
+    detail: str = ""  # e.g. "timeout" when math-verify gave up; the run's message for code
+    execution: Execution | None = None  # code: what running the program's tests gave; None otherwise
 
 
 class Verifier(Protocol):

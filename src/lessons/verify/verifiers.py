@@ -117,6 +117,8 @@ verifiers: Registry[Verifier] = Registry("verifier")
 for _verifier in (MathVerifier(), NumericVerifier(), ExactVerifier(), RegexVerifier(), ChoiceVerifier()):
     verifiers.register(_verifier.name, _verifier)
 del _verifier
+# Lazily: it brings in the sandbox, which only code tasks need.
+verifiers.register("tests", "lessons.verify.code:TestsVerifier")
 
 
 def get_verifier(name: str) -> Verifier:

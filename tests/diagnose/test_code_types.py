@@ -1,0 +1,75 @@
+"""Error types of code mistakes, derived from the recorded run, and `lessons diagnose` on a
+code run giving them."""
+
+import json
+
+import pytest
+from fakes import ScriptedBackend
+
+from lessons.diagnose.code_types import classify_code_mistake
+from lessons.runner import EvalConfig, evaluate
+from lessons.sandbox import Execution, TestOutcome
+from lessons.store import Store
+from lessons.tasks import Task
+from fakes import ListSuite
+
+
+def run(status, exception=None, passed=0, total=3):
+    tests = tuple(TestOutcome(f"t{i}", "passed" if i < passed else "failed") for i in range(total))
+    return Execution(status, tests, None, exception, None, "", "", "", False, False, 0.1, 0.1, "rlimits")
+
+
+@pytest.mark.parametrize("execution, status, expected", [
+    (None, "malformed", ("syntax",)),
+    (None, "missing", ("format",)),
+    (run("failed", "AssertionError"), "ok", ("wrong_output",)),
+    (run("failed", "AssertionError", passed=2), "ok", ("wrong_output", "partial_pass")),
+    (run("error", "NameError"), "ok", ("name_attribute",)),
+    (run("error", "AttributeError", passed=1), "ok", ("name_attribute", "partial_pass")),
+    (run("error", "TypeError"), "ok", ("type",)),
+    (run("error", "KeyError"), "ok", ("index_key",)),
+    (run("error", "IndexError"), "ok", ("index_key",)),
+    (run("error", "ZeroDivisionError"), "ok", ("exception",)),
+    (run("timeout"), "ok", ("timeout",)),
+    (run("memory"), "ok", ("resource_limit",)),
+    (run("output_limit"), "ok", ("resource_limit",)),
+    (run("process_limit"), "ok", ("resource_limit",)),
+])
+def test_types_come_from_the_recorded_run(execution, status, expected):
+    assert classify_code_mistake(execution, status, "stop", no_attempt=False) == expected
+
+
+def test_a_cut_off_response_and_a_refusal():
+    assert classify_code_mistake(None, "truncated", "length", False) == ("truncated",)
+    assert classify_code_mistake(None, "missing", "stop", True) == ("no_attempt",)
+
+
+PROGRAMS = {  # entry point -> a wrong program, one per error type
+    "f0": "def f0(x):\n    return x + 2\n",          # wrong output on every test
+    "f1": "def f1(x):\n    return x if x < 2 else 0\n",  # right on small inputs only
+    "f2": "def f2(x):\n    return undefined_name\n",
+    "f3": "def f3(x):\n    return [][x]\n",
+    "f4": "def f4(x)\n    return x\n",
+}
+
+
+def coder(chat, sample):
+    name = chat[-1]["content"].split("(")[0].split()[-1]
+    return f"```python\n{PROGRAMS[name]}```"
+
+
+def test_diagnose_on_a_code_run_gives_code_types(tmp_path, monkeypatch, run_cli, fake_embedder):
+    tasks = [Task(f"c{i}", f"def f{i}(x):", f"def f{i}(x):\n    return x\n",
+                  metadata={"entry_point": f"f{i}", "skill": "s",
+                            "tests": [{"name": f"x={x}", "source": f"assert f{i}({x}) == {x}"} for x in range(4)]})
+             for i in range(5)]
+    db = tmp_path / "log.db"
+    store = Store.open(db)
+    evaluate(store, ScriptedBackend(coder), ListSuite(tasks), EvalConfig(verifier="tests", template="code", run_name="c"))
+    store.close()
+    monkeypatch.setenv("LESSONS_DB", str(db))
+    payload = json.loads(run_cli("diagnose", "c", "--json").stdout)
+    assert payload["mistakes"] == 5
+    types = {d.attempt_id: d.error_types for d in Store.open(db).diagnoses(Store.open(db).get_run("c").id)}
+    assert sorted(types.values()) == sorted([("wrong_output",), ("wrong_output", "partial_pass"),
+                                             ("name_attribute",), ("index_key",), ("syntax",)])
