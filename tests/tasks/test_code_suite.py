@@ -58,3 +58,10 @@ def _case(spec, args):
 def test_a_bad_seed_is_refused():
     with pytest.raises(TypeError, match="code seed must be an integer"):
         CodeSuite("x")
+
+
+def test_no_held_out_question_is_also_a_train_question():
+    tasks = list(load_suite("code").tasks(700))
+    train = {t.prompt for t in tasks if t.split == "train"}
+    heldout = {t.prompt for t in tasks if t.split == "heldout"}
+    assert heldout and train and not train & heldout

@@ -395,4 +395,6 @@ class CodeSuite(GeneratedSuite):
         task_id = f"code-s{self.seed}-{index:06d}"
         metadata = {"skill": skill, "difficulty": family.difficulty, "family": family.make.__name__,
                     "source": "code", "entry_point": spec.name, "tests": tests}
-        return Task(task_id, prompt, prompt + spec.body, (), metadata, split_for(task_id))
+        # the split by the prompt, not the id: two tasks that ask the same question share it,
+        # so no held-out question is also a train question
+        return Task(task_id, prompt, prompt + spec.body, (), metadata, split_for(prompt))
