@@ -41,23 +41,23 @@ class DurableWorld(World):
         return result
 
 
-def install(state_dir: Path) -> None:
-    import lessons.cli.evaluate as evaluate
+def install(state_dir: Path, argv: list[str]) -> None:
     import lessons.diagnose.taxonomy as taxonomy
     import lessons.loop.run as run
+    from lessons.models import models
 
     world = DurableWorld(state_dir)
-    real_resolve = evaluate.resolve_model
 
-    def resolve(name, options=None, registered=None):
-        if not name.startswith("scripted-"):
-            return real_resolve(name, options, registered)
+    def scripted(name, options=None):
         from lessons.store import Store
 
         store = Store.open(":memory:")  # the world reads practice tasks from the log only in loops
         return world.backend(name, store, None)
 
-    evaluate.resolve_model = resolve
+    # each `--model scripted-*` of the command a registered test model, as a plugin's would be
+    for flag, name in zip(argv, argv[1:]):
+        if flag == "--model" and name.startswith("scripted-"):
+            models.register(name, scripted)
     taxonomy.embedders.register("word-hash", WordHashEmbedder)  # chosen by name, as the CLI tests do
     os.environ["LESSONS_EMBEDDER"] = "word-hash"
     deps = run.Deps
@@ -65,7 +65,7 @@ def install(state_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    install(Path(os.environ["FAULTS_STATE"]))
+    install(Path(os.environ["FAULTS_STATE"]), sys.argv[1:])
     if os.environ.get("LESSONS_TEST_SYNC"):  # meet another command mid-way (tests of a shared log)
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
         from _scripted_cli import install_sync

@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lessons.cli import app
-from lessons.models import resolve_model
+from lessons.models import ModelOptions
 from lessons.models.openai_compat import OpenAIBackend
 from lessons.store import Store
 
@@ -123,18 +123,18 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def lessons_eval(db: Path, tasks_file: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def lessons_eval(db: Path, tasks_file: Path, register_model: Callable[..., None]) -> Callable[..., Any]:
     """`lessons eval --model openai:fault --base-url URL ...`, in-process, the same command at
-    every call. The CLI has no flags for retry timing, so the backend it resolves is rebuilt
-    with TIMING, or with `timing` where a test is about it."""
+    every call. The CLI has no flags for retry timing, so `openai:fault` is a registered
+    test model: the endpoint backend the CLI would make, with TIMING, or with `timing`
+    where a test is about it."""
     timing = dict(TIMING)
 
-    def fast_backend(name: str, options: Any, registered: Any = None) -> OpenAIBackend:
-        backend = resolve_model(name, options, registered)
-        assert isinstance(backend, OpenAIBackend)
-        return OpenAIBackend(backend.model, backend.base_url, concurrency=backend.concurrency, **timing)
+    def fast_backend(name: str, options: ModelOptions) -> OpenAIBackend:
+        assert options.base_url
+        return OpenAIBackend(name.removeprefix("openai:"), options.base_url, concurrency=options.concurrency, **timing)
 
-    monkeypatch.setattr("lessons.cli.evaluate.resolve_model", fast_backend)
+    register_model("openai:fault", fast_backend)
 
     def run(base_url: str, **overrides: float) -> Any:
         timing.update(TIMING, **overrides)

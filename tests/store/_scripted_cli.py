@@ -19,8 +19,21 @@ from _workers import rendezvous
 from fakes import ScriptedBackend, WordHashEmbedder
 
 
-def resolve(name, options=None, registered=None):
+TEST_EMBEDDER = "word-hash"
+
+
+def scripted(name, options=None):
     return ScriptedBackend(lambda chat, sample: "Step 1: 2 + 2 = 5\nAnswer: 5", name=name)
+
+
+def register_models(argv: list[str]) -> None:
+    """Each `--model NAME` of the command a registered test model (`lessons.models.models`),
+    the seam every test model goes through, so the CLI resolves it as it would a plugin's."""
+    from lessons.models import models
+
+    for flag, name in zip(argv, argv[1:]):
+        if flag == "--model":
+            models.register(name, scripted)
 
 
 def install_sync(spec: dict) -> None:
@@ -54,11 +67,11 @@ def install_sync(spec: dict) -> None:
 
 def main() -> None:
     import lessons.cli
-    import lessons.cli.evaluate
-    import lessons.diagnose.taxonomy
+    from lessons.diagnose.taxonomy import embedders
 
-    lessons.cli.evaluate.resolve_model = resolve
-    lessons.diagnose.taxonomy.MiniLMEmbedder = WordHashEmbedder
+    register_models(sys.argv[1:])
+    embedders.register(TEST_EMBEDDER, WordHashEmbedder)  # chosen by name, as the CLI tests do
+    os.environ["LESSONS_EMBEDDER"] = TEST_EMBEDDER
     if os.environ.get("LESSONS_TEST_SYNC"):
         install_sync(json.loads(os.environ["LESSONS_TEST_SYNC"]))
     sys.argv = ["lessons", *sys.argv[1:]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Sequence
+from typing import Optional, Sequence
 
 from lessons.arith._eval import BINARY, Node
 from lessons.arith._text import Item, Quantity
@@ -20,6 +20,8 @@ from lessons.arith.numbers import Number, numbers_in, plain_text
 from lessons.arith.statements import Link, exact_value_of, read_links
 
 MAX_STEP_CHARS = 2_000  # characters of one step examined
+# The fractions written as one number in a run of items: (items, value) by first item.
+Fractions = dict[int, tuple[int, Optional[Number]]]
 
 
 @dataclass(frozen=True)
@@ -60,22 +62,24 @@ def parse_step(text: str) -> StepNumbers:
     derived: set[Number] = set()
     written: set[Number] = set()
     for link in links:
+        left = _fractions(link.left)
         # A lone unspaced "48/2" left of an `=` is a division after all, not a fraction.
-        lone = _fraction(link.left, 0)
-        fractions = lone is None or lone[0] != len(link.left)
+        lone = left.get(0)
+        if lone is not None and lone[0] == len(link.left):
+            left = {}
         operands.update(a for a in _atoms(link.left) if a not in derived)  # not worked out just before
-        written.update(_values(link.left, fractions))  # a fraction's value is not a number of its own
+        written.update(_values(link.left, left))  # a fraction's value is not a number of its own
         if link.right:
-            eqs.append(_equation(link, fractions))
+            eqs.append(_equation(link, left))
         derived.update(_atoms(link.right))
-        derived.update(_values(link.right))
+        derived.update(_values(link.right, _fractions(link.right)))
     loose = numbers - operands - derived - written
     return StepNumbers(numbers, frozenset(operands), frozenset(derived), frozenset(loose), tuple(eqs))
 
 
-def _equation(link: Link, fractions: bool) -> Equation:
+def _equation(link: Link, fractions: Fractions) -> Equation:
     left, right = link.left, link.right
-    grouped = _grouped(left) if fractions else left
+    grouped = _grouped(left, fractions)
     value, stated = _exact(grouped, link.tree if grouped is left else None), _exact(right)
     chained = len(right) > 1 and right[0].kind == "qty" and not (len(right) == 3 and right[1].text in "/÷")
     if stated is not None and stated != value and chained:
@@ -84,6 +88,16 @@ def _equation(link: Link, fractions: bool) -> Equation:
     # An exact match needs no judge (it agrees); the rest, rounded or false, is the engine's.
     holds = value is not None and stated is not None and (stated == value or _judged_true(link))
     return Equation(tuple(_values(left, fractions)), _operators(left, fractions), value, stated, holds)
+
+
+def _fractions(run: Sequence[Item]) -> Fractions:
+    """Each fraction of whole numbers written as one number in the run, by its first item."""
+    out: Fractions = {}
+    for k in range(len(run)):
+        fraction = _fraction(run, k)
+        if fraction is not None:
+            out[k] = fraction
+    return out
 
 
 def _judged_true(link: Link) -> bool:
@@ -125,13 +139,13 @@ def _atoms(run: Sequence[Item]) -> list[Number]:
     return [_number(it.qty.value) for it in run if it.qty is not None]
 
 
-def _values(run: Sequence[Item], fractions: bool = True) -> list[Number]:
-    """The numbers with their values: a fraction written as one number as one number
-    (unless not `fractions`), a percentage as a fraction ("25%" -> 1/4); "n/0" gives none."""
+def _values(run: Sequence[Item], fractions: Fractions) -> list[Number]:
+    """The numbers with their values: a fraction written as one number (one of
+    `fractions`) as one number, a percentage as a fraction ("25%" -> 1/4); "n/0" gives none."""
     out: list[Number] = []
     k = 0
     while k < len(run):
-        fraction = _fraction(run, k) if fractions else None
+        fraction = fractions.get(k)
         if fraction is not None:
             out += [fraction[1]] if fraction[1] is not None else []
             k += fraction[0]
@@ -143,12 +157,13 @@ def _values(run: Sequence[Item], fractions: bool = True) -> list[Number]:
     return out
 
 
-def _operators(run: Sequence[Item], fractions: bool) -> str:
-    """The binary operators, in order, normalised to "+-*/^"; a fraction's slash is none."""
+def _operators(run: Sequence[Item], fractions: Fractions) -> str:
+    """The binary operators, in order, normalised to "+-*/^"; a fraction's slash (one of
+    `fractions`) is none."""
     ops = []
     k = 0
     while k < len(run):
-        fraction = _fraction(run, k) if fractions else None
+        fraction = fractions.get(k)
         if fraction is not None:
             k += fraction[0]
             continue
@@ -166,16 +181,16 @@ def _exact(run: Sequence[Item], tree: Node | None = None) -> Number | None:
     return None if value is None else _number(value)
 
 
-def _grouped(run: tuple[Item, ...]) -> tuple[Item, ...]:
-    """The run with each unspaced fraction in parentheses: "1/4 / 1/4" divides a quarter
-    by a quarter, and "12 / 3/4" divides by three quarters. The run itself where it has
-    no such fraction among other items."""
-    if len(run) <= 3:
+def _grouped(run: tuple[Item, ...], fractions: Fractions) -> tuple[Item, ...]:
+    """The run with each unspaced fraction (of `fractions`) in parentheses: "1/4 / 1/4"
+    divides a quarter by a quarter, and "12 / 3/4" divides by three quarters. The run
+    itself where it has no such fraction among other items."""
+    if len(run) <= 3 or not fractions:
         return run
     out: list[Item] = []
     k = 0
     while k < len(run):
-        fraction = _fraction(run, k)
+        fraction = fractions.get(k)
         if fraction is not None and fraction[0] == 3:
             a, b = run[k], run[k + 2]
             out += (Item("lp", "(", a.start, a.start), *run[k : k + 3], Item("rp", ")", b.end, b.end))

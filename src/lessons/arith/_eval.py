@@ -54,7 +54,7 @@ class Value:
 
     @property
     def mid(self) -> Fraction:
-        return (self.lo + self.hi) / 2
+        return self.lo if self.lo == self.hi else (self.lo + self.hi) / 2
 
 
 @dataclass(frozen=True)
@@ -145,19 +145,28 @@ def evaluate(node: Node, reading: Reading) -> Value:
     op, a, b = node[0], evaluate(node[1], reading), evaluate(node[2], reading)
     if op in "+-":
         return _add(a, b, op == "-")
+    exact = a.lo == a.hi and b.lo == b.hi  # the usual case: one Fraction operation, not four
     if op == "*":
-        return _span((a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi), _product_unit(a, b))
+        unit = _product_unit(a, b)
+        if exact:
+            return _point(a.lo * b.lo, unit)
+        return _span((a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi), unit)
     if op == "/":
         if b.lo <= 0 <= b.hi:
             raise Ambiguous("division by zero")
         unit = a.unit if b.unit is None else None
+        if exact:
+            return _point(a.lo / b.lo, unit)
         return _span((a.lo / b.lo, a.lo / b.hi, a.hi / b.lo, a.hi / b.hi), unit)
     return _power(a, b)
 
 
 def _quantity(q: Quantity, reading: Reading) -> Value:
+    rounded = reading.slack and _looks_rounded(q)
+    if not rounded and q.scale == 1 and not q.percent:
+        return Value(q.value, q.value, q.unit)  # a plain exact number: no Fraction arithmetic
     value, half = q.value, Fraction(0)
-    if reading.slack and _looks_rounded(q):
+    if rounded:
         half = Fraction(1, 2 * 10**q.decimals)
     if q.percent and reading.percent_of_100:
         value, half = value / 100, half / 100
@@ -183,6 +192,9 @@ def _add(a: Value, b: Value, minus: bool) -> Value:
     if a.unit and b.unit and a.unit != b.unit:
         raise Ambiguous("different units added")  # "2 hours + 30 minutes"
     unit = a.unit or b.unit
+    if a.lo == a.hi and b.lo == b.hi:
+        x = a.lo - b.lo if minus else a.lo + b.lo
+        return Value(x, x, unit, a.percent)
     if minus:
         return Value(a.lo - b.hi, a.hi - b.lo, unit, a.percent)
     return Value(a.lo + b.lo, a.hi + b.hi, unit, a.percent)
@@ -210,6 +222,10 @@ def _power(a: Value, b: Value) -> Value:
 
 def _span(ends: tuple[Fraction, ...], unit: str | None) -> Value:
     return Value(min(ends), max(ends), unit)
+
+
+def _point(x: Fraction, unit: str | None) -> Value:
+    return Value(x, x, unit)
 
 
 def operators(node: Node) -> str:

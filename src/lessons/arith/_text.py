@@ -231,11 +231,12 @@ def _quantity(toks: list[tuple[str, str, int, int]], i: int, text: str) -> tuple
     if len(whole) + len(frac) > _MAX_DIGITS or (len(whole) > 1 and whole[0] == "0" and "," not in num):
         # Too long to be a quantity, or zero-padded: a date, a time or a code ("2023-01-05").
         return Item("bad", num, start, end), i + 1
-    value = Fraction(int(whole + frac), 10 ** len(frac))
+    value = Fraction(int(whole + frac), 10 ** len(frac)) if frac else Fraction(int(whole))
     j, percent, unit = i + 1, False, None
+    n = len(toks)
 
     def at(k: int, kind: str) -> bool:
-        return k < len(toks) and toks[k][0] == kind
+        return k < n and toks[k][0] == kind
 
     if at(j, "word") and toks[j][2] == end:  # letters glued to the digits
         word = toks[j][1]

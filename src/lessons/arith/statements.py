@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
 from typing import Iterator, Sequence
 
@@ -277,25 +278,46 @@ def _judge(
     total ("3 × 4 = 12 + 3 = 15" states 12 for 3 × 4).
     """
     lefts = _readings(left, slack=_scales(left))
-    candidates = [(node, _readings(node, slack=False), _slacked(node)) for node in (right, *_left_spine(right))]
-    ambiguous, computed = False, None
-    value = next((v.lo for v in candidates[0][1] if v is not None), None)
-    for lv in lefts:
-        if lv is None:
-            ambiguous = True
-            continue
-        computed = lv.mid if computed is None else computed
-        for node, rvs, slacked in candidates:
-            for reading, rv, rs in zip(_READINGS, rvs, slacked):
-                if rv is None:
-                    ambiguous = True
-                elif _matches(lv, rv.lo, _decimals(node, reading), approx) or _overlaps(lv, rs, approx):
+    candidates = [_tries(node) for node in (right, *_left_spine(right))]
+    ambiguous = any(None in lefts or none for _, none in candidates)
+    computed = next((lv.mid for lv in lefts if lv is not None), None)
+    stated_tries = candidates[0][0]
+    value = stated_tries[0][0].lo if stated_tries else None  # the first reading's
+    for lv in _distinct(lefts):
+        for tries, _ in candidates:
+            for rv, rs, decimals in tries:
+                if _matches(lv, rv.lo, decimals, approx) or _overlaps(lv, rs, approx):
                     return _claim(expression, stated, rv.lo, lv.mid, True, left, approx, not lv.exact, span)
-                elif lv.unit and rv.unit and lv.unit != rv.unit:
+                if lv.unit and rv.unit and lv.unit != rv.unit:
                     ambiguous = True  # "30 minutes × 2 = 1 hour": a conversion, not an error
     if ambiguous or computed is None or value is None:
         return None
     return _claim(expression, stated, value, computed, False, left, approx, False, span)
+
+
+def _distinct(values: list[Value | None]) -> list[Value]:
+    """The values that are not None, each once (readings that agree give one object)."""
+    out: list[Value] = []
+    for v in values:
+        if v is not None and all(v is not seen for seen in out):
+            out.append(v)
+    return out
+
+
+def _tries(node: Node) -> tuple[list[tuple[Value, Value | None, int]], bool]:
+    """A stated side's distinct (value, slacked value, decimals) over the readings, in
+    reading order, and whether some reading is ambiguous. Readings that give the same
+    values and precision would give the same verdict: each is judged once."""
+    tries: list[tuple[Value, Value | None, int]] = []
+    ambiguous = False
+    for reading, rv, rs in zip(_READINGS, _readings(node, slack=False), _slacked(node)):
+        if rv is None:
+            ambiguous = True
+            continue
+        decimals = _decimals(node, reading)
+        if all(rv is not v or rs is not s or decimals != d for v, s, d in tries):
+            tries.append((rv, rs, decimals))
+    return tries, ambiguous
 
 
 def _slacked(node: Node) -> list[Value | None]:
@@ -344,15 +366,22 @@ def _matches(lv: Value, r: Fraction, decimals: int, approx: bool) -> bool:
     be rounded either way (floor and ceiling are common in word problems: "200 / 3 = 66
     full boxes"); a value from rounded inputs may be stated as any of its roundings.
     """
-    unit = Fraction(10) ** -decimals
+    exact = lv.lo == lv.hi
+    if exact and not approx and lv.lo == r:
+        return True  # the usual true statement: no rounding to look at
+    unit = _unit(decimals)
     if approx:
         slack = max(unit / 2, abs(r) / 20)  # "≈" and "about": within 5%
         return lv.lo - slack <= r <= lv.hi + slack
-    if lv.exact:
-        if lv.lo == r:
-            return True
+    if exact:
         return (lv.lo / unit).denominator != 1 and abs(lv.lo - r) < unit
     return lv.lo - unit / 2 <= r <= lv.hi + unit / 2
+
+
+@lru_cache(maxsize=64)
+def _unit(decimals: int) -> Fraction:
+    """The last written place of a number with `decimals` decimals (negative: tens, ...)."""
+    return Fraction(10) ** -decimals
 
 
 def _check_remainder(expression: str, left: Node, m: re.Match[str], spans: bool) -> Claim | None:
