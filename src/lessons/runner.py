@@ -19,7 +19,7 @@ from lessons.records import (
 )
 from lessons.store import Store, StoreError, content_id
 from lessons.tasks import Suite, Task
-from lessons.verify import DEFAULT_METHODS, Verdict, get_verifier, verify
+from lessons.verify import DEFAULT_METHODS, Verdict, verdicts
 
 SplitChoice = Literal["train", "heldout", "all"]
 
@@ -170,14 +170,7 @@ def _attempts(run_id: str, tasks: Sequence[Task], completions, config: EvalConfi
 
 
 def _verdicts(tasks: Sequence[Task], completions: Sequence[Completion], config: EvalConfig) -> list[Verdict]:
-    """A verifier that judges whole responses against their tasks (`tests`, which runs
-    programs) gets the batch at once, to run it in parallel; the others judge each answer."""
-    verifier = get_verifier(config.verifier)
-    batch = getattr(verifier, "judge_responses", None)
-    if callable(batch):
-        return batch(tasks, completions)
-    return [verify(t.answer, c.text, c.finish_reason, verifier=verifier, methods=config.extract)
-            for t, c in zip(tasks, completions)]
+    return verdicts(tasks, completions, config.verifier, config.extract)
 
 
 def _components(backend: Backend, suite: Suite, template: PromptTemplate, config: EvalConfig) -> RunComponents:

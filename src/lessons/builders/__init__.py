@@ -8,8 +8,8 @@
 `lessons.deps.Deps`; `build_lesson_set` takes them made already.
 
 Builders (`builders.names()`): prompt, correction, rejection, pairs, injected, practice,
-stepwise, rl; others join through the entry-point group `lessons.builders`. No builder ever
-sees a held-out task: `load_source` leaves them out and the writer checks again.
+stepwise, rl, feedback (code runs); others join through the entry-point group
+`lessons.builders`. No builder ever sees a held-out task: `load_source` leaves them out and the writer checks again.
 """
 
 from lessons.builders.base import (

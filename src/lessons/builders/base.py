@@ -71,6 +71,14 @@ class NotDiagnosed(ValueError):
         )
 
 
+def require_teacher(builder: str, named: str | None, teacher: Any) -> None:
+    """A builder whose config names a teacher model must have been given its backend."""
+    if named and teacher is None:
+        raise ValueError(
+            f"{builder} teacher {named!r} is configured but no teacher model was given: pass the backend as "
+            f"make_builder({builder!r}, teacher=backend) (`lessons build` resolves -x teacher= itself)")
+
+
 class HeldOutLeak(RuntimeError):
     """A lesson draws on a held-out task. Never expected: lesson sources exclude held-out
     tasks when loaded; this is the writer's second check."""
@@ -85,6 +93,7 @@ builders.register("injected", "lessons.builders.injected:InjectedBuilder")
 builders.register("practice", "lessons.builders.practice:PracticeBuilder")
 builders.register("stepwise", "lessons.builders.stepwise:StepwiseBuilder")
 builders.register("rl", "lessons.builders.rl:RLBuilder")
+builders.register("feedback", "lessons.builders.feedback:FeedbackBuilder")
 
 
 def make_builder(name: str, **resources: Any) -> LessonBuilder:

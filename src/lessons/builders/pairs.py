@@ -3,14 +3,15 @@ same task (the model's own "suboptimal" data, which teaches more than others' mi
 
 Needs a run with several samples per task (`lessons eval --samples 4`), so that some
 tasks have both. With `gold_fallback`, a task never solved gets the gold solution as its
-chosen answer: off-policy, but it covers the tasks that matter most.
+chosen answer (for a code run, the reference program, run against its tests first):
+off-policy, but it covers the tasks that matter most.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lessons.builders._solutions import gold_solution, steps_check_out, unique
+from lessons.builders._solutions import unique
 from lessons.builders.base import Lesson, Provenance, config_args
 from lessons.builders.source import LessonSource
 from lessons.store.db import AttemptRow
@@ -60,11 +61,11 @@ class PairsBuilder:
         task = source.tasks[task_id]
         good = [a for a in attempts if a.correct and a.finish_reason != "length" and a.text.strip()]
         if config.check_steps:
-            good = [a for a in good if steps_check_out(task, a.text)]
+            good = [a for a in good if source.steps_check_out(task, a.text)]
         by_text = {a.text.strip(): a for a in reversed(good)}
         chosen: list[tuple[str, AttemptRow | None]] = [(t, by_text[t]) for t in unique(a.text.strip() for a in good)]
         if not chosen and config.gold_fallback and not any(a.correct for a in attempts):
-            text = gold_solution(task, source.template)
+            text = source.gold_response(task)
             if source.is_correct(task, text):
                 chosen = [(text, None)]
         return chosen

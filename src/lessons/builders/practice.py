@@ -35,7 +35,7 @@ from lessons.arith import UNIT_SKILLS, check_step, find_statements, free_constan
 from lessons.builders._resample import parse_chain, resample
 from lessons.builders._solutions import gold_solution, normalized
 from lessons.builders._teacher import parse_problem, teacher_chat
-from lessons.builders.base import Lesson, Provenance, config_args
+from lessons.builders.base import Lesson, Provenance, config_args, require_teacher
 from lessons.builders.overlap import OverlapIndex
 from lessons.builders.source import LessonSource
 from lessons.diagnose.slices import Predicate, SliceRow, SliceSpec, find_weak_slices, slice_features
@@ -84,10 +84,7 @@ class PracticeBuilder:
               slices: Sequence[WeakSlice] | None = None) -> list[Lesson]:
         """New tasks for the weak slices (or for `slices`, when the caller chose them)."""
         config = config or PracticeConfig()
-        if config.teacher and self.teacher is None:
-            raise ValueError(
-                f"practice teacher {config.teacher!r} is configured but no teacher model was given: pass the "
-                "backend as make_builder('practice', teacher=backend) (`lessons build` resolves -x teacher= itself)")
+        require_teacher(self.name, config.teacher, self.teacher)
         generator = source.suite.source == "builtin:arith"
         train = {normalized(t.prompt) for t in source.tasks.values()}
         copies = OverlapIndex(t.prompt for t in source.tasks.values()) if config.teacher else None

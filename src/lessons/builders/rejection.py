@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lessons.builders._solutions import steps_check_out, unique
+from lessons.builders._solutions import unique
 from lessons.builders.base import Lesson, Provenance, config_args
 from lessons.builders.source import LessonSource
 
@@ -37,7 +37,7 @@ class RejectionBuilder:
             attempts = source.by_task.get(task_id, [])
             correct = [a for a in attempts if a.correct and a.finish_reason != "length" and a.text.strip()]
             if config.check_steps:
-                correct = [a for a in correct if steps_check_out(task, a.text)]
+                correct = [a for a in correct if source.steps_check_out(task, a.text)]
             texts = unique(a.text.strip() for a in correct)
             quota = solution_quota(sum(a.correct for a in attempts), len(attempts), config)
             by_text = {a.text.strip(): a for a in reversed(correct)}  # first attempt of each text

@@ -12,15 +12,16 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
+from lessons.builders._solutions import gold_solution, steps_check_out
 from lessons.diagnose.base import Diagnosis
-from lessons.models.base import Chat
+from lessons.models.base import Chat, Completion
 from lessons.prompts import PromptTemplate, templates
 from lessons.records import SuiteComponent
 from lessons.store.db import AttemptRow, RunRecord, Store
 from lessons.tasks.base import Task
-from lessons.verify import DEFAULT_METHODS, verify
+from lessons.verify import DEFAULT_METHODS, Verdict, Verifier, get_verifier, verdicts
 
 # Generator suites are endless: held-out questions are regenerated from the first this many
 # tasks (holding ~400 held-out ones, twice what `eval --split heldout --limit 200` reaches),
@@ -69,14 +70,42 @@ class LessonSource:
         """The chat the run sent for `task` (no model chat template applied: that is the trainer's job)."""
         return self.template.render(task)
 
+    @functools.cached_property
+    def judge_with(self) -> Verifier:
+        return get_verifier(self.verifier)
+
+    @property
+    def judges_programs(self) -> bool:
+        """Whether the run's verifier judges whole responses by running them (`tests`): texts
+        are programs, with no worked steps to check and a reference program as gold."""
+        return callable(getattr(self.judge_with, "judge_responses", None))
+
+    def judge(self, pairs: Sequence[tuple[Task, str]]) -> list[Verdict]:
+        """Verdicts of the run's own verifier on (task, text) pairs, in order, judged as the
+        run judged its attempts (programs run in the sandbox, in parallel)."""
+        responses = [Completion(text, 0, 0, "stop") for _, text in pairs]
+        return verdicts([t for t, _ in pairs], responses, self.judge_with, self.extract_methods)
+
     def is_correct(self, task: Task, text: str) -> bool:
         """Whether `text` answers `task` correctly by the run's own verifier."""
-        return verify(task.answer, text, verifier=self.verifier, methods=self.extract_methods).correct
+        return self.judge([(task, text)])[0].correct
 
     def checks_wrong(self, task: Task, text: str) -> bool:
         """Whether `text` gives an answer (extracted fine) that the run's verifier rejects."""
-        verdict = verify(task.answer, text, verifier=self.verifier, methods=self.extract_methods)
+        verdict = self.judge([(task, text)])[0]
         return verdict.extraction.status == "ok" and not verdict.correct
+
+    def steps_check_out(self, task: Task, text: str) -> bool:
+        """Whether a right text's working holds no false arithmetic step; a program has no
+        such steps (its tests judged it)."""
+        return self.judges_programs or steps_check_out(task, text)
+
+    def gold_response(self, task: Task) -> str:
+        """The task's gold answer written as a response the run's template asks for: the
+        reference program in a code block, or the gold solution ending in its answer line."""
+        if self.judges_programs:
+            return f"```python\n{task.answer.strip()}\n```"
+        return gold_solution(task, self.template)
 
 
 @dataclass(frozen=True)

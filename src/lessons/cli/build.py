@@ -25,6 +25,8 @@ EMPTY_HINTS = {  # why a builder may produce nothing, and what to do
     "stepwise": "no mistake with a located first wrong step",
     "practice": "no weak slice with a failed train task whose solution can be recomputed",
     "prompt": "no diagnosed mistakes on train tasks",
+    "feedback": "no failed program whose fix passes every test: name a model with -x teacher=MODEL "
+                "(the run's own for its own fixes), or pass -x reference=true",
     "rl": "no train task solved sometimes but not always: evaluate with --samples 8, or pass -x hints=true",
 }
 
@@ -43,7 +45,7 @@ def _options(items: list[str]) -> dict[str, str]:
 @command("build")
 def build_command(
     kind: str = typer.Argument(..., help="Lesson kind: prompt, correction, rejection, pairs, injected, practice, "
-                                         "stepwise, rl (or one a plugin adds)."),
+                                         "stepwise, rl, feedback (or one a plugin adds)."),
     run: Optional[str] = typer.Option(None, "--run", "-r", help="Run name or id whose mistakes to use."),
     out_dir: Optional[str] = typer.Option(None, "--out", "-o", help="Folder to write the lesson set to."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=0, help="Write at most N rows (the first ones)."),

@@ -9,10 +9,10 @@ Extraction failures (no answer, cut off, malformed) are kept apart from wrong an
 
 from lessons.verify.base import Extraction, ExtractionStatus, Verdict, Verifier
 from lessons.verify.extract import DEFAULT_METHODS, METHODS, extract_answer
-from lessons.verify.verdict import verify
+from lessons.verify.verdict import verdicts, verify
 from lessons.verify.verifiers import get_verifier, verifiers
 
 __all__ = [
     "DEFAULT_METHODS", "METHODS", "Extraction", "ExtractionStatus", "Verdict", "Verifier",
-    "extract_answer", "get_verifier", "verifiers", "verify",
+    "extract_answer", "get_verifier", "verdicts", "verifiers", "verify",
 ]
