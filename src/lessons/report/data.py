@@ -47,9 +47,22 @@ def _read(cls: type, section: str, row: Mapping[str, Any]) -> Any:
         raise ValueError(f"report data: {section}: {e}") from None
 
 
-@dataclass(frozen=True)
-class SliceFigure:
-    """One slice's accuracy in each arm, with intervals; fixed/new/persistent when there is a treatment."""
+@dataclass(frozen=True, kw_only=True)
+class _ArmRow:
+    """A row of figures per arm: the treatment's fixed/new/persistent counts when there is
+    one; its JSON is the fields it has."""
+
+    fixed: int | None = None
+    new: int | None = None
+    persistent: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _present(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SliceFigure(_ArmRow):
+    """One slice's accuracy in each arm (fractions), with 95% intervals."""
 
     name: str
     weak: bool | None = None
@@ -60,28 +73,16 @@ class SliceFigure:
     base_ci95: Sequence[float] | None = None
     treatment_ci95: Sequence[float] | None = None
     control_ci95: Sequence[float] | None = None
-    fixed: int | None = None
-    new: int | None = None
-    persistent: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return _present(self)
 
 
-@dataclass(frozen=True)
-class ErrorTypeRow:
-    """Mistakes of one error type in each arm; fixed/new/persistent when there is a treatment."""
+@dataclass(frozen=True, kw_only=True)
+class ErrorTypeRow(_ArmRow):
+    """Mistakes of one error type in each arm (counts)."""
 
     type: str
     base: int | None = None
     treatment: int | None = None
     control: int | None = None
-    fixed: int | None = None
-    new: int | None = None
-    persistent: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return _present(self)
 
 
 @dataclass(frozen=True)
