@@ -74,22 +74,22 @@ def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_att
     assert any(WEAK in s for s in weak["slices"])
     assert weak["treatment_delta_ci95"][0] > 0  # the interval excludes zero
     assert weak["control_delta"] < weak["treatment_delta"]
-    skill = next(s for s in data.slices if s["name"] == f"skill={WEAK}")
-    assert skill["base"] < 0.5 and skill["treatment"] == 1.0  # the treatment learned it
-    assert skill["control"] == skill["base"]  # the control did not
+    skill = next(s for s in data.slices if s.name == f"skill={WEAK}")
+    assert skill.base < 0.5 and skill.treatment == 1.0  # the treatment learned it
+    assert skill.control == skill.base  # the control did not
     assert h["treatment"]["delta"] > h["control"]["delta"]
     lo, hi = h["treatment"]["delta_ci95"]
     assert lo <= h["treatment"]["delta"] <= hi
     # every fixed mistake names its attempts before and after, and those attempts exist
-    fixed = data.changes["fixed"]
-    assert fixed and data.changes["fixed_total"] == len(fixed) and data.changes["new_total"] == 0
+    fixed = data.changes.fixed
+    assert fixed and data.changes.fixed_total == len(fixed) and data.changes.new_total == 0
     for change in fixed:
-        before, after = store.attempt(change["before"]["attempt_id"]), store.attempt(change["after"]["attempt_id"])
-        assert before.task_id == after.task_id == change["task_id"]
+        before, after = store.attempt(change.before.attempt_id), store.attempt(change.after.attempt_id)
+        assert before.task_id == after.task_id == change.task_id
         assert not before.correct and after.correct
-    types = {row["type"]: row for row in data.error_types}
-    assert sum(r["fixed"] for r in types.values()) == len(fixed)
-    assert skill["fixed"] == round(skill["tasks"] * (1 - skill["base"])) and skill["new"] == 0
+    types = {row.type: row for row in data.error_types}
+    assert sum(r.fixed for r in types.values()) == len(fixed)
+    assert skill.fixed == round(skill.tasks * (1 - skill.base)) and skill.new == 0
     assert [m["name"] for m in data.lineage] == ["base-model", "t-r1-treatment", "t-r1-control"]
     assert data.lineage[1]["base"] == "base-model" and data.lineage[1]["lessons"]["rows"] == data.rounds[0]["rows"]
 

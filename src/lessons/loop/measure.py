@@ -123,7 +123,8 @@ def target_figures(store: Store, stages: Stages, r: int, arms: dict[str, Arm | N
     out = {"slices": [s.name for s in stages[(r, "target")].slices], "from_sample": inside}
     out |= figures(joined, tasks, seed)
     out |= outcome_counts(joined["base"], joined["treatment"], tasks)
-    out["error_types"] = type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)
+    rows = type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)
+    out["error_types"] = [r.to_json() for r in rows]  # the target is still an untyped section
     return out
 
 

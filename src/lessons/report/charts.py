@@ -15,6 +15,7 @@ from typing import Sequence
 from markupsafe import Markup
 
 from lessons.formatting import ci_pct, ci_pts, pct, pts
+from lessons.report.data import SliceFigure
 
 SERIES = ("base", "treatment", "control")
 CHAR_W = 6.6  # mean width of a 12-unit system-font character, to size label margins
@@ -94,11 +95,11 @@ def delta_chart(rows: Sequence[dict], chart_id: str = "chart-headline") -> Marku
     return _svg(chart_id, width, height, label, Markup("").join(parts))
 
 
-def slice_chart(slices: Sequence[dict], series: Sequence[str], chart_id: str = "chart-slices") -> Markup:
+def slice_chart(slices: Sequence[SliceFigure], series: Sequence[str], chart_id: str = "chart-slices") -> Markup:
     """Grouped horizontal bars: accuracy per slice for each series, with 95% whiskers."""
     if not slices or not series:
         return Markup("")
-    names = [_clip(str(s.get("name", "")), 36) for s in slices]
+    names = [_clip(str(s.name), 36) for s in slices]
     left = max(len(n) for n in names) * CHAR_W + 40
     width, right, bar_h, gap, top = 760, 56, 12, 14, 8
     group_h = bar_h * len(series) + gap
@@ -114,19 +115,20 @@ def slice_chart(slices: Sequence[dict], series: Sequence[str], chart_id: str = "
     for i, (s, name) in enumerate(zip(slices, names)):
         y0 = top + group_h * i
         mid = y0 + bar_h * len(series) / 2
-        cls = "label weak" if s.get("weak") else "label"
-        tip = f"{s.get('name', '')} ({s.get('tasks', '?')} tasks)" + "".join(
-            f"; {k} {pct(s.get(k))} {ci_pct(s.get(k + '_ci95'))}" for k in series if s.get(k) is not None)
+        cls = "label weak" if s.weak else "label"
+        tip = f"{s.name} ({'?' if s.tasks is None else s.tasks} tasks)" + "".join(
+            f"; {k} {pct(getattr(s, k))} {ci_pct(getattr(s, k + '_ci95'))}" for k in series
+            if getattr(s, k) is not None)
         parts.append(Markup('<g class="slice"><title>{}</title>').format(tip))
-        parts.append(_text(left - 10, mid + 4, name + (" ▲" if s.get("weak") else ""), cls, "end"))
+        parts.append(_text(left - 10, mid + 4, name + (" ▲" if s.weak else ""), cls, "end"))
         for j, k in enumerate(series):
-            v = s.get(k)
+            v = getattr(s, k)
             if v is None:
                 continue
             yb = y0 + j * bar_h
             parts.append(Markup('<rect class="bar s-{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{}"/>').format(
                 k, left, yb + 1, x(v) - left, bar_h - 2))
-            ci = s.get(k + "_ci95")
+            ci = getattr(s, k + "_ci95")
             if ci:
                 parts.append(_whisker(x(ci[0]), x(ci[1]), yb + bar_h / 2, 3))
             end = x(ci[1]) if ci else x(v)

@@ -17,6 +17,7 @@ import numpy as np
 
 from lessons.diagnose.slices import Predicate, SliceSpec
 from lessons.metrics import Outcomes, bootstrap_ci, outcomes, paired_bootstrap, task_scores
+from lessons.report.data import Change, ChangeSide, Changes, ErrorTypeRow, SliceFigure
 from lessons.store import Store
 from lessons.store.db import AttemptRow
 
@@ -74,7 +75,7 @@ def paired_delta(a: Arm, b: Arm, tasks: Sequence[str], seed: int) -> tuple[float
 
 
 def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str],
-               weak: Iterable[SliceSpec], seed: int) -> list[dict[str, Any]]:
+               weak: Iterable[SliceSpec], seed: int) -> list[SliceFigure]:
     """The round's weak slices, then every skill: accuracy of each arm with intervals and
     the fixed/new/persistent counts of the treatment."""
     groups: list[tuple[str, bool, list[str]]] = []
@@ -97,7 +98,7 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
                 row[key], row[f"{key}_ci95"] = acc["accuracy"], acc["ci95"]
         if treat is not None:
             row |= outcome_counts(base, treat, members)
-        rows.append(row)
+        rows.append(SliceFigure(**row))
     return rows
 
 
@@ -109,7 +110,7 @@ def outcome_counts(base: Arm, treat: Arm, tasks: Iterable[str]) -> dict[str, int
     return _split(base, treat, tasks).counts()
 
 
-def type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str]) -> list[dict[str, Any]]:
+def type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence[str]) -> list[ErrorTypeRow]:
     """Mistakes per error type in each arm (Pareto order of the base); fixed and persistent
     mistakes counted under the base's type, new ones under the treatment's."""
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: {"base": 0, "treatment": 0, "control": 0, "fixed": 0,
@@ -127,31 +128,31 @@ def type_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequence
                 rows[base.error_type(t)][kind] += 1
         for t in split.new:
             rows[treat.error_type(t)]["new"] += 1
-    out = [{"type": k} | v for k, v in rows.items()]
-    out.sort(key=lambda r: (-r["base"], -r["treatment"], r["type"]))
+    out = [ErrorTypeRow(type=k, **v) for k, v in rows.items()]
+    out.sort(key=lambda r: (-(r.base or 0), -(r.treatment or 0), r.type))
     if treat is None:
-        out = [{"type": r["type"], "base": r["base"]} for r in out]
+        out = [ErrorTypeRow(type=r.type, base=r.base) for r in out]
     return out
 
 
-def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[SliceSpec]) -> dict[str, Any]:
-    def side(arm: Arm, t: str) -> dict[str, Any]:
+def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[SliceSpec]) -> Changes:
+    def side(arm: Arm, t: str) -> ChangeSide:
         a = arm.first[t]
-        return {"attempt_id": a.id, "answer": a.answer, "correct": a.correct, "response": a.text}
+        return ChangeSide(attempt_id=a.id, answer=a.answer, correct=a.correct, response=a.text)
 
-    def entry(t: str, kind: str) -> dict[str, Any]:
+    def entry(t: str, kind: str) -> Change:
         a = base.first[t]
         hit = [str(p) for p in weak if p.matches(base.first[t].metadata)]
         named = hit[0] if hit else str(Predicate("skill", value=str(a.skill)))  # "skill=None" as before
-        return {"task_id": t, "question": a.prompt, "gold": a.gold, "slice": named,
-                "weak": bool(hit), "error_type": base.error_type(t) if kind == "fixed" else treat.error_type(t),
-                "before": side(base, t), "after": side(treat, t)}
+        return Change(task_id=t, question=a.prompt, gold=a.gold, slice=named, weak=bool(hit),
+                      error_type=base.error_type(t) if kind == "fixed" else treat.error_type(t),
+                      before=side(base, t), after=side(treat, t))
 
     split = _split(base, treat, tasks)
     fixed, new, persistent = split.fixed, split.new, split.persistent
-    return {"fixed": [entry(t, "fixed") for t in fixed[:MAX_CHANGES]],
-            "new": [entry(t, "new") for t in new[:MAX_CHANGES]],
-            "fixed_total": len(fixed), "new_total": len(new), "persistent": len(persistent)}
+    return Changes(fixed=tuple(entry(t, "fixed") for t in fixed[:MAX_CHANGES]),
+                   new=tuple(entry(t, "new") for t in new[:MAX_CHANGES]),
+                   fixed_total=len(fixed), new_total=len(new), persistent=len(persistent))
 
 
 def clusters(store: Store, run_name: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from jinja2 import Environment, PackageLoader, Undefined
 from markupsafe import Markup, escape
@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from lessons.atomic import write_text
 from lessons import formatting
 from lessons.report import charts
-from lessons.report.data import ReportData
+from lessons.report.data import Changes, ReportData, SliceFigure
 from lessons.report.figures import MAX_CHANGES, MAX_EXAMPLES
 LONG_RESPONSE = 700  # characters after which a response starts collapsed
 
@@ -108,8 +108,8 @@ def headline_rows(headline: Mapping[str, Any]) -> list[dict]:
     return rows
 
 
-def series_present(rows: list[Mapping[str, Any]]) -> list[str]:
-    return [k for k in charts.SERIES if any(r.get(k) is not None for r in rows)]
+def series_present(rows: Sequence[SliceFigure]) -> list[str]:
+    return [k for k in charts.SERIES if any(getattr(r, k) is not None for r in rows)]
 
 
 def lineage_tree(models: list[Mapping[str, Any]]) -> list[dict]:
@@ -142,14 +142,14 @@ def build_context(data: ReportData, max_changes: int = MAX_CHANGES) -> dict[str,
         raise ValueError("report data needs a 'title'")
     headline = data.headline or {}
     slices = list(data.slices or [])
-    etypes = sorted(data.error_types or [], key=lambda e: -(e.get("base") or 0))
+    etypes = sorted(data.error_types or [], key=lambda e: -(e.base or 0))
     clusters = sorted(data.clusters or [], key=lambda c: -(c.get("size") or 0))
     cluster_total = sum(c.get("size") or 0 for c in clusters) or 1
-    changes = data.changes or {}
-    fixed, new = list(changes.get("fixed") or []), list(changes.get("new") or [])
+    changes = data.changes or Changes()
+    fixed, new = list(changes.fixed), list(changes.new)
     slice_series = series_present(slices)
     etype_cols = [k for k in ("base", "treatment", "control", "fixed", "new", "persistent")
-                  if any(e.get(k) is not None for e in etypes)]
+                  if any(getattr(e, k) is not None for e in etypes)]
     ctx: dict[str, Any] = {
         "title": data.title, "subtitle": data.subtitle, "generated_at": data.generated_at,
         "config": flatten(data.config or {}),
@@ -159,12 +159,12 @@ def build_context(data: ReportData, max_changes: int = MAX_CHANGES) -> dict[str,
         "slices": slices, "slice_series": slice_series,
         "slice_chart": charts.slice_chart(slices, slice_series),
         "error_types": etypes, "etype_cols": etype_cols,
-        "pareto_chart": charts.pareto_chart([(e.get("type", "?"), e.get("base") or 0) for e in etypes]),
+        "pareto_chart": charts.pareto_chart([(e.type, e.base or 0) for e in etypes]),
         "clusters": [{**c, "share": (c.get("size") or 0) / cluster_total} for c in clusters],
         "max_examples": MAX_EXAMPLES,
         "fixed": fixed[:max_changes], "fixed_more": max(0, len(fixed) - max_changes), "fixed_total": len(fixed),
         "new": new[:max_changes], "new_more": max(0, len(new) - max_changes), "new_total": len(new),
-        "persistent": changes.get("persistent"),
+        "persistent": changes.persistent,
         "lineage": lineage_tree(list(data.lineage or [])),
     }
     ctx["has_changes"] = bool(fixed or new or ctx["persistent"])
