@@ -80,7 +80,9 @@ def solve(tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: in
             key = normalized(a.text)
             if key not in seen[a.task_id]:
                 seen[a.task_id].add(key)
-                found[a.task_id].append(Solution(by_id[a.task_id], a.text, a.id, origin))
+                mine = found[a.task_id]
+                mine.append(Solution(by_id[a.task_id], a.text, a.id, origin))
+                mine.sort(key=lambda s: len(s.text))  # the shortest first (stable: ties keep their order)
 
     def collect(name: str, posed: Sequence[Task], n: int, origin: str) -> None:
         if posed and n >= 1:
@@ -134,9 +136,8 @@ def _round_robin(tasks: Sequence[Task], found: dict[str, list[Solution]], keep: 
         for t in tasks:
             if len(out) >= budget:
                 return out
-            mine = sorted(found[t.id], key=lambda s: len(s.text))  # the shortest first (stable)
-            if rank < len(mine):
-                s = mine[rank]
+            if rank < len(found[t.id]):
+                s = found[t.id][rank]
                 if s.origin == "hinted":
                     if hinted_rows >= hinted_cap:
                         continue
