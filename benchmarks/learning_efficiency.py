@@ -148,7 +148,8 @@ def main() -> None:
     from lessons.store import Store
 
     store = Store.open(args.db)
-    pooled = {name: pooled_figures(store, [v["name"] for v in loops if v["variant"] == name])
+    pooled = {name: {view: figs.to_json() for view, figs in
+                     pooled_figures(store, [v["name"] for v in loops if v["variant"] == name]).items()}
               for name, _, _ in variants}
     print(json.dumps({"pooled": pooled}), flush=True)
     if args.results:

@@ -69,17 +69,17 @@ def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_att
     run_loop(store, config, deps=deps)
     data = loop_report_data(store, "t")
     h = data.headline
-    assert h["tasks"] == config.heldout_tasks
-    weak = h["weak_slices"]
-    assert any(WEAK in s for s in weak["slices"])
-    assert weak["treatment_delta_ci95"][0] > 0  # the interval excludes zero
-    assert weak["control_delta"] < weak["treatment_delta"]
+    assert h.tasks == config.heldout_tasks
+    weak = h.weak_slices
+    assert any(WEAK in s for s in weak.slices)
+    assert weak.treatment_delta_ci95[0] > 0  # the interval excludes zero
+    assert weak.control_delta < weak.treatment_delta
     skill = next(s for s in data.slices if s.name == f"skill={WEAK}")
     assert skill.base < 0.5 and skill.treatment == 1.0  # the treatment learned it
     assert skill.control == skill.base  # the control did not
-    assert h["treatment"]["delta"] > h["control"]["delta"]
-    lo, hi = h["treatment"]["delta_ci95"]
-    assert lo <= h["treatment"]["delta"] <= hi
+    assert h.treatment.delta > h.control.delta
+    lo, hi = h.treatment.delta_ci95
+    assert lo <= h.treatment.delta <= hi
     # every fixed mistake names its attempts before and after, and those attempts exist
     fixed = data.changes.fixed
     assert fixed and data.changes.fixed_total == len(fixed) and data.changes.new_total == 0

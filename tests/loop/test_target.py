@@ -370,18 +370,18 @@ def test_the_report_puts_the_target_first_with_intervals_and_fixed_and_new_mista
     store = Store.open(":memory:")
     state = run_loop(store, config, deps=deps)
     data = loop_report_data(store, "t")
-    t = data.headline["target"]
+    t = data.headline.target
     judged = state.get(1, "heldout-target")
-    assert t["tasks"] == config.target_tasks == judged.tasks + t["from_sample"]
-    assert t["treatment"]["delta"] > t["control"]["delta"] and t["treatment"]["delta_ci95"][0] > 0
-    lo, hi = t["advantage"]["ci95"]
-    assert lo <= t["advantage"]["delta"] <= hi and lo > 0
-    assert t["fixed"] > 0 and t["new"] == 0
+    assert t.tasks == config.target_tasks == judged.tasks + t.from_sample
+    assert t.treatment.delta > t.control.delta and t.treatment.delta_ci95[0] > 0
+    lo, hi = t.advantage.ci95
+    assert lo <= t.advantage.delta <= hi and lo > 0
+    assert t.fixed > 0 and t.new == 0
     from lessons.report import render_report
 
     html = render_report(data)
     assert html.index("On the target") < html.index("(a random sample)")  # the target comes first
-    assert f"{t['tasks']} held-out tasks" in html and t["slices"][0] in html
+    assert f"{t.tasks} held-out tasks" in html and t.slices[0] in html
     slices = [s.spec for s in state.get(1, "target").slices]
     heldout = store.get_run(judged.runs["base"])
     for task in store.tasks(heldout.suite_id, heldout.task_ids):
@@ -400,9 +400,9 @@ def test_seeds_draw_their_own_train_tasks_share_the_heldout_runs_and_pool(world,
     assert first.get(0, "heldout-base").run == second.get(0, "heldout-base").run
     pooled = pooled_figures(store, ["t", "t1"])
     one = [loop_report_data(store, n).headline for n in ("t", "t1")]
-    assert pooled["overall"]["tasks"] == sum(h["tasks"] for h in one)
-    assert pooled["target"]["tasks"] == sum(h["target"]["tasks"] for h in one)
-    mean = sum(h["target"]["advantage"]["delta"] * h["target"]["tasks"] for h in one) / pooled["target"]["tasks"]
-    assert abs(pooled["target"]["advantage"]["delta"] - mean) < 1e-9
-    lo, hi = pooled["target"]["advantage"]["ci95"]
-    assert 0 < lo <= pooled["target"]["advantage"]["delta"] <= hi
+    assert pooled["overall"].tasks == sum(h.tasks for h in one)
+    assert pooled["target"].tasks == sum(h.target.tasks for h in one)
+    mean = sum(h.target.advantage.delta * h.target.tasks for h in one) / pooled["target"].tasks
+    assert abs(pooled["target"].advantage.delta - mean) < 1e-9
+    lo, hi = pooled["target"].advantage.ci95
+    assert 0 < lo <= pooled["target"].advantage.delta <= hi

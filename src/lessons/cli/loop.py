@@ -12,7 +12,7 @@ from rich.table import Table
 
 from lessons.cli.app import CliError, DbOption, JsonOption, bar_on_stderr, command, emit_json, err, open_store, out
 from lessons.formatting import ci_pct, ci_pts, pct, pts
-from lessons.report.data import ReportData
+from lessons.report.data import Figures, Headline, ReportData
 
 
 def _mix(text: Optional[str]) -> Optional[dict[str, float]]:
@@ -122,43 +122,37 @@ def loop_command(
 
 
 def _render_headline(data: ReportData, path: str, as_json: bool) -> None:
-    h = data.headline or {}
+    h = data.headline or Headline()
     if as_json:
-        emit_json({"target": h.get("target"), "base": h.get("base"), "treatment": h.get("treatment"),
-                   "control": h.get("control"), "advantage": h.get("advantage"), "weak_slices": h.get("weak_slices"),
-                   "tasks": h.get("tasks"), "rounds": data.rounds, "wall_s": data.wall_s,
-                   "report": path})
+        emit_json({**{k: None for k in ("target", "base", "treatment", "control", "advantage", "weak_slices", "tasks")},
+                   **h.to_json(), "rounds": data.rounds, "wall_s": data.wall_s, "report": path})
         return
-    target = h.get("target")
+    target = h.target
     if target:
-        out.print(_arms_table(target, f"target {'; '.join(target['slices'])}: {target['tasks']} held-out tasks"))
-        line = f"target: fixed {target['fixed']}, new {target['new']}"
-        if target.get("advantage"):
-            line += f"; treatment - control {pts(target['advantage']['delta'])} {ci_pts(target['advantage']['ci95'])}"
+        out.print(_arms_table(target, f"target {'; '.join(target.slices or [])}: {target.tasks} held-out tasks"))
+        line = f"target: fixed {target.fixed}, new {target.new}"
+        if target.advantage:
+            line += f"; treatment - control {pts(target.advantage.delta)} {ci_pts(target.advantage.ci95)}"
         out.print(escape(line))
-    out.print(_arms_table(h, f"held-out: {h.get('tasks', 0)} tasks (a random sample)"))
-    weak = h.get("weak_slices")
+    out.print(_arms_table(h, f"held-out: {h.tasks or 0} tasks (a random sample)"))
+    weak = h.weak_slices
     if weak:
-        line = (f"weak slices ({weak['tasks']} held-out tasks: {escape('; '.join(weak['slices']))}): treatment "
-                f"{pts(weak['treatment_delta'])} {ci_pts(weak['treatment_delta_ci95'])}")
-        if "control_delta" in weak:
-            line += f", control {pts(weak['control_delta'])} {ci_pts(weak['control_delta_ci95'])}"
+        line = (f"weak slices ({weak.tasks} held-out tasks: {escape('; '.join(weak.slices or []))}): treatment "
+                f"{pts(weak.treatment_delta)} {ci_pts(weak.treatment_delta_ci95)}")
+        if weak.control_delta is not None:
+            line += f", control {pts(weak.control_delta)} {ci_pts(weak.control_delta_ci95)}"
         out.print(line)
-    adv = h.get("advantage")
-    if adv:
-        out.print(f"treatment - control: {pts(adv['delta'])} {ci_pts(adv['ci95'])}")
+    if h.advantage:
+        out.print(f"treatment - control: {pts(h.advantage.delta)} {ci_pts(h.advantage.ci95)}")
     out.print(f"report: [bold]{escape(path)}[/bold]")
 
 
-def _arms_table(figures: dict[str, Any], title: str) -> Table:
+def _arms_table(figures: Figures, title: str) -> Table:
     table = Table("arm", "model", "accuracy", "95% interval", "change", "95% interval", title=escape(title))
-    for key in ("base", "treatment", "control"):
-        arm = figures.get(key)
-        if not arm:
-            continue
-        change = "" if key == "base" else pts(arm["delta"])
-        ci = "" if key == "base" else ci_pts(arm["delta_ci95"])
-        table.add_row(key, escape(arm["name"]), pct(arm["accuracy"]), ci_pct(arm["ci95"]), change, ci)
+    for key, arm in figures.arms.items():
+        change = "" if key == "base" else pts(arm.delta)
+        ci = "" if key == "base" else ci_pts(arm.delta_ci95)
+        table.add_row(key, escape(arm.name or ""), pct(arm.accuracy), ci_pct(arm.ci95), change, ci)
     return table
 
 
@@ -183,6 +177,6 @@ def report_command(
         raise CliError(f"no loop or run named {target!r} in {store.path}")
     write_report(data, output)
     if as_json:
-        emit_json({"report": output, "title": data.title, "headline": data.headline})
+        emit_json({"report": output, "title": data.title, "headline": data.headline.to_json() if data.headline else None})
         return
     out.print(f"report: [bold]{escape(output)}[/bold]")

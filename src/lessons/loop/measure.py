@@ -10,8 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from lessons.diagnose.slices import SliceSpec
 from lessons.loop.stages import StageRecord, Trained, load_stages
-from lessons.report.data import ReportData
+from lessons.report.data import Advantage, Figures, Headline, ReportData, TargetFigures, WeakSlices
 from lessons.report.figures import (
     Arm, accuracy_figure, changes, clusters, lineage, outcome_counts, paired_delta, slice_rows, type_rows,
 )
@@ -48,7 +49,7 @@ def loop_report_data(store: Store, name: str) -> ReportData:
     rounds = sorted({r for r, s in stages if r > 0 and s == "heldout-treatment"})
     if not rounds:  # base evaluated, nothing trained yet: what there is
         tasks = sorted(base.scores)
-        return dataclasses.replace(report, headline={"tasks": len(tasks), "base": accuracy_figure(base, tasks, seed)},
+        return dataclasses.replace(report, headline=Headline(tasks=len(tasks), base=accuracy_figure(base, tasks, seed)),
                                    error_types=type_rows(base, None, None, tasks),
                                    lineage=lineage(store, [config["model"]]))
     return _with_arms(report, store, stages, base, rounds, seed)
@@ -66,15 +67,14 @@ def _with_arms(report: ReportData, store: Store, stages: Stages, base: Arm, roun
     arms = [base, treat] + ([control] if control else [])
     tasks = sorted(set.intersection(*(set(a.scores) for a in arms)))
     weak = list(dict.fromkeys(w.spec for r in rounds for w in stages[(r, "build")].weak_slices))  # once each, in order
-    headline = figures({"base": base, "treatment": treat, "control": control}, tasks, seed)
+    overall = figures({"base": base, "treatment": treat, "control": control}, tasks, seed)
     in_weak = [t for t in tasks if any(p.matches(base.first[t].metadata) for p in weak)]
-    if weak:
-        headline["weak_slices"] = _slice_gain(base, treat, control, in_weak, seed) | {
-            "slices": [str(p) for p in weak]}
+    weak_slices = _slice_gain(base, treat, control, in_weak, weak, seed) if weak else None
     target = None
     if (last, "heldout-target") in stages:
         target = target_figures(store, stages, last, {"base": base, "treatment": treat, "control": control}, tasks, seed)
-        headline["target"] = {k: v for k, v in target.items() if k not in ("changes", "error_types")}
+    headline = Headline(**_fields(overall), weak_slices=weak_slices,
+                        target=dataclasses.replace(target, error_types=None) if target else None)
     trained = [stages[(r, f"{kind}-{arm}")].model for r in rounds for arm in ("treatment", "control")
                for kind in ("train", "dpo") if (r, f"{kind}-{arm}") in stages]
     return dataclasses.replace(
@@ -98,7 +98,7 @@ def target_arms(store: Store, stages: Stages, r: int, arms: dict[str, Arm | None
     return joined, sorted(set.intersection(*(set(a.scores) for a in joined.values())))
 
 
-def figures(arms: dict[str, Any], tasks: Sequence[str], seed: int) -> dict[str, Any]:
+def figures(arms: dict[str, Any], tasks: Sequence[str], seed: int) -> Figures:
     """Accuracy of each arm with its interval; change from base and treatment - control,
     paired by task, with theirs. `arms` maps base/treatment/control to anything with
     `scores` (task -> share correct), `name` and `model`."""
@@ -107,25 +107,28 @@ def figures(arms: dict[str, Any], tasks: Sequence[str], seed: int) -> dict[str, 
     for key in ("treatment", "control"):
         if arms.get(key) is not None:
             delta, ci = paired_delta(base, arms[key], tasks, seed)
-            out[key] = accuracy_figure(arms[key], tasks, seed) | {"delta": delta, "delta_ci95": ci}
+            out[key] = dataclasses.replace(accuracy_figure(arms[key], tasks, seed), delta=delta, delta_ci95=ci)
     if arms.get("treatment") is not None and arms.get("control") is not None:
         delta, ci = paired_delta(arms["control"], arms["treatment"], tasks, seed)
-        out["advantage"] = {"delta": delta, "ci95": ci}
-    return out
+        out["advantage"] = Advantage(delta=delta, ci95=ci)
+    return Figures(**out)
+
+
+def _fields(figs: Figures) -> dict[str, Any]:
+    """The fields of `figs`, to build a record that extends `Figures` from it."""
+    return {f.name: getattr(figs, f.name) for f in dataclasses.fields(Figures)}
 
 
 def target_figures(store: Store, stages: Stages, r: int, arms: dict[str, Arm | None], sample: Sequence[str],
-                   seed: int) -> dict[str, Any]:
+                   seed: int) -> TargetFigures:
     """The round's target (`target_arms`), shaped as the overall figures, then the
-    target's fixed and new mistakes."""
+    target's fixed and new mistakes and its error types."""
     joined, tasks = target_arms(store, stages, r, arms, sample)
     inside = len([t for t in sample if t in set(joined["base"].scores)])
-    out = {"slices": [s.name for s in stages[(r, "target")].slices], "from_sample": inside}
-    out |= figures(joined, tasks, seed)
-    out |= outcome_counts(joined["base"], joined["treatment"], tasks)
-    rows = type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)
-    out["error_types"] = [r.to_json() for r in rows]  # the target is still an untyped section
-    return out
+    return TargetFigures(
+        slices=[s.name for s in stages[(r, "target")].slices], from_sample=inside, **_fields(figures(joined, tasks, seed)),
+        **outcome_counts(joined["base"], joined["treatment"], tasks),
+        error_types=tuple(type_rows(joined["base"], joined["treatment"], joined.get("control"), tasks)))
 
 
 @dataclass
@@ -137,7 +140,7 @@ class _Pooled:
     scores: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
-def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[str, Any]:
+def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[str, Figures]:
     """The target and overall figures over several loops at once (seeds of one config):
     every loop's tasks count as tasks of their own, so the intervals are over all of them."""
     pooled: dict[str, dict[str, _Pooled]] = {"overall": {}, "target": {}}
@@ -190,12 +193,14 @@ def _round_row(stages: Stages, r: int) -> dict[str, Any]:
     }
 
 
-def _slice_gain(base: Arm, treat: Arm, control: Arm | None, tasks: Sequence[str], seed: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"tasks": len(tasks), "base": accuracy_figure(base, tasks, seed)["accuracy"],
-                           "treatment": accuracy_figure(treat, tasks, seed)["accuracy"]}
+def _slice_gain(base: Arm, treat: Arm, control: Arm | None, tasks: Sequence[str], weak: Sequence[SliceSpec],
+                seed: int) -> WeakSlices:
+    out: dict[str, Any] = {"tasks": len(tasks), "slices": [str(p) for p in weak],
+                           "base": accuracy_figure(base, tasks, seed).accuracy,
+                           "treatment": accuracy_figure(treat, tasks, seed).accuracy}
     out["treatment_delta"], out["treatment_delta_ci95"] = paired_delta(base, treat, tasks, seed)
     if control is not None:
-        out["control"] = accuracy_figure(control, tasks, seed)["accuracy"]
+        out["control"] = accuracy_figure(control, tasks, seed).accuracy
         out["control_delta"], out["control_delta_ci95"] = paired_delta(base, control, tasks, seed)
         out["advantage"], out["advantage_ci95"] = paired_delta(control, treat, tasks, seed)
-    return out
+    return WeakSlices(**out)

@@ -6,15 +6,12 @@ Every section but `title` is optional; a section left out (None) or empty is not
 so a single run's report, with no treatment or control, renders too. Accuracies and their
 intervals are fractions in [0, 1]; deltas are differences of them. The sections' rows::
 
-    headline: {tasks, base: FIGURE, treatment / control: FIGURE + {delta, delta_ci95},
-               advantage: {delta, ci95},          # treatment - control, paired
-               weak_slices: {tasks, slices, base, treatment, control, treatment_delta,
-                             treatment_delta_ci95, control_delta, control_delta_ci95},
-               target: the headline's shape on the target's tasks + {slices, from_sample, fixed, new}}
-    FIGURE = {name, run, accuracy, ci95}
+    headline: Headline           # every arm on the random sample (Figures), weak_slices, target
+    target: TargetFigures        # the same shape on the target's tasks + slices, from_sample,
+                                 # fixed, new, persistent, error_types
     rounds: [{round, train_run, train_accuracy, mistakes, lessons: {builder: rows}, rows,
               control_rows, steps, treatment_model, control_model, pairs, wall_s, ...}]
-    slices: [SliceFigure]        # typed records below; their JSON leaves out None fields
+    slices: [SliceFigure]        # typed records (below) all; their JSON leaves out None fields
     error_types: [ErrorTypeRow]
     clusters: [{id, name, size, terms, error_types, examples: [{attempt_id, task_id,
                 question, response, wrong_step, error_type, gold, answer}]}]
@@ -25,39 +22,63 @@ intervals are fractions in [0, 1]; deltas are differences of them. The sections'
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, Sequence
-
-
-def _present(record: Any) -> dict[str, Any]:
-    """A row's JSON: the fields it has, in order (None ones left out, as a row that lacks
-    an arm lacks its keys)."""
-    return {f.name: getattr(record, f.name) for f in fields(record) if getattr(record, f.name) is not None}
-
-
-def _read(cls: type, section: str, row: Mapping[str, Any]) -> Any:
-    """`cls` from one JSON row; an unknown or missing key is a one-line error naming the section."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(row) - known)
-    if unknown:
-        raise ValueError(f"report data: {section}: unknown keys {unknown}; known: {', '.join(sorted(known))}")
-    try:
-        return cls(**row)
-    except TypeError as e:
-        raise ValueError(f"report data: {section}: {e}") from None
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Mapping, Sequence
 
 
 @dataclass(frozen=True, kw_only=True)
-class _ArmRow:
+class _Record:
+    """A typed row of the report. Its JSON is the fields it has, in order (None ones left
+    out, as a row that lacks an arm lacks its keys), nested records as their JSON; it is
+    read back from that JSON by `read`, an unknown or missing key being a one-line error
+    that names the section."""
+
+    _nested: ClassVar[Mapping[str, type]] = {}  # field -> the record it holds
+    _lists: ClassVar[Mapping[str, type]] = {}  # field -> the record each of its items is
+    _keep_none: ClassVar[bool] = False  # a row whose None fields are shown as null
+
+    def to_json(self) -> dict[str, Any]:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and not self._keep_none:
+                continue
+            if f.name in self._nested and value is not None:
+                value = value.to_json()
+            elif f.name in self._lists and value is not None:
+                value = [item.to_json() for item in value]
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def read(cls, section: str, row: Mapping[str, Any]) -> Any:
+        if not isinstance(row, Mapping):
+            raise ValueError(f"report data: {section}: expected an object, got {type(row).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(row) - known)
+        if unknown:
+            raise ValueError(f"report data: {section}: unknown keys {unknown}; known: {', '.join(sorted(known))}")
+        values = dict(row)
+        for name, record in cls._nested.items():
+            if values.get(name) is not None:
+                values[name] = record.read(f"{section}: {name}", values[name])
+        for name, record in cls._lists.items():
+            if values.get(name) is not None:
+                values[name] = tuple(record.read(f"{section}: {name}", item) for item in values[name])
+        try:
+            return cls(**values)
+        except TypeError as e:
+            raise ValueError(f"report data: {section}: {e}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ArmRow(_Record):
     """A row of figures per arm: the treatment's fixed/new/persistent counts when there is
-    one; its JSON is the fields it has."""
+    one."""
 
     fixed: int | None = None
     new: int | None = None
     persistent: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return _present(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,22 +106,108 @@ class ErrorTypeRow(_ArmRow):
     control: int | None = None
 
 
-@dataclass(frozen=True)
-class ChangeSide:
+@dataclass(frozen=True, kw_only=True)
+class Figure(_Record):
+    """One arm's accuracy on a set of tasks, with its 95% interval; for the treatment and
+    the control also the paired change from the base, with its interval."""
+
+    name: str | None = None  # the model
+    run: str | None = None  # the run measured
+    accuracy: float | None = None
+    ci95: Sequence[float] | None = None
+    delta: float | None = None
+    delta_ci95: Sequence[float] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Advantage(_Record):
+    """Treatment − control, paired by task, with its 95% interval."""
+
+    delta: float | None = None
+    ci95: Sequence[float] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Figures(_Record):
+    """Every arm on the same tasks: base, treatment and control, and the advantage."""
+
+    _nested = {"base": Figure, "treatment": Figure, "control": Figure, "advantage": Advantage}
+
+    tasks: int | None = None
+    base: Figure | None = None
+    treatment: Figure | None = None
+    control: Figure | None = None
+    advantage: Advantage | None = None
+
+    @property
+    def arms(self) -> dict[str, Figure]:
+        """The arms there are, base first."""
+        return {k: getattr(self, k) for k in ("base", "treatment", "control") if getattr(self, k) is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeakSlices(_Record):
+    """The held-out tasks in any of the round's weak slices: accuracy (fractions) of each
+    arm and the paired changes, with their intervals."""
+
+    tasks: int | None = None
+    slices: Sequence[str] | None = None
+    base: float | None = None
+    treatment: float | None = None
+    control: float | None = None
+    treatment_delta: float | None = None
+    treatment_delta_ci95: Sequence[float] | None = None
+    control_delta: float | None = None
+    control_delta_ci95: Sequence[float] | None = None
+    advantage: float | None = None
+    advantage_ci95: Sequence[float] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetFigures(Figures):
+    """The round's target, chosen before training: the figures of every arm on its
+    held-out tasks, how many of them came from the random sample, the treatment's fixed,
+    new and persistent mistakes there, and its error types (left out of the headline's
+    copy)."""
+
+    _lists = {"error_types": ErrorTypeRow}
+
+    slices: Sequence[str] | None = None
+    from_sample: int | None = None
+    fixed: int | None = None
+    new: int | None = None
+    persistent: int | None = None
+    error_types: Sequence[ErrorTypeRow] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Headline(Figures):
+    """What the report leads with: every arm on the random held-out sample, the weak
+    slices, and the target."""
+
+    _nested = {**Figures._nested, "weak_slices": WeakSlices, "target": TargetFigures}
+
+    weak_slices: WeakSlices | None = None
+    target: TargetFigures | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeSide(_Record):
     """A task's first sample before (base) or after (treatment)."""
+
+    _keep_none = True
 
     attempt_id: int
     answer: str | None
     correct: bool
     response: str
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-@dataclass(frozen=True)
-class Change:
+@dataclass(frozen=True, kw_only=True)
+class Change(_Record):
     """A held-out task fixed or newly failed, with both answers."""
+
+    _nested = {"before": ChangeSide, "after": ChangeSide}
 
     task_id: str
     question: str | None = None
@@ -111,22 +218,12 @@ class Change:
     before: ChangeSide | None = None
     after: ChangeSide | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out = _present(self)
-        for side in ("before", "after"):
-            if side in out:
-                out[side] = out[side].to_json()
-        return out
 
-    @classmethod
-    def from_json(cls, row: Mapping[str, Any]) -> "Change":
-        sides = {k: _read(ChangeSide, f"changes: {k}", row[k]) for k in ("before", "after") if row.get(k) is not None}
-        return _read(cls, "changes", {**row, **sides})
-
-
-@dataclass(frozen=True)
-class Changes:
+@dataclass(frozen=True, kw_only=True)
+class Changes(_Record):
     """The first `MAX_CHANGES` fixed and new mistakes in full, and how many there are."""
+
+    _lists = {"fixed": Change, "new": Change}
 
     fixed: tuple[Change, ...] = ()
     new: tuple[Change, ...] = ()
@@ -134,18 +231,9 @@ class Changes:
     new_total: int | None = None
     persistent: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out = _present(self)
-        out["fixed"], out["new"] = [c.to_json() for c in self.fixed], [c.to_json() for c in self.new]
-        return out
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Changes":
-        lists = {k: tuple(Change.from_json(c) for c in data.get(k) or []) for k in ("fixed", "new")}
-        return _read(cls, "changes", {**data, **lists})
-
-
-_ROWS = {"slices": SliceFigure, "error_types": ErrorTypeRow}  # sections that are lists of one record
+_SECTIONS: Mapping[str, type] = {"headline": Headline, "target": TargetFigures, "changes": Changes}
+_ROWS: Mapping[str, type] = {"slices": SliceFigure, "error_types": ErrorTypeRow}  # lists of one record
 
 
 @dataclass(frozen=True)
@@ -156,8 +244,8 @@ class ReportData:
     config: Mapping[str, Any] | None = None  # shown as a collapsible table
     runs: Mapping[str, str] | None = None  # base/treatment/control -> the held-out run measured
     wall_s: float | None = None  # a loop's stages, summed
-    headline: Mapping[str, Any] | None = None
-    target: Mapping[str, Any] | None = None  # the last round's target, with its changes and error types
+    headline: Headline | None = None
+    target: TargetFigures | None = None  # the last round's target, with its error types
     rounds: list[Mapping[str, Any]] | None = None
     slices: Sequence[SliceFigure] | None = None
     error_types: Sequence[ErrorTypeRow] | None = None
@@ -168,11 +256,12 @@ class ReportData:
     def to_json(self) -> dict[str, Any]:
         """The sections that are there (None ones left out), as JSON values."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        for name in _SECTIONS:
+            if name in out:
+                out[name] = out[name].to_json()
         for name in _ROWS:
             if name in out:
                 out[name] = [row.to_json() for row in out[name]]
-        if "changes" in out:
-            out["changes"] = out["changes"].to_json()
         return out
 
     @classmethod
@@ -183,8 +272,8 @@ class ReportData:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"report data: unknown sections {unknown}; known: {', '.join(sorted(known))}")
-        typed = {name: [_read(row_cls, name, row) for row in data[name]]
-                 for name, row_cls in _ROWS.items() if data.get(name) is not None}
-        if data.get("changes") is not None:
-            typed["changes"] = Changes.from_json(data["changes"])
+        typed = {name: record.read(name, data[name]) for name, record in _SECTIONS.items()
+                 if data.get(name) is not None}
+        typed |= {name: [row_cls.read(name, row) for row in data[name]]
+                  for name, row_cls in _ROWS.items() if data.get(name) is not None}
         return cls(**{**data, **typed})

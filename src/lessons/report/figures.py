@@ -17,7 +17,7 @@ import numpy as np
 
 from lessons.diagnose.slices import Predicate, SliceSpec
 from lessons.metrics import Outcomes, bootstrap_ci, outcomes, paired_bootstrap, task_scores
-from lessons.report.data import Change, ChangeSide, Changes, ErrorTypeRow, SliceFigure
+from lessons.report.data import Change, ChangeSide, Changes, ErrorTypeRow, Figure, SliceFigure
 from lessons.store import Store
 from lessons.store.db import AttemptRow
 
@@ -61,10 +61,10 @@ class Arm:
         wrong = self.first_wrong.get(task)
         return self.types.get(wrong.id, "undiagnosed") if wrong else "-"
 
-def accuracy_figure(arm: Arm, tasks: Sequence[str], seed: int) -> dict[str, Any]:
+def accuracy_figure(arm: Arm, tasks: Sequence[str], seed: int) -> Figure:
     scores = np.array([arm.scores[t] for t in tasks], dtype=float)
-    return {"name": arm.model, "run": arm.name, "accuracy": float(scores.mean()) if len(scores) else 0.0,
-            "ci95": list(bootstrap_ci(scores, seed=seed))}
+    return Figure(name=arm.model, run=arm.name, accuracy=float(scores.mean()) if len(scores) else 0.0,
+                  ci95=list(bootstrap_ci(scores, seed=seed)))
 
 def paired_delta(a: Arm, b: Arm, tasks: Sequence[str], seed: int) -> tuple[float, list[float]]:
     sa = np.array([a.scores[t] for t in tasks], dtype=float)
@@ -95,7 +95,7 @@ def slice_rows(base: Arm, treat: Arm | None, control: Arm | None, tasks: Sequenc
         for key, arm in (("base", base), ("treatment", treat), ("control", control)):
             if arm is not None:
                 acc = accuracy_figure(arm, members, seed)
-                row[key], row[f"{key}_ci95"] = acc["accuracy"], acc["ci95"]
+                row[key], row[f"{key}_ci95"] = acc.accuracy, acc.ci95
         if treat is not None:
             row |= outcome_counts(base, treat, members)
         rows.append(SliceFigure(**row))

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from lessons.atomic import write_text
 from lessons import formatting
 from lessons.report import charts
-from lessons.report.data import Changes, ReportData, SliceFigure
+from lessons.report.data import Changes, Headline, ReportData, SliceFigure
 from lessons.report.figures import MAX_CHANGES, MAX_EXAMPLES
 LONG_RESPONSE = 700  # characters after which a response starts collapsed
 
@@ -78,33 +78,27 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]
     return rows
 
 
-def headline_rows(headline: Mapping[str, Any]) -> list[dict]:
+def headline_rows(headline: Headline) -> list[dict]:
     """Rows of the forest plot: the target first (each arm against base, treatment against
     control), then the same overall, then the weak slices."""
     rows = []
-    target = headline.get("target") or {}
+    for prefix, figs in (("Target: ", headline.target), ("", headline)):
+        if figs is None:
+            continue
+        for arm in ("treatment", "control"):
+            a = getattr(figs, arm)
+            if a is not None and a.delta is not None:
+                label = f"{prefix}{arm} − base" if prefix else f"{arm.capitalize()} − base"
+                rows.append({"label": label, "series": arm, "delta": a.delta, "ci95": a.delta_ci95})
+        if figs.advantage is not None and figs.advantage.delta is not None:
+            label = f"{prefix}treatment − control" if prefix else "Treatment − control"
+            rows.append({"label": label, "series": "advantage", "delta": figs.advantage.delta,
+                         "ci95": figs.advantage.ci95})
+    weak = headline.weak_slices
     for arm in ("treatment", "control"):
-        a = target.get(arm) or {}
-        if a.get("delta") is not None:
-            rows.append({"label": f"Target: {arm} − base", "series": arm, "delta": a["delta"],
-                         "ci95": a.get("delta_ci95")})
-    if (target.get("advantage") or {}).get("delta") is not None:
-        rows.append({"label": "Target: treatment − control", "series": "advantage",
-                     "delta": target["advantage"]["delta"], "ci95": target["advantage"].get("ci95")})
-    for arm in ("treatment", "control"):
-        a = headline.get(arm) or {}
-        if a.get("delta") is not None:
-            rows.append({"label": f"{arm.capitalize()} − base", "series": arm,
-                         "delta": a["delta"], "ci95": a.get("delta_ci95")})
-    adv = headline.get("advantage") or {}
-    if adv.get("delta") is not None:
-        rows.append({"label": "Treatment − control", "series": "advantage",
-                     "delta": adv["delta"], "ci95": adv.get("ci95")})
-    weak = headline.get("weak_slices") or {}
-    for arm in ("treatment", "control"):
-        if weak.get(f"{arm}_delta") is not None:
+        if weak is not None and getattr(weak, f"{arm}_delta") is not None:
             rows.append({"label": f"Weak slices: {arm} − base", "series": arm,
-                         "delta": weak[f"{arm}_delta"], "ci95": weak.get(f"{arm}_delta_ci95")})
+                         "delta": getattr(weak, f"{arm}_delta"), "ci95": getattr(weak, f"{arm}_delta_ci95")})
     return rows
 
 
@@ -140,7 +134,7 @@ def build_context(data: ReportData, max_changes: int = MAX_CHANGES) -> dict[str,
     """What the template needs, with each section None when its data are missing."""
     if not data.title:
         raise ValueError("report data needs a 'title'")
-    headline = data.headline or {}
+    headline = data.headline or Headline()
     slices = list(data.slices or [])
     etypes = sorted(data.error_types or [], key=lambda e: -(e.base or 0))
     clusters = sorted(data.clusters or [], key=lambda c: -(c.get("size") or 0))
@@ -153,7 +147,7 @@ def build_context(data: ReportData, max_changes: int = MAX_CHANGES) -> dict[str,
     ctx: dict[str, Any] = {
         "title": data.title, "subtitle": data.subtitle, "generated_at": data.generated_at,
         "config": flatten(data.config or {}),
-        "headline": headline if any(headline.get(k) for k in ("base", "treatment", "control")) else None,
+        "headline": headline if headline.arms else None,
         "headline_chart": charts.delta_chart(headline_rows(headline)),
         "rounds": list(data.rounds or []),
         "slices": slices, "slice_series": slice_series,

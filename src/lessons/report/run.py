@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import asdict
 
-from lessons.report.data import ReportData
+from lessons.report.data import Headline, ReportData
 from lessons.report.figures import Arm, accuracy_figure, clusters, lineage, slice_rows, type_rows
 from lessons.store import Store
 
@@ -20,7 +20,7 @@ def run_report_data(store: Store, run_name: str) -> ReportData:
         generated_at=generated_now(),
         config={"run": run.name, "model": run.model_name, "suite": run.suite_id, **asdict(run.components.selection)},
         runs={"base": run.name},
-        headline={"tasks": len(tasks), "base": accuracy_figure(arm, tasks, 0)},
+        headline=Headline(tasks=len(tasks), base=accuracy_figure(arm, tasks, 0)),
         slices=slice_rows(arm, None, None, tasks, [], 0),
         error_types=type_rows(arm, None, None, tasks),
         clusters=clusters(store, run.name),
