@@ -93,6 +93,10 @@ class World:
         backend.info = ModelInfo(name, "scripted", f"tests/{name}", {})  # one model version per name
         return backend
 
+    def skill(self, prompt) -> str:
+        """The skill a lesson row's prompt (a chat) practises."""
+        return skill_of(prompt[-1]["content"])
+
     def train(self, model, data, config, on_progress=None, store=None):
         from lessons.train.data import load_lessons
 
@@ -103,8 +107,7 @@ class World:
         lessons = load_lessons(data)
         skills = {}
         for row in lessons.rows:
-            prompt = row["prompt"][-1]["content"]
-            skill = skill_of(prompt)
+            skill = self.skill(row["prompt"])
             skills[skill] = skills.get(skill, 0) + 1
         # a skill is learned when it fills at least a quarter of the lessons
         learned = {s for s, n in skills.items() if n >= len(lessons.rows) / 4} | self.learned.get(model, set())
@@ -118,3 +121,46 @@ class World:
         base_id = store.save_model_version(ModelInfo(model, "scripted", "base", {}))
         store.save_model_version(info, parent_id=base_id, lineage=lineage)
         return TrainResult(config.name, str(out), config.max_steps, 0.5, 100, 10.0, str(out), str(out), str(out))
+
+
+WEAK_CODE = "recursion"
+RECURSION = ("flatten", "nesting_depth", "count_paths")  # the recursion skill's functions (lessons.tasks.code)
+DRAFT = "    return None  # a draft\n"  # the failing program's body: shorter than any reference
+
+
+def program(task, right: bool) -> str:
+    """A response to a code task: its reference, or the stub with a body that fails its tests."""
+    return "```python\n" + (task.answer if right else task.prompt + DRAFT) + "```"
+
+
+class CodeWorld(World):
+    """The world over the built-in `code` suite: the base model writes the reference program
+    of a third of the recursion tasks and four fifths of the others, else a stub that fails
+    every test. Sampled (more than one sample a prompt), every second sample passes and the
+    others fail: only running the tests tells them apart, and the failing one is the shorter,
+    so the shortest-first rule would pick it if nothing ran. Asked to fix a program after
+    feedback, it does the same."""
+
+    def skill(self, prompt) -> str:
+        asked = next(m["content"] for m in prompt if m["role"] == "user")
+        name = re.search(r"def (\w+)\(", asked)
+        return WEAK_CODE if name and name.group(1) in RECURSION else "other"
+
+    def backend(self, name: str, store, config) -> ScriptedBackend:
+        def respond(chat, sample):
+            task = logged_task(store, next(m["content"] for m in chat if m["role"] == "user"))
+            sampled = backend.calls[-1][1].n > 1
+            if sampled or any(m["role"] == "assistant" for m in chat):
+                return program(task, sample % 2 == 1)
+            return program(task, self.knows(name, task))
+
+        backend = ScriptedBackend(respond, name=name)
+        backend.info = ModelInfo(name, "scripted", f"tests/{name}", {})
+        return backend
+
+    def knows(self, model: str, task) -> bool:
+        if task.skill in self.learned.get(model, set()):
+            return True
+        if task.skill == WEAK_CODE:
+            return zlib.crc32(task.prompt.encode()) % 3 == 0
+        return zlib.crc32(task.id.encode()) % 5 != 0

@@ -45,3 +45,15 @@ def test_index_over_many_questions():
     index = OverlapIndex([f"What is {a} + {a + 1}?" for a in range(100)])
     assert len(index) == 100
     assert index.overlaps("Q: What is 17 + 18?") and not index.overlaps("What is 17 + 19?")
+
+
+def test_a_code_stub_overlaps_only_when_it_appears_whole_not_its_siblings_of_the_same_family():
+    from lessons.tasks import load_suite
+
+    tasks = list(load_suite("code").tasks(400))
+    held = next(t for t in tasks if t.split == "heldout" and t.metadata["family"] == "clean_palindrome")
+    siblings = [t for t in tasks if t.split == "train" and t.metadata["family"] == "clean_palindrome"]
+    index = OverlapIndex([held.prompt])
+    assert siblings and not any(index.overlaps(t.prompt) for t in siblings)  # shared docstring, other examples
+    assert index.overlaps("Complete this:\n\n" + held.prompt.replace("    ", "  ").upper())
+    assert not index.overlaps(held.prompt[: len(held.prompt) // 2])

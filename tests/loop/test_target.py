@@ -27,6 +27,7 @@ from loop_fakes import WEAK, logged_task, skill_of, task_of
 
 
 RUN = SimpleNamespace(id="run", components=RunComponents())  # what a source reads of its run
+ARITH = LessonSource(RUN, templates.get("step-by-step"), {}, (), {})  # type: ignore[arg-type]  # judged as arith runs are
 
 
 def _task(i: int, skill: str, answer: str = "12", steps=()) -> Task:
@@ -143,7 +144,7 @@ def test_solutions_retry_the_unsolved_hint_the_rest_and_keep_distinct_verified_o
                 out.append(_attempt(len(out) + 100 * len(calls), t, correct, text, finish))
         return out
 
-    got = solve([a, b, c, d], sample, Sampling(samples=4, retry=4, keep=2, hint_share=0.25), budget=8, kind="p",
+    got = solve(ARITH, [a, b, c, d], sample, Sampling(samples=4, retry=4, keep=2, hint_share=0.25), budget=8, kind="p",
                 wave=4)
     assert [n for n, _, _ in calls] == ["p-w1", "p-w1-retry", "p-hint"]
     assert calls[1][1] == [b.id, c.id, d.id] and calls[2][1] == [c.id, d.id]
@@ -162,9 +163,9 @@ def test_solutions_stop_posing_waves_once_the_budget_is_met():
         return [_attempt(i, t, True, f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}" + " " * k)
                 for i, t in enumerate(posed) for k in range(n)]
 
-    got = solve(tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=4, kind="c", wave=4)
+    got = solve(ARITH, tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=4, kind="c", wave=4)
     assert calls == ["c-w1"] and len(got) == 4
-    got = solve(tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=10, kind="c", wave=4)
+    got = solve(ARITH, tasks, sample, Sampling(samples=2, retry=2, keep=1, hint_share=0.0), budget=10, kind="c", wave=4)
     assert calls[1:] == ["c-w1", "c-w2", "c-w3"] and len(got) == 10
 
 
@@ -177,7 +178,7 @@ def test_a_later_wave_is_sized_by_the_yield_so_far_for_what_is_missing():
         return [_attempt(100 * len(calls) + i, t, int(t.id.split("-")[1]) % 2 == 0,
                          f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}") for i, t in enumerate(posed)]
 
-    got = solve(tasks, sample, Sampling(samples=1, retry=0, keep=1, hint_share=0.0), budget=10, kind="c", wave=16)
+    got = solve(ARITH, tasks, sample, Sampling(samples=1, retry=0, keep=1, hint_share=0.0), budget=10, kind="c", wave=16)
     # 16 tasks gave 8 rows (half of them): 2 missing need 4 tasks, a quarter more to spare: 5
     assert calls == [("c-w1", 16), ("c-w2", 5)] and len(got) == 10
     assert next_wave(16, 10, 0, 16) == 16  # nothing solved yet: a whole wave
@@ -192,7 +193,7 @@ def test_the_shortest_verified_solutions_of_a_task_are_kept_first():
     def sample(name, posed, n):
         return [_attempt(i, a, True, text) for i, text in enumerate(texts)]
 
-    got = solve([a], sample, Sampling(samples=3, retry=0, keep=2, hint_share=0.0), budget=2, kind="p", wave=1)
+    got = solve(ARITH, [a], sample, Sampling(samples=3, retry=0, keep=2, hint_share=0.0), budget=2, kind="p", wave=1)
     assert [s.text for s in got] == [texts[1], texts[2]]
 
 
@@ -208,7 +209,7 @@ def test_tasks_sampled_before_are_not_sampled_again_only_retried_and_come_before
         calls.append((name, [t.id for t in posed]))
         return [_attempt(10 + i, t, True, right[t.id]) for i, t in enumerate(posed)]
 
-    got = solve(tasks, sample, Sampling(samples=2, retry=1, keep=1, hint_share=0.0), budget=4, kind="p", wave=2,
+    got = solve(ARITH, tasks, sample, Sampling(samples=2, retry=1, keep=1, hint_share=0.0), budget=4, kind="p", wave=2,
                 drawn=drawn)
     assert calls == [("p-w0-retry", [early[1].id]), ("p-w1", [late[0].id, late[1].id])]
     assert [s.task.id for s in got] == [t.id for t in tasks[:4]] and got[0].attempt_id == 1
@@ -224,14 +225,13 @@ def test_pairs_set_a_verified_own_solution_against_a_wrong_one_task_by_task():
         _attempt(7, c, True, "Step 1: 1 + 1 = 3\nAnswer: " + c.answer), _attempt(8, c, False, "Answer: 9"),
         _attempt(9, d, True, right[d.id]), _attempt(10, d, True, right[d.id] + "\nDone."),  # never wrong
     ]
-    render = lambda t: [{"role": "user", "content": t.prompt}]  # noqa: E731
-    pairs = preference_pairs([a, b, c, d], attempts, 10, render, "run", "treatment")
+    pairs = preference_pairs([a, b, c, d], attempts, 10, ARITH, "treatment")
     # c's only "correct" sample states a false step: nothing verifies; d has nothing to reject
     assert [(p.provenance.task_id, p.provenance.attempt_ids) for p in pairs] == [(a.id, (1, 3)), (b.id, (5, 6)),
                                                                                 (a.id, (1, 2))]
-    assert pairs[0].row["prompt"] == render(a) and pairs[0].row["chosen"][0]["content"] == right[a.id]
+    assert pairs[0].row["prompt"] == ARITH.render(a) and pairs[0].row["chosen"][0]["content"] == right[a.id]
     assert pairs[2].provenance.detail["rejected"] == "length"  # the cut-off wrong answer after the finished one
-    assert len(preference_pairs([a, b, c, d], attempts, 2, render, "run", "control")) == 2
+    assert len(preference_pairs([a, b, c, d], attempts, 2, ARITH, "control")) == 2
 
 
 def test_sft_then_dpo_trains_each_arm_on_pairs_of_its_own_samples_equal_in_number(world, deps, config):

@@ -70,3 +70,18 @@ def test_a_run_round_trips_through_its_stored_form_with_output_cut():
     assert len(back.stdout) == STORED_OUTPUT_CHARS and back.stdout_truncated and not back.stderr_truncated
     with pytest.raises(ValueError, match="not a stored sandbox run"):
         execution_from_json('{"status": "passed"}')
+
+
+def test_the_prompts_imports_run_before_a_program_that_leaves_them_out_and_lines_stay_the_programs():
+    # HumanEval's prompts import what their signatures use; a whole function written
+    # without the import is judged as HumanEval's prompt + completion would be
+    prompt = 'from typing import List\nimport math\n\n\ndef total(xs: List[int]) -> int:\n    """Sum."""\n'
+    task = Task("h1", prompt, "", metadata={"entry_point": "total", "tests": [
+        {"name": "sum", "source": "assert total([1, 2]) == 3"}, {"name": "pi", "source": "assert total([]) == 0"}]})
+    fine, crash = get_verifier("tests").judge_responses([task, task], [
+        completion("```python\ndef total(xs: List[int]) -> int:\n    return math.floor(sum(xs))\n```"),
+        completion("```python\ndef total(xs: List[int]) -> int:\n    return [][0]\n```")])
+    assert fine.correct, fine.detail
+    assert crash.execution.exception == "IndexError" and crash.execution.line == 2
+    assert not get_verifier("tests").judge_responses([TASK], [completion(
+        "```python\ndef add(a, b):\n    return math.floor(a + b)\n```")])[0].correct  # no import: NameError

@@ -14,6 +14,12 @@ What makes a problem itself is its numbers in their context: a copy carries a
 number-bearing n-gram of the question and all of its numbers, while a sibling from the
 same template with other numbers does not. Eight tokens is the usual decontamination
 window (8- to 13-grams in GPT-3 and later reports); short questions must appear whole.
+
+Code questions (a Python function stub: `def name(...)`) must appear whole, whitespace and
+case aside. Their n-grams are the wrong test: the stubs of one function family share their
+signature and docstring, and many carry no number at all, so every 8-gram of such a stub
+would mark each of its siblings a copy (half the `code` suite's train tasks were). What
+makes a code question itself is its examples along with the rest, and a copy holds it all.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 from lessons.arith.numbers import NUMBER_PATTERN
+from lessons.builders._solutions import normalized
 
 N = 8  # tokens per n-gram
 MIN_NUMBERS = 2  # numbers an n-gram must carry to count (fewer when the question has fewer)
+
+_CODE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(", re.MULTILINE)  # a function stub
 
 # A number as `lessons.arith` writes it, with an unspaced fraction ("3/4") as one token.
 _TOKEN = re.compile(rf"{NUMBER_PATTERN}(?:/\d+)?|[^\W\d_]+|[^\w\s]")
@@ -33,7 +42,8 @@ _TOKEN = re.compile(rf"{NUMBER_PATTERN}(?:/\d+)?|[^\W\d_]+|[^\w\s]")
 RULE = {
     "n": N, "min_numbers": MIN_NUMBERS,
     "rule": "drop a row whose prompt text holds an 8-token run of a held-out question carrying two of its "
-            "numbers (the whole question when shorter) and every number of that question",
+            "numbers (the whole question when shorter) and every number of that question; a code question "
+            "(a function stub) only when it holds the whole question",
 }
 
 
@@ -69,15 +79,23 @@ class OverlapIndex:
         self.n = n
         self._numbers: list[Counter] = []  # each question's numbers, with multiplicity
         self._grams: dict[int, dict[tuple[str, ...], list[int]]] = {}  # length -> gram -> questions
+        self._whole: set[str] = set()  # code questions, normalized: they must appear whole
         for q in questions:
+            if _CODE.search(q):
+                self._whole.add(normalized(q))
+                continue
             self._numbers.append(_number_counts(tokens(q)))
             for g in signatures(q, n, min_numbers):
                 self._grams.setdefault(len(g), {}).setdefault(g, []).append(len(self._numbers) - 1)
 
     def __len__(self) -> int:
-        return len(self._numbers)
+        return len(self._numbers) + len(self._whole)
 
     def overlaps(self, text: str) -> bool:
+        if self._whole:
+            flat = normalized(text)
+            if any(q in flat for q in self._whole):
+                return True
         toks = tokens(text)
         have = _number_counts(toks)
         for length, grams in self._grams.items():

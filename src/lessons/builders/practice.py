@@ -6,6 +6,8 @@ difficulty) groups whose error rate is above the run's are used instead. Then:
 
 - built-in `arith`: the generator draws new tasks with the parameters (skill, difficulty)
   of the slice's failed tasks, kept when they satisfy all the slice's predicates;
+- built-in `code`: the generator draws new functions of the slice's failed tasks'
+  families, kept when they are in the slice and their question is of the train split;
 - task files: failed tasks in the slice whose gold solution lets the answer be recomputed
   get their numbers re-sampled (see `_resample`);
 - a teacher model, when one is configured (`teacher=`, the backend passed as the
@@ -16,7 +18,8 @@ difficulty) groups whose error rate is above the run's are used instead. Then:
 
 Every practice task is verified before use: each gold step's statement recomputes exactly
 to its stated value, the last one is the answer, and the gold solution passes the run's
-verifier. New tasks are never copies of the run's tasks (for teacher tasks: nor overlap
+verifier (a code task: its reference program passes its tests in the sandbox, the slice's
+tasks judged in one batch). New tasks are never copies of the run's tasks (for teacher tasks: nor overlap
 one, by the held-out overlap rule); the writer drops any whose question overlaps a
 held-out task. Rejected candidates are counted by reason (`PracticeBuilder.rejected`,
 and per slice in each teacher lesson's provenance).
@@ -24,6 +27,7 @@ and per slice in each teacher lesson's provenance).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections import Counter
@@ -45,6 +49,7 @@ from lessons.tasks.base import Task
 TEACHER_TEMPERATURE = 0.8  # varied problems; every one is verified, so variety costs only rejects
 TEACHER_MAX_TOKENS = 400  # a question and a few steps
 TEACHER_EXAMPLES = 3  # failed tasks shown per chat
+CODE_FIELDS = ("entry_point", "tests", "family")  # what judges a code practice task, carried in its row
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class PracticeBuilder:
         config = config or PracticeConfig()
         require_teacher(self.name, config.teacher, self.teacher)
         generator = source.suite.source == "builtin:arith"
+        programs = source.judges_programs
         train = {normalized(t.prompt) for t in source.tasks.values()}
         copies = OverlapIndex(t.prompt for t in source.tasks.values()) if config.teacher else None
         taken: set[str] = set()
@@ -97,6 +103,8 @@ class PracticeBuilder:
                 made = teacher_practice(source, weak, number, config, self.teacher, rejected)
             elif generator:
                 made = arith_practice(source, weak, number, config)
+            elif source.suite.source == "builtin:code":
+                made = code_practice(source, weak, number, config)
             else:
                 made = file_practice(source, weak, number, config)
             kept = []
@@ -105,12 +113,14 @@ class PracticeBuilder:
                     break
                 key = normalized(task.prompt)
                 reason = ("copy" if key in train or (copies and copies.overlaps(task.prompt)) else
-                          "duplicate" if key in taken else rejection_reason(source, task))
+                          "duplicate" if key in taken else None if programs else rejection_reason(source, task))
                 if reason:
                     rejected[reason] += 1
                     continue
                 taken.add(key)
                 kept.append((task, seeds))
+            if programs:
+                kept = _passing_references(source, kept, rejected)
             self.rejected.update(rejected)
             lessons += [self._lesson(source, task, seeds, weak, config, rejected) for task, seeds in kept]
         return lessons
@@ -121,7 +131,7 @@ class PracticeBuilder:
             "prompt": source.render(task), "task_id": task.id, "question": task.prompt, "answer": task.answer,
             "solution": "\n".join(s.text for s in task.steps), "skill": task.skill,
             "difficulty": task.metadata.get("difficulty"), "slice": str(weak.spec),
-        }
+        } | {k: task.metadata[k] for k in CODE_FIELDS if k in task.metadata}
         attempts = tuple(a.id for t in seeds for a in source.by_task.get(t, []) if not a.correct)
         detail: dict[str, Any] = {"slice": weak.predicates, "slice_error_rate": weak.error_rate}
         if config.teacher:
@@ -182,6 +192,35 @@ def arith_practice(source: LessonSource, weak: WeakSlice, number: int, config: P
         seeds = tuple(t for t in weak.failed if (source.tasks[t].skill, source.tasks[t].metadata.get(
             "difficulty")) == (skill, difficulty))
         yield task, seeds
+
+
+def code_practice(source: LessonSource, weak: WeakSlice, number: int, config: PracticeConfig
+                  ) -> Iterator[tuple[Task, tuple[str, ...]]]:
+    """New `code` tasks of the families of the slice's failed tasks, in turn, drawn by the
+    suite's generator with RNGs of their own; a question of the held-out split is never
+    drawn (the split goes by the question, so it may repeat a held-out task's)."""
+    from lessons.tasks.code import FAMILY_NAMES, build_task
+
+    families = Counter(source.tasks[t].metadata.get("family") for t in weak.failed)
+    cycle = [f for f, _ in families.most_common() if f in FAMILY_NAMES]
+    for draw in range(config.per_slice * config.max_tries if cycle else 0):
+        family = cycle[draw % len(cycle)]
+        rng = random.Random(f"practice/{source.run.id}/{config.seed}/{number}/{draw}")
+        task = build_task("", FAMILY_NAMES[family], rng, source="practice")
+        if task.split != "train" or not weak.spec.matches(task.metadata):
+            continue
+        seeds = tuple(t for t in weak.failed if source.tasks[t].metadata.get("family") == family)
+        yield dataclasses.replace(task, id=_practice_id(source, task.prompt)), seeds
+
+
+def _passing_references(source: LessonSource, kept: list[tuple[Task, tuple[str, ...]]], rejected: Counter
+                        ) -> list[tuple[Task, tuple[str, ...]]]:
+    """The code tasks whose reference program passes their tests, judged in one batch."""
+    verdicts = source.judge([(task, source.gold_response(task)) for task, _ in kept])
+    failing = sum(not v.correct for v in verdicts)
+    if failing:
+        rejected["verifier"] += failing
+    return [pair for pair, v in zip(kept, verdicts) if v.correct]
 
 
 def file_practice(source: LessonSource, weak: WeakSlice, number: int, config: PracticeConfig

@@ -31,7 +31,11 @@ from typing import Any
 from lessons.models import DEFAULT_MODEL
 
 DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report, unless out_dir says otherwise
-SFT_BUILDERS = ("correction", "rejection", "practice", "repair")  # builders whose rows the loop trains on (SFT)
+# builders whose rows the loop trains on (SFT)
+SFT_BUILDERS = ("correction", "rejection", "practice", "repair", "feedback")
+# A code suite's mix unless one is given: `repair` corrects a false calculation, which a
+# program does not have; `feedback` is its counterpart (the failing test shown, a passing fix).
+CODE_MIX = {"practice": 0.8, "feedback": 0.2}
 
 # Sizes for qwen2.5-coder-0.5b on the 2-core CPU (benchmarks/RESULTS.md): `default` judges 64
 # random and 96 target held-out tasks (one seed: 35 minutes, base runs included); `quick` is a
@@ -186,17 +190,53 @@ def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | 
         data |= SIZES[size]
         from_file -= set(SIZES[size])
     data |= flags
+    data |= {k: v for k, v in suite_settings(data.get("suite", "arith")).items() if k not in data}
     if "name" not in overrides or overrides["name"] is None:
         stem = data.get("name") or default_name(data.get("model", DEFAULT_MODEL), data.get("suite", "arith"))
         data["name"] = f"{stem}-{size}" if size and size != "default" else stem
     try:
-        return LoopConfig(**data)
+        config = LoopConfig(**data)
+        check_suite(config, judges_programs(config.suite))
+        return config
     except InvalidSetting as e:
         if e.key in from_file:
             raise ValueError(f"{path}: {e.problem}") from None
         raise
     except TypeError as e:
         raise ValueError(f"{path or 'loop config'}: {e}") from None
+
+
+def suite_verifier(suite: str) -> str:
+    """The verifier that judges the suite's attempts, as `lessons eval` picks it: the suite's
+    own (`tests` for code suites), else `math`."""
+    from lessons.tasks import load_suite, suite_defaults
+
+    return suite_defaults(load_suite(suite)).verifier or "math"
+
+
+def judges_programs(suite: str) -> bool:
+    return suite_verifier(suite) == "tests"
+
+
+def suite_settings(suite: str) -> dict[str, Any]:
+    """The settings a suite changes when the file and flags leave them out: a code suite's
+    template (the whole function in one code block) and mix (`CODE_MIX`)."""
+    from lessons.tasks import load_suite, suite_defaults
+
+    template = suite_defaults(load_suite(suite)).template
+    return ({"template": template} if template else {}) | ({"mix": dict(CODE_MIX)} if judges_programs(suite) else {})
+
+
+def check_suite(config: LoopConfig, programs: bool) -> None:
+    """Builders of the mix that cannot work on the suite's kind of answer, refused before
+    anything runs: `repair` on programs, `feedback` on anything else."""
+    if programs and "repair" in config.mix:
+        raise InvalidSetting("mix", f"mix builder 'repair' corrects a worked solution's first false calculation, "
+                                    f"and suite {config.suite!r} is judged by running programs: use feedback, "
+                                    f"e.g. mix: {{practice: 0.8, feedback: 0.2}}")
+    if not programs and "feedback" in config.mix:
+        raise InvalidSetting("mix", f"mix builder 'feedback' learns from running a program's tests, and suite "
+                                    f"{config.suite!r} is not judged by running programs: use repair")
 
 
 def _yaml_error(path: Path, error: Exception) -> str:

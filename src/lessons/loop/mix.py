@@ -3,7 +3,9 @@ and the control's untargeted data.
 
 - treatment: each builder of the mix runs on the round's train run, aimed at the round's
   target (`target.py`): `practice` poses new tasks in the target slices, `repair` fixes the
-  model's own target mistakes at their first false step and lets it continue. Rows become
+  model's own target mistakes at their first false step and lets it continue (arithmetic
+  runs), `feedback` shows the model its own failed target programs with what running their
+  tests gave and keeps its fixes that pass every test (code runs). Rows become
   SFT prompt/completion rows, are checked against the held-out tasks, and fill the row
   budget by share. A builder with fewer rows than its share leaves its place to the others.
 - control: train-split tasks drawn at random from the suite, not from mistakes: the same
@@ -13,8 +15,9 @@ Tasks without a written answer (practice tasks, control tasks) get one of two ki
 completion, `solutions` in the config: `self`, the model's own solutions, sampled and kept
 only when verified (`solutions.py`: rejection sampling with more samples for the tasks it
 fails, as in DART-Math; the lesson is in the model's own words, so training does not also
-teach it a new style), or `gold`, the task's gold steps. Both arms always get the same
-kind, by the same procedure, from as many posed tasks.
+teach it a new style), or `gold`, the task's gold response (its gold steps, or its
+reference program: `LessonSource.gold_response`). Both arms always get the same kind, by
+the same procedure, from as many posed tasks.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from typing import Any, Callable, Mapping, Sequence
 from lessons.builders.base import Lesson, Provenance, make_builder, make_config
 from lessons.builders.formats import prompt_text
 from lessons.builders.overlap import OverlapIndex
+from lessons.builders.practice import CODE_FIELDS
 from lessons.builders.source import HeldOut, LessonSource
 from lessons.builders.write import select_rows
-from lessons.builders import gold_solution
 from lessons.loop.config import LoopConfig
 from lessons.loop.repair import Continuer, repairs
 from lessons.loop.solutions import Sampler, solve
@@ -58,7 +61,7 @@ def as_sft(lesson: Lesson, source: LessonSource) -> Lesson:
         messages = row["messages"]
         return Lesson({"prompt": messages[:-1], "completion": [messages[-1]]}, lesson.provenance)
     if "solution" in row and "answer" in row:  # a practice task: its (verified) gold solution
-        completion = gold_solution(task_of_row(row), source.template)
+        completion = source.gold_response(task_of_row(row))
         return Lesson({"prompt": row["prompt"], "completion": [{"role": "assistant", "content": completion}]},
                       lesson.provenance)
     raise ValueError(f"builder {lesson.provenance.builder!r} rows ({sorted(row)}) cannot be trained on with SFT")
@@ -67,12 +70,14 @@ def as_sft(lesson: Lesson, source: LessonSource) -> Lesson:
 @dataclass(frozen=True)
 class Models:
     """What the mix needs from the round's model: samples of tasks (a logged run per
-    pass), greedy continuations of assistant prefixes (for `repair`), and the samples it
-    already drew of the target's failed train tasks (the target's probe), by task id."""
+    pass), greedy continuations of assistant prefixes (for `repair`), the samples it
+    already drew of the target's failed train tasks (the target's probe), by task id, and
+    a model's backend by name (the fixes of `feedback`: the round's model by default)."""
 
     sample: Sampler | None = None
     continue_: Continuer | None = None
     drawn: Mapping[str, Sequence[AttemptRow]] = field(default_factory=dict)
+    backend: Callable[[str], Any] | None = None
 
 
 def posed_tasks(config: LoopConfig) -> tuple[int, int]:
@@ -90,14 +95,16 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
                   target: Sequence[TargetSlice] = (), resources: dict[str, Any] | None = None,
                   models: Models = Models()) -> Mix:
     pools: dict[str, list[Lesson]] = {}
+    aimed = [t for s in target for t in s.failed] if target else list(source.tasks)
     for kind in config.mix:
         if kind == "practice":
             rows = practice_rows(source, heldout, config, round, target, models, resources)
         elif kind == "repair":
             if models.continue_ is None:
                 raise ValueError("repair lessons need a model to continue the corrected solutions")
-            aimed = [t for s in target for t in s.failed] if target else list(source.tasks)
             rows = repairs(source, aimed, models.continue_)
+        elif kind == "feedback":
+            rows = feedback_rows(source, config, aimed, models)
         else:
             builder = make_builder(kind, **(resources or {}))
             built = builder.build(source, make_config(builder, dict(config.options.get(kind) or {})))
@@ -143,7 +150,7 @@ def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
     by_task = {t.id: _failure_lesson(t, source) for t in failures} | {
         lesson.row["task_id"]: lesson for lesson in built}
     posed = failures + [task_of_row(lesson.row) for lesson in built]  # the failures were probed: no wave of their own
-    solved = solve(posed, models.sample, config.sampling(), config.rows, "practice", wave, models.drawn)
+    solved = solve(source, posed, models.sample, config.sampling(), config.rows, "practice", wave, models.drawn)
     rows = []
     for s in solved:
         lesson = by_task[s.task.id]
@@ -152,6 +159,21 @@ def practice_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
                            dataclasses.replace(p, attempt_ids=(*p.attempt_ids, s.attempt_id), detail={
                                **p.detail, "solution": s.origin, "solution_attempt": s.attempt_id})))
     return rows
+
+
+def feedback_rows(source: LessonSource, config: LoopConfig, aimed: Sequence[str], models: Models) -> list[Lesson]:
+    """`feedback` rows for the failed programs on the `aimed` train tasks, as SFT rows: the
+    chat up to the feedback turn is the prompt, the passing fix the completion. The fixes
+    are the round's model's own unless the options name another `teacher` (or only the
+    `reference` programs, with `teacher: ""`)."""
+    options = {"teacher": source.run.model_name} | dict(config.options.get("feedback") or {})
+    teacher = options.get("teacher")
+    if teacher and models.backend is None:
+        raise ValueError("feedback lessons need a model to write the fixes")
+    builder = make_builder("feedback", teacher=models.backend(str(teacher)) if teacher else None)
+    wanted = set(aimed)
+    mine = dataclasses.replace(source, attempts=tuple(a for a in source.attempts if a.task_id in wanted))
+    return [as_sft(lesson, source) for lesson in builder.build(mine, make_config(builder, options))]
 
 
 def _failure_lesson(task: Task, source: LessonSource) -> Lesson:
@@ -170,9 +192,10 @@ def clear_of(heldout: HeldOut) -> Callable[[dict[str, Any]], bool]:
 
 
 def task_of_row(row: dict[str, Any]) -> Task:
-    """A practice row (`tasks` format) back as a task."""
+    """A practice row (`tasks` format) back as a task (a code task with what judges it)."""
     steps = tuple(GoldStep(text, None) for text in str(row.get("solution", "")).splitlines() if text.strip())
-    metadata = {k: row[k] for k in ("skill", "difficulty") if row.get(k) is not None} | {"source": "practice"}
+    metadata = {k: row[k] for k in ("skill", "difficulty", *CODE_FIELDS) if row.get(k) is not None} | {
+        "source": "practice"}
     return Task(id=row["task_id"], prompt=row["question"], answer=str(row["answer"]), steps=steps, metadata=metadata)
 
 
@@ -207,10 +230,10 @@ def control_set(source: LessonSource, heldout: HeldOut, suite: Suite, size: int,
             raise ValueError("solutions: self needs a model to solve the control tasks")
         most, wave = posed_tasks(config)
         # a few more than `size`: the held-out checks below may drop some, and the arms must be equal
-        solved = solve(pool[:most], models.sample, config.sampling(), size + max(2, size // 8), "control", wave)
+        solved = solve(source, pool[:most], models.sample, config.sampling(), size + max(2, size // 8), "control", wave)
         texts = [(s.task, s.text, s.attempt_id, s.origin) for s in solved]
     else:
-        texts = [(t, gold_solution(t, source.template), None, "gold") for t in pool]
+        texts = [(t, source.gold_response(t), None, "gold") for t in pool]
     rows = [Lesson(
         {"prompt": source.render(t), "completion": [{"role": "assistant", "content": text}]},
         Provenance(builder="control", run_id=source.run.id, task_id=t.id,

@@ -3,7 +3,7 @@
 While an arm's rows are solved (`solutions.solve`), every task it poses is sampled several
 times; some samples verify and some do not. A pair is one of each for the same prompt: a
 solution that verifies (`solutions.verified`: right answer, every step's arithmetic true,
-not cut off) against a wrong one, both the model's own (on-policy, the "suboptimal" data
+not cut off; a program: every test passes) against a wrong one, both the model's own (on-policy, the "suboptimal" data
 that teaches more than others' mistakes; the `pairs` builder makes the same pairs from one
 evaluation run). Wrong answers that finished come before cut-off ones. Tasks are taken
 round-robin, one pair each before any task gets a second, so the pairs cover as many tasks
@@ -13,10 +13,11 @@ the treatment's in its target, the control's drawn at random.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from lessons.builders import normalized
 from lessons.builders.base import Lesson, Provenance
+from lessons.builders.source import LessonSource
 from lessons.loop.solutions import verified
 from lessons.store.db import AttemptRow
 from lessons.tasks.base import Task
@@ -24,16 +25,17 @@ from lessons.tasks.base import Task
 PER_TASK = 2  # pairs one task may give, at most
 
 
-def preference_pairs(tasks: Iterable[Task], attempts: Sequence[AttemptRow], n: int,
-                     render: Callable[[Task], list[dict[str, str]]], run_id: str, arm: str) -> list[Lesson]:
-    """Up to `n` pairs (prompt, chosen, rejected) over `tasks`, from `attempts` of them."""
+def preference_pairs(tasks: Iterable[Task], attempts: Sequence[AttemptRow], n: int, source: LessonSource,
+                     arm: str) -> list[Lesson]:
+    """Up to `n` pairs (prompt, chosen, rejected) over `tasks`, from `attempts` of them,
+    prompts rendered and solutions checked as `source`'s run."""
     by_task: dict[str, list[AttemptRow]] = {}
     for a in attempts:
         by_task.setdefault(a.task_id, []).append(a)
     candidates = []
     for task in dict((t.id, t) for t in tasks).values():
         mine = by_task.get(task.id, [])
-        good = _distinct(a for a in mine if verified(task, a))
+        good = _distinct(a for a in mine if verified(source, task, a))
         bad = _distinct(sorted((a for a in mine if not a.correct and a.text.strip()),
                                key=lambda a: a.finish_reason == "length"))
         if good and bad:  # each distinct sample used before any repeats
@@ -47,9 +49,9 @@ def preference_pairs(tasks: Iterable[Task], attempts: Sequence[AttemptRow], n: i
             if rank < len(pairs):
                 chosen, rejected = pairs[rank]
                 out.append(Lesson(
-                    {"prompt": render(task), "chosen": [{"role": "assistant", "content": chosen.text}],
+                    {"prompt": source.render(task), "chosen": [{"role": "assistant", "content": chosen.text}],
                      "rejected": [{"role": "assistant", "content": rejected.text}]},
-                    Provenance(builder="pairs", run_id=run_id, task_id=task.id,
+                    Provenance(builder="pairs", run_id=source.run.id, task_id=task.id,
                                attempt_ids=(chosen.id, rejected.id),
                                detail={"arm": arm, "chosen": "own sample", "rejected": rejected.finish_reason})))
     return out

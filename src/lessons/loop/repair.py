@@ -5,8 +5,10 @@ fix-and-continue; Agent-R splices at the first error the same way).
 Only mistakes the `arith` locator pinned to a false statement are repaired: it knows the
 statement's true value, so no gold text enters the row. The continuation is greedy from the
 corrected prefix (an assistant-prefix continuation); the row is kept only when the whole
-text verifies (the answer, every step's arithmetic, not cut off). So the lesson is the
-model's own words throughout, with one number changed.
+text verifies (the answer, by the run's verifier in one batch, every step's arithmetic, not
+cut off). So the lesson is the model's own words throughout, with one number changed. A
+program has no calculations to correct: the loop refuses `repair` on a code suite
+(`config.check_suite`) and offers `feedback`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Callable, Sequence
 
-from lessons.builders import steps_check_out
 from lessons.builders.base import Lesson, Provenance
 from lessons.builders.source import LessonSource
 from lessons.arith import Claim, check_step, show
@@ -61,10 +62,12 @@ def repairs(source: LessonSource, tasks: Sequence[str], continue_: Continuer) ->
     if not cases:
         return []
     chats = [source.render(task) + [{"role": "assistant", "content": prefix}] for _, task, prefix, _ in cases]
+    done = list(continue_(chats))
+    texts = [prefix + d.text for (_, _, prefix, _), d in zip(cases, done)]
+    judged = source.judge([(task, text) for (_, task, _, _), text in zip(cases, texts)])  # one batch
     rows = []
-    for (attempt, task, prefix, claim), done in zip(cases, continue_(chats)):
-        text = prefix + done.text
-        if done.finish_reason == "length" or not source.is_correct(task, text) or not steps_check_out(task, text):
+    for (attempt, task, prefix, claim), d, text, verdict in zip(cases, done, texts, judged):
+        if d.finish_reason == "length" or not verdict.correct or not source.steps_check_out(task, text):
             continue
         rows.append(Lesson(
             {"prompt": source.render(task), "completion": [{"role": "assistant", "content": text}]},

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from lessons import faults
 from lessons.deps import Deps  # the loop's parts (models, training, embedder) are made as every stage's are
-from lessons.loop.config import LoopConfig
+from lessons.loop.config import LoopConfig, check_suite, suite_verifier
 from lessons.loop.stages import (
     Built, Diagnosed, Evaluated, HeldoutDiagnosed, Judged, PairSets, Posed, Probe, StageRecord, Targeted, Trained,
     load_stages, stage_from_json, stage_to_json,
@@ -38,6 +38,7 @@ from lessons.loop.stages import (
 from lessons.store import Store, content_id
 from lessons.tasks.base import SuiteInfo, Task
 
+GENERATORS = ("builtin:arith", "builtin:code")  # endless suites: the target's held-out tasks are drawn up to a number
 STAGES = ("eval-train", "diagnose", "target", "build", "train-treatment", "dpo-treatment", "train-control",
           "dpo-control", "heldout-treatment", "heldout-control", "heldout-target", "diagnose-heldout")
 
@@ -70,6 +71,8 @@ class LoopState:
 def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps: Deps | None = None) -> LoopState:
     """Run (or resume) the loop; return every stage's output."""
     hooks, deps = hooks or Hooks(), deps or Deps()
+    verifier = suite_verifier(config.suite)
+    check_suite(config, verifier == "tests")  # before anything runs (load_config checked a file's already)
     # the config's batch size is the loop's: every model it loads generates in batches of it
     deps = dataclasses.replace(deps, model_options=dataclasses.replace(deps.model_options,
                                                                        batch_size=config.batch_size))
@@ -81,7 +84,7 @@ def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps:
             f"same config to resume, or choose another --name"
         )
     state = LoopState(config, load_stages(store, config.name))
-    runner = _Stages(store, config, hooks, deps, state)
+    runner = _Stages(store, config, hooks, deps, state, verifier)
     runner.once(0, "heldout-base", "base model on the held-out tasks",
                 lambda: runner.evaluate(config.model, "heldout", config.heldout_tasks))
     for r in range(1, config.rounds + 1):
@@ -91,8 +94,10 @@ def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps:
 
 
 class _Stages:
-    def __init__(self, store: Store, config: LoopConfig, hooks: Hooks, deps: Deps, state: LoopState):
+    def __init__(self, store: Store, config: LoopConfig, hooks: Hooks, deps: Deps, state: LoopState,
+                 verifier: str = "math"):
         self.store, self.config, self.hooks, self.deps, self.state = store, config, hooks, deps, state
+        self.verifier = verifier  # judges every attempt of the loop: the suite's (`tests` runs programs)
         self._embedder: Any = None
         self._posed: dict[str, int] = {}  # samples asked for in this build, by arm
         self._seen: dict[str, tuple[list[Task], list[Any]]] = {}  # its tasks and attempts, hints aside
@@ -175,7 +180,7 @@ class _Stages:
             self.store, self.backend(model), load_suite(c.suite),
             # greedy: the seed changes nothing, so loops of every seed share the base's runs
             EvalConfig(limit=limit, offset=offset, split=split, max_new_tokens=c.max_new_tokens, seed=0,
-                       batch_size=c.batch_size, template=c.template),
+                       batch_size=c.batch_size, template=c.template, verifier=self.verifier),
             on_progress=self.hooks.eval_progress,
         )
         s = result.summary
@@ -242,7 +247,7 @@ class _Stages:
             return []
         suite = load_suite(c.suite)
         sample = self.store.get_run(self.state.get(0, "heldout-base").run).task_ids
-        return heldout_tasks(suite, target, sample, c.target_tasks, suite.info.source == "builtin:arith")
+        return heldout_tasks(suite, target, sample, c.target_tasks, suite.info.source in GENERATORS)
 
     def judge_target(self, r: int, models: dict[str, str]) -> Judged:
         tasks = self.target_tasks(r)
@@ -270,7 +275,7 @@ class _Stages:
         for a in self.store.attempts(probe.run_id) if probe else ():
             drawn.setdefault(a.task_id, []).append(a)
         models = Models(sample=lambda kind, tasks, n: self.sample(model, f"{kind}-r{r}", tasks, n),
-                        continue_=lambda chats: self.continue_(model, chats), drawn=drawn)
+                        continue_=lambda chats: self.continue_(model, chats), drawn=drawn, backend=self.backend)
         mix = treatment_mix(source, heldout, c, r, self.target(r), resources, models)
         suite = load_suite(c.suite)
         control = control_set(source, heldout, suite, len(mix.lessons), c, r, models) if c.control else []
@@ -310,10 +315,10 @@ class _Stages:
         if c.failures:  # the target's failed train tasks were practised on the probe's samples
             failed = [source.tasks[t] for s in target for t in s.failed if t in drawn]
             tasks, attempts = failed + tasks, [a for t in failed for a in drawn[t.id]] + attempts
-        sets = {"treatment": preference_pairs(tasks, attempts, wanted, source.render, source.run.id, "treatment")}
+        sets = {"treatment": preference_pairs(tasks, attempts, wanted, source, "treatment")}
         if c.control:
             sets["control"] = preference_pairs(*self._seen.get("control", ([], [])), len(sets["treatment"]),
-                                               source.render, source.run.id, "control")
+                                               source, "control")
         sets = {arm: select_rows(pairs, "preference", heldout)[0] for arm, pairs in sets.items()}
         size = min(len(p) for p in sets.values())
         paths: dict[str, str] = {}
@@ -339,7 +344,8 @@ class _Stages:
         result = evaluate(
             self.store, self.backend(model), _Listed(info, tuple(tasks)),
             EvalConfig(split="all", samples=samples, temperature=temperature, max_new_tokens=c.max_new_tokens,
-                       seed=seed, batch_size=c.batch_size, template=c.template, run_name=run_name),
+                       seed=seed, batch_size=c.batch_size, template=c.template, run_name=run_name,
+                       verifier=self.verifier),
             on_progress=self.hooks.eval_progress,
         )
         return Posed(result.summary.run_name, result.summary.run_id)

@@ -12,9 +12,12 @@ the control on random train tasks, so they differ only in which tasks they pract
    rejection sampling: the hard queries get the samples, not the easy ones);
 3. tasks still unsolved may be solved once more with the answer given as a hint (STaR's
    rationalisation); the hint is not in the trained prompt, and such rows are at most
-   `hint_share` of the budget;
-4. a solution is kept when its answer verifies, it was not cut off, and no step states a
-   false calculation or contradicts the gold value of the same computation; up to `keep`
+   `hint_share` of the budget. Not on a code suite: its answer is the reference program,
+   and a hinted solve would copy it;
+4. a solution is kept when its answer verifies by the run's verifier (a program: every
+   test passes in the sandbox; the sampling runs judged each pass in one batch), it was
+   not cut off, and no step states a false calculation or contradicts the gold value of
+   the same computation (`LessonSource.steps_check_out`; a program has no such steps); up to `keep`
    distinct ones per task, the shortest first, taken round-robin over tasks so that the
    budget covers as many tasks as it can. Shortest first: of two verified solutions the
    shorter has fewer steps to get wrong and is less likely to teach an answer that the
@@ -28,7 +31,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from lessons.builders import normalized, steps_check_out
+from lessons.builders import normalized
+from lessons.builders.source import LessonSource
 from lessons.store.db import AttemptRow
 from lessons.tasks.base import Task
 
@@ -57,16 +61,21 @@ class Solution:
 Sampler = Callable[[str, Sequence[Task], int], Sequence[AttemptRow]]
 
 
-def verified(task: Task, attempt: AttemptRow) -> bool:
-    return (attempt.correct and attempt.finish_reason != "length" and "hint" not in attempt.text.lower()
-            and steps_check_out(task, attempt.text))
+def verified(source: LessonSource, task: Task, attempt: AttemptRow) -> bool:
+    """Whether a sampled solution can be learned from: its verdict (the run's verifier's,
+    given when it was sampled) is right, it was not cut off, it does not talk of a hint
+    (programs are never hinted), and its working checks out (`source.steps_check_out`)."""
+    return (attempt.correct and attempt.finish_reason != "length"
+            and (source.judges_programs or "hint" not in attempt.text.lower())
+            and source.steps_check_out(task, attempt.text))
 
 
-def solve(tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: int, kind: str,
+def solve(source: LessonSource, tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: int, kind: str,
           wave: int, drawn: Mapping[str, Sequence[AttemptRow]] | None = None) -> list[Solution]:
     """Up to `budget` solutions of `tasks` by the procedure above, posing the tasks in
-    waves of `wave` until the budget is met (see the module doc). `drawn` holds first-pass
-    samples some tasks already have (the target's probe): they are not sampled again."""
+    waves of `wave` until the budget is met (see the module doc), checked as `source`'s
+    run is judged. `drawn` holds first-pass samples some tasks already have (the target's
+    probe): they are not sampled again."""
     found: dict[str, list[Solution]] = {}
     by_id = {t.id: t for t in tasks}
     drawn = drawn or {}
@@ -75,7 +84,7 @@ def solve(tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: in
         seen = {t.id: {normalized(s.text) for s in found[t.id]} for t in posed}
         asked = {t.id: t for t in posed}
         for a in attempts:
-            if a.task_id not in asked or not verified(asked[a.task_id], a):
+            if a.task_id not in asked or not verified(source, asked[a.task_id], a):
                 continue
             key = normalized(a.text)
             if key not in seen[a.task_id]:
@@ -88,7 +97,7 @@ def solve(tasks: Sequence[Task], sample: Sampler, sampling: Sampling, budget: in
         if posed and n >= 1:
             absorb(posed, sample(name, posed, n), origin)
 
-    hinted_cap = int(sampling.hint_share * budget)
+    hinted_cap = 0 if source.judges_programs else int(sampling.hint_share * budget)
     ready = [t for t in tasks if t.id in drawn]  # sampled before: no wave of their own
     fresh = [t for t in tasks if t.id not in drawn]
     posed: list[Task] = list(ready)

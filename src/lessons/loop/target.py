@@ -149,7 +149,7 @@ def choose(source: LessonSource, slices: int = 1, min_tasks: int = 8, probe: Pro
     ranked = rank(source, min_tasks)
     if probe is not None and probed > 0:
         posed = [source.tasks[t] for t in to_probe(ranked, probed)]
-        solved = {a.task_id for a in probe(posed) if verified(source.tasks[a.task_id], a)}
+        solved = {a.task_id for a in probe(posed) if verified(source, source.tasks[a.task_id], a)}
         ranked = reach(ranked, solved, probed)
     chosen: list[TargetSlice] = []
     members: set[str] = set()

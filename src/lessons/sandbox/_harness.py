@@ -166,9 +166,10 @@ def _run(job: dict, results) -> None:
     except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte in the source
         _emit(results, "syntax_error", None, exc, time.perf_counter(), "syntax_error")
         return
+    prelude = compile(job.get("prelude") or "", "<prelude>", "exec", dont_inherit=True)  # the task's, not the model's
     results.send({"event": "start"})  # from here on, the program's doing
     start = time.perf_counter()
-    if not _call(results, "load", None, lambda: exec(code, namespace), start):
+    if not _call(results, "load", None, lambda: (exec(prelude, namespace), exec(code, namespace)), start):
         return
     results.send({"event": "loaded"})
     tests = _tests(job, namespace)

@@ -51,6 +51,7 @@ class Response:
     tests: Sequence[TestCase] | str
     finish_reason: str = "stop"
     entry_point: str | None = None
+    prelude: str = ""  # run before the program (the task prompt's imports)
 
 
 def judge_response(text: str, tests: Sequence[TestCase] | str, limits: Limits = Limits(),
@@ -66,7 +67,8 @@ def judge_responses(responses: Sequence[Response], limits: Limits = Limits(), wo
 
     found = [_extract(r.text, r.finish_reason, r.entry_point) for r in responses]
     runnable = [i for i, (extraction, _) in enumerate(found) if extraction.status == "ok"]
-    programs = [Program(str(found[i][0].answer), responses[i].tests, responses[i].entry_point) for i in runnable]
+    programs = [Program(str(found[i][0].answer), responses[i].tests, responses[i].entry_point, responses[i].prelude)
+                for i in runnable]
     runs = dict(zip(runnable, run_programs(programs, limits, workers))) if programs else {}
     verdicts = []
     for i, (extraction, problem) in enumerate(found):

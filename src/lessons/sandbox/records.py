@@ -64,6 +64,7 @@ class Program:
     code: str
     tests: Sequence[TestCase] | str  # test cases, or a test source defining test_* / check(candidate)
     entry_point: str | None = None   # the function check(candidate) is given, for HumanEval-style tests
+    prelude: str = ""                # run first, in the program's namespace: the imports its task's prompt gives
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,10 @@ _DONE = b"{'event': 'done'"  # the harness's last line (a line split across read
 
 
 def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Limits(),
-                *, entry_point: str | None = None, setup: Isolation | None = None) -> Execution:
+                *, entry_point: str | None = None, setup: Isolation | None = None, prelude: str = "") -> Execution:
     """Run `code` then its tests in a fresh sandbox process; the result of every test.
+    `prelude` runs first in the program's namespace (the imports a task's prompt gives, as
+    HumanEval's prompt + completion has them); the program's line numbers stay its own.
     `setup` defaults to the strongest isolation this machine allows (`isolation()`)."""
     if not isinstance(code, str):
         raise TypeError(f"the program must be a str, got {type(code).__name__}")
@@ -48,7 +50,7 @@ def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Lim
     try:
         if setup.dropped:
             os.chown(workdir, NOBODY, NOBODY)  # the dropped user works there
-        job = _job(code, tests, entry_point, limits, setup, workdir)
+        job = _job(code, tests, entry_point, limits, setup, workdir) | {"prelude": prelude}
         return _execute(job, limits, setup, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -64,7 +66,7 @@ def run_programs(programs: Sequence[Program], limits: Limits = Limits(), workers
 
     def one(program: Program) -> Execution:
         return run_program(program.code, program.tests, limits, entry_point=program.entry_point,
-                           setup=setup)
+                           setup=setup, prelude=program.prelude)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
         return list(pool.map(one, programs))

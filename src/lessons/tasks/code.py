@@ -376,6 +376,24 @@ def stub(spec: Spec, shown: tuple[int, ...] = (0, 1)) -> str:
     return f'def {spec.name}({spec.params}) -> {spec.returns}:\n    """{spec.description}\n\n{examples}    """\n'
 
 
+FAMILY_NAMES: dict[str, Family] = {f.make.__name__: f for families in FAMILIES.values() for f in families}
+
+
+def build_task(task_id: str, family: Family, rng: random.Random, source: str = "code") -> Task:
+    """One task of `family` drawn with `rng` (the suite's tasks, and practice tasks drawn in a
+    weak slice): its stub, reference, hidden tests and metadata. The split goes by the prompt,
+    not the id: two tasks that ask the same question share it, so no held-out question is
+    also a train (or practice) question."""
+    spec = family.make(rng)
+    # examples drawn too, so tasks of one family rarely share a prompt (across splits)
+    prompt = stub(spec, tuple(sorted(rng.sample(range(len(spec.inputs)), 2))))
+    tests = [{"name": f"case {i + 1}", "source": f"assert {_call(spec.name, args)} == {spec.compute(*args)!r}"}
+             for i, args in enumerate(spec.inputs)]
+    metadata = {"skill": family.skill, "difficulty": family.difficulty, "family": family.make.__name__,
+                "source": source, "entry_point": spec.name, "tests": tests}
+    return Task(task_id, prompt, prompt + spec.body, (), metadata, split_for(prompt))
+
+
 class CodeSuite(GeneratedSuite):
     """Procedural Python function tasks; an endless stream, cut by `limit`."""
 
@@ -386,15 +404,4 @@ class CodeSuite(GeneratedSuite):
         block, position = divmod(index, len(SKILLS))
         skill = _rng(self.seed, "block", block).sample(SKILLS, len(SKILLS))[position]
         rng = _rng(self.seed, index)
-        family = rng.choice(FAMILIES[skill])
-        spec = family.make(rng)
-        # examples drawn too, so tasks of one family rarely share a prompt (across splits)
-        prompt = stub(spec, tuple(sorted(rng.sample(range(len(spec.inputs)), 2))))
-        tests = [{"name": f"case {i + 1}", "source": f"assert {_call(spec.name, args)} == {spec.compute(*args)!r}"}
-                 for i, args in enumerate(spec.inputs)]
-        task_id = f"code-s{self.seed}-{index:06d}"
-        metadata = {"skill": skill, "difficulty": family.difficulty, "family": family.make.__name__,
-                    "source": "code", "entry_point": spec.name, "tests": tests}
-        # the split by the prompt, not the id: two tasks that ask the same question share it,
-        # so no held-out question is also a train question
-        return Task(task_id, prompt, prompt + spec.body, (), metadata, split_for(prompt))
+        return build_task(f"code-s{self.seed}-{index:06d}", rng.choice(FAMILIES[skill]), rng)

@@ -6,13 +6,16 @@ A code task carries in its metadata what judges it:
     tests         a test source that defines check(candidate) or test_* functions (HumanEval),
                   or a list of {"name": ..., "source": "assert add(2, 3) == 5"} cases
 
-The response is never run here: `lessons.sandbox` extracts its code block (no block,
+The imports the task's prompt gives (HumanEval's `from typing import List`) run before the
+program, as HumanEval's own prompt + completion has them: a whole function written without
+them is not wrong for that. The response is never run here: `lessons.sandbox` extracts its code block (no block,
 cut off and syntax errors are extraction statuses, kept apart from failing tests) and runs
 the program with its tests in separate sandbox processes, several at once.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -48,9 +51,20 @@ class TestsVerifier:
 
     def judge_responses(self, tasks: Sequence[Task], completions: Sequence[Completion]) -> list[Verdict]:
         """One verdict per (task, completion) pair, in order; the programs run in parallel."""
-        jobs = [Response(c.text, task_tests(t.id, t.metadata), c.finish_reason, entry_point(t.id, t.metadata))
-                for t, c in zip(tasks, completions, strict=True)]
+        jobs = [Response(c.text, task_tests(t.id, t.metadata), c.finish_reason, entry_point(t.id, t.metadata),
+                         prompt_imports(t.prompt)) for t, c in zip(tasks, completions, strict=True)]
         return judge_responses(jobs, self.limits, self.workers)
+
+
+def prompt_imports(prompt: str) -> str:
+    """The top-level import statements of a task's prompt, one a line ("" when none, or
+    when the prompt is not Python)."""
+    try:
+        tree = ast.parse(prompt)
+    except (SyntaxError, ValueError):
+        return ""
+    found = [ast.get_source_segment(prompt, node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return "".join(f"{line}\n" for line in found if line)
 
 
 def entry_point(task_id: str, metadata: Mapping[str, Any]) -> str:
