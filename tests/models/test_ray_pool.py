@@ -1,5 +1,5 @@
 """Spreading a batch over endpoints: the failover logic (fast, scripted endpoints), and
-Ray with real llama.cpp servers, one of them killed between two runs (slow)."""
+Ray with real llama.cpp servers, one of them killed mid-run (slow)."""
 
 from __future__ import annotations
 
@@ -84,19 +84,28 @@ def local_ray():
 
 @pytest.mark.slow
 def test_eval_on_ray_survives_a_killed_endpoint_with_exactly_40_attempts(
-    local_ray, two_llama_servers, run_cli, tmp_path,
+    local_ray, two_llama_servers, run_cli, tmp_path, monkeypatch,
 ):
     (url_a, _), (url_b, proc_b) = two_llama_servers
     db = tmp_path / "log.db"
     common = ["eval", "--model", "openai:smollm2-135m", "--ray", "local", "--endpoint", url_a, "--endpoint", url_b,
               "--suite", "arith", "--run", "ray40", "--max-new-tokens", "16", "--batch-size", "10",
-              "--concurrency", "2", "--db", db]
-    run_cli(*common, "--limit", "20")  # both endpoints serve the first 20 tasks
-    proc_b.terminate()
-    proc_b.wait(timeout=30)
-    run_cli(*common, "--limit", "40")  # resumes; b's share of every batch fails over to a
-
+              "--concurrency", "2", "--limit", "40", "--db", db]
     from lessons.store import Store
+
+    original = Store.add_attempts
+
+    def kill_b_after_first_batch(self, attempts):  # mid-run, at a fixed point: not timing-based
+        written = original(self, attempts)
+        if proc_b.poll() is None:
+            proc_b.terminate()
+            proc_b.wait(timeout=30)
+        return written
+
+    monkeypatch.setattr(Store, "add_attempts", kill_b_after_first_batch)
+    run_cli(*common)  # 4 batches: the first on both endpoints, then b's share fails over to a
+    monkeypatch.setattr(Store, "add_attempts", original)
+    run_cli(*common)  # a re-run of the finished run adds nothing
 
     store = Store.open(str(db))
     run = store.get_run("ray40")
@@ -104,3 +113,4 @@ def test_eval_on_ray_survives_a_killed_endpoint_with_exactly_40_attempts(
     keys = Counter((a.task_id, a.sample) for a in attempts)
     assert len(attempts) == 40
     assert max(keys.values()) == 1
+    assert proc_b.returncode is not None  # b did die mid-run
