@@ -46,8 +46,8 @@ DbOption = typer.Option(
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
 RayOption = typer.Option(
-    None, "--ray", is_flag=False, flag_value="local", show_default=False,
-    help="Spread openai:<model> requests over --endpoint URLs with Ray: a cluster address, or none/local to start one.")
+    None, "--ray", show_default=False,
+    help="Spread openai:<model> requests over --endpoint URLs with Ray: a cluster address, or `local` to start one.")
 EndpointOption = typer.Option(
     [], "--endpoint", help="OpenAI-compatible endpoint serving the model (repeatable; with --ray).")
 EmbedderOption = typer.Option(  # $LESSONS_EMBEDDER also lets a test pick its registered fake
