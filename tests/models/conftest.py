@@ -3,6 +3,7 @@ real llama-cpp-python server as a subprocess. Both listen on 127.0.0.1 only."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -209,9 +210,10 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (…/v1) of llama-cpp-python's OpenAI-compatible server running SmolLM2-135M."""
+@contextlib.contextmanager
+def running_llama_server(workdir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(base URL …/v1, process) of llama-cpp-python's OpenAI-compatible server running
+    SmolLM2-135M; skips the test where the server or the model is absent."""
     missing = [m for m in LLAMA_SERVER_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"llama-cpp-python[server] is not installed (missing {', '.join(missing)})")
@@ -223,7 +225,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"test model not available: {err}")
     port = free_loopback_port()
     base_url = f"http://{LOOPBACK}:{port}/v1"
-    log = tmp_path_factory.mktemp("llama_server") / "server.log"
+    log = workdir / f"server-{port}.log"
     with pytest.MonkeyPatch.context() as mp, open(log, "wb") as out:
         mp.setenv("NO_PROXY", f"{LOOPBACK},localhost")
         mp.setenv("no_proxy", f"{LOOPBACK},localhost")
@@ -232,6 +234,21 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                 stdin=subprocess.DEVNULL)
         try:
             _wait_until_serving(proc, base_url, log)
-            yield base_url
+            yield base_url, proc
         finally:
             _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (…/v1) of llama-cpp-python's OpenAI-compatible server running SmolLM2-135M."""
+    with running_llama_server(tmp_path_factory.mktemp("llama_server")) as (base_url, _):
+        yield base_url
+
+
+@pytest.fixture
+def two_llama_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[tuple[str, subprocess.Popen]]]:
+    """Two such servers, each as (base URL, process), so a test can kill one."""
+    workdir = tmp_path_factory.mktemp("llama_servers")
+    with running_llama_server(workdir) as first, running_llama_server(workdir) as second:
+        yield [first, second]

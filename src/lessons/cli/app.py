@@ -45,6 +45,11 @@ DbOption = typer.Option(
     None, "--db", envvar="LESSONS_DB", help=f"Mistake log (SQLite). Default: ./{DEFAULT_DB}", show_default=False
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+RayOption = typer.Option(
+    None, "--ray", show_default=False,
+    help="Spread openai:<model> requests over --endpoint URLs with Ray: a cluster address, or `local` to start one.")
+EndpointOption = typer.Option(
+    [], "--endpoint", help="OpenAI-compatible endpoint serving the model (repeatable; with --ray).")
 EmbedderOption = typer.Option(  # $LESSONS_EMBEDDER also lets a test pick its registered fake
     DEFAULT_EMBEDDER, "--embedder", envvar="LESSONS_EMBEDDER",
     help="Embedder of mistake descriptions (taxonomy, prompt lessons): minilm, or one a plugin adds.")

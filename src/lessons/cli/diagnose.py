@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from lessons.cli.app import (
-    CliError, DbOption, EmbedderOption, JsonOption, command, emit_json, fmt_pct, open_store, out, progress_bar,
-    warn, working,
+    CliError, DbOption, EmbedderOption, EndpointOption, JsonOption, RayOption, command, emit_json, fmt_pct,
+    open_store, out, progress_bar, warn, working,
 )
 from lessons.deps import Deps
 from lessons.diagnose.locators import locators, make_locator
@@ -46,6 +46,8 @@ def diagnose_command(
     embedder: str = EmbedderOption,
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL"),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    ray: Optional[str] = RayOption,
+    endpoint: list[str] = EndpointOption,
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -54,7 +56,8 @@ def diagnose_command(
         raise CliError(f"--method {method!r}: use {METHODS}")
     store = open_store(db)
     record = store.get_run(run)
-    deps = Deps(embedder=embedder, model_options=ModelOptions(base_url=base_url, api_key=api_key))
+    options = ModelOptions(base_url=base_url, api_key=api_key, endpoints=tuple(endpoint), ray=ray)
+    deps = Deps(embedder=embedder, model_options=options)
     config = DiagnoseConfig(split_mode=split_mode, batch_size=batch_size, force=force, cluster=cluster)
     mistakes = len(store.attempts(record.id, mistakes_only=True))
     started, done, tokens = time.perf_counter(), 0, 0

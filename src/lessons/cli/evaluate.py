@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from lessons.cli.app import (
-    DbOption, JsonOption, CliError, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
+    DbOption, EndpointOption, JsonOption, RayOption, CliError, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
 )
 from lessons.models import DEFAULT_MODEL, ModelOptions, available_models, resolve_model
 from lessons.models.base import BackendError
@@ -77,6 +77,8 @@ def eval_command(
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL", help="Endpoint for openai:<model>."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
     concurrency: int = typer.Option(8, "--concurrency", help="In-flight requests to an endpoint."),
+    ray: Optional[str] = RayOption,
+    endpoint: list[str] = EndpointOption,
     lessons_dir: Optional[str] = typer.Option(
         None, "--lessons", help="Prompt each task with a `prompt` lesson set (in-context lessons, no training)."),
     few_shot: bool = typer.Option(
@@ -99,7 +101,8 @@ def eval_command(
     registered = store.registered_models()
     with working(f"loading model {model} ..."):
         backend = resolve_model(
-            model, ModelOptions(base_url=base_url, api_key=api_key, concurrency=concurrency, batch_size=batch_size),
+            model, ModelOptions(base_url=base_url, api_key=api_key, concurrency=concurrency, batch_size=batch_size,
+                                endpoints=tuple(endpoint), ray=ray),
             registered,
         )
     with progress_bar(f"eval {model}", total=limit or 1) as update:

@@ -35,6 +35,8 @@ class ModelOptions:
     concurrency: int = 8  # in-flight requests to an endpoint
     batch_size: int = 16  # sequences per generate() call for local models
     device: str = "auto"
+    endpoints: tuple[str, ...] = ()  # for openai:<model> on Ray: every endpoint serving it
+    ray: str | None = None  # Ray cluster address ("local": start one); None: no Ray
 
 
 def resolve_model(name: str, options: ModelOptions = ModelOptions(), registered: dict[str, str] | None = None) -> Backend:
@@ -43,11 +45,20 @@ def resolve_model(name: str, options: ModelOptions = ModelOptions(), registered:
     if name in models:  # first: a registered name stands for exactly what registered it
         return models.get(name)(name, options)
     if name.startswith("openai:"):
-        if not options.base_url:
-            raise ValueError(f"model {name!r} needs an endpoint: pass --base-url (e.g. http://127.0.0.1:8000/v1)")
+        if not options.base_url and not options.endpoints:
+            raise ValueError(f"model {name!r} needs an endpoint: pass --base-url (e.g. http://127.0.0.1:8000/v1) or --endpoint URL")
+        if options.ray is not None:
+            from lessons.models.ray_pool import RayEndpointsBackend
+
+            return RayEndpointsBackend(
+                name.removeprefix("openai:"), options.endpoints or (options.base_url,), address=options.ray,
+                api_key=options.api_key, concurrency=options.concurrency,
+            )
+        if len(options.endpoints) > 1:
+            raise ValueError(f"model {name!r}: {len(options.endpoints)} endpoints need --ray to share the work")
         cls = backends.get("openai")
         return cls(
-            model=name.removeprefix("openai:"), base_url=options.base_url, api_key=options.api_key,
+            model=name.removeprefix("openai:"), base_url=options.base_url or options.endpoints[0], api_key=options.api_key,
             concurrency=options.concurrency,
         )
     local = find_local_model(name, registered)
