@@ -38,6 +38,8 @@ def train_command(
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, help="GRPO: sampling temperature."),
     format_reward: float = typer.Option(0.0, "--format-reward", min=0.0,
                                         help="GRPO: reward for an answer line, added to the verifier's 0/1 (0: off)."),
+    mask_thought: float = typer.Option(0.0, "--mask-thought", min=0.0, max=0.99,
+                                       help="SFT: share of the completion's input tokens masked, labels kept (Masked Thought; 0: off)."),
     seed: int = typer.Option(0, "--seed"),
     save_steps: int = typer.Option(50, "--save-steps", min=1, help="Checkpoint every N steps (what a re-run resumes from)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -53,7 +55,7 @@ def train_command(
         learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
         grad_accum=grad_accum, max_length=max_length, beta=beta, num_generations=num_generations,
         max_completion_length=max_completion_length, temperature=temperature, format_reward=format_reward,
-        seed=seed, save_steps=save_steps, device=device, name=name, output_dir=out_dir,
+        mask_thought=mask_thought, seed=seed, save_steps=save_steps, device=device, name=name, output_dir=out_dir,
     )
     store = open_store(db)
     _quiet_libraries()

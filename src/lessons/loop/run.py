@@ -391,7 +391,8 @@ class _Stages:
         c = self.config
         steps = c.dpo_steps if dpo else c.steps
         # a checkpoint every quarter of the budget: a killed loop loses at most that much training
-        settings = {"save_steps": max(1, steps // 4)} | c.train | ({"learning_rate": c.dpo_lr} if dpo else {})
+        train = {k: v for k, v in c.train.items() if not (dpo and k == "mask_thought")}  # an SFT-only option
+        settings = {"save_steps": max(1, steps // 4)} | train | ({"learning_rate": c.dpo_lr} if dpo else {})
         config = TrainConfig(method="dpo" if dpo else "sft", max_steps=steps, seed=c.seed, name=name,
                              output_dir=str(c.root / "models" / name), **settings)
         result = self.deps.run_train(model, data, config, on_progress=self.hooks.train_progress, store=self.store)

@@ -49,6 +49,8 @@ class TrainConfig:
     max_completion_length: int = 128  # tokens sampled per completion
     temperature: float = 1.0  # sampling temperature of the completions
     format_reward: float = 0.0  # weight of the answer-line reward added to the verifier's 0/1; 0: off
+    # Masked Thought (SFT): share of the completion's tokens hidden in the input, labels kept (0: off)
+    mask_thought: float = 0.0
     # Activation checkpointing saves memory at ~25% more compute; a CPU box has the memory.
     gradient_checkpointing: bool = False
     # bookkeeping: none of these change the trained weights, so none enters the version name
@@ -69,6 +71,10 @@ class TrainConfig:
             raise ValueError("set max_steps > 0 or epochs > 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device {self.device!r}: use auto, cpu or cuda")
+        if not 0.0 <= self.mask_thought < 1.0:
+            raise ValueError(f"mask_thought must be in [0, 1), got {self.mask_thought}")
+        if self.mask_thought and self.method != "sft":
+            raise ValueError(f"mask_thought masks SFT inputs; method {self.method!r} does not take it")
         if self.method == "grpo":
             self._check_grpo()
 
@@ -98,6 +104,8 @@ def identity(config: TrainConfig) -> dict[str, Any]:
     """The fields that decide the trained weights (learning rate resolved), as JSON-ready values."""
     ignored = _BOOKKEEPING if config.method == "grpo" else _BOOKKEEPING | GRPO_ONLY
     d = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ignored}
+    if not config.mask_thought:  # off: left out, so versions made before it keep their names
+        del d["mask_thought"]
     d["learning_rate"] = config.lr
     d["target_modules"] = d["target_modules"] if isinstance(d["target_modules"], str) else list(d["target_modules"])
     return d

@@ -196,6 +196,11 @@ def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, chec
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config),
         **extra,
     )
+    if config.mask_thought:
+        from lessons.train.mask_thought import MaskThought
+
+        trainer.data_collator = MaskThought(trainer.data_collator, config.mask_thought, tokenizer.pad_token_id,
+                                            config.seed)
     trainer.remove_callback(PrinterCallback)  # it prints every log line to stdout
     _mark_checkpoint_writes(trainer)
     return trainer, tokenizer
