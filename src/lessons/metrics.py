@@ -11,6 +11,7 @@ import numpy as np
 
 from lessons.consistency import majority_correct, rpc_curve, samples_to_match
 from lessons.store.db import AttemptRow
+from lessons.verify.abstention import abstained
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -45,6 +46,10 @@ class RunSummary:
     # and the fewest samples per task at which it reaches maj@k (None: it never does).
     rpc_at_k: float | None = None
     rpc_samples_to_match: int | None = None
+    # Responses that say they are unsure and give no answer (verify.abstention), and the
+    # accuracy over the attempts that did answer (None when none did).
+    abstained: int = 0
+    answered_accuracy: float | None = None
 
 
 def summarize_run(run_id: str, run_name: str, attempts: Sequence[AttemptRow], samples: int,
@@ -67,7 +72,11 @@ def summarize_run(run_id: str, run_name: str, attempts: Sequence[AttemptRow], sa
         curve = rpc_curve([s for s in grouped.values()])
         if curve is not None:
             rpc, to_match = curve[-1], samples_to_match(curve, maj)
+    abstaining = sum(abstained(a.text, a.extraction_status) for a in attempts)
+    answered = len(attempts) - abstaining
     return RunSummary(
+        abstained=abstaining,
+        answered_accuracy=correct / answered if answered else None,
         run_id=run_id,
         run_name=run_name,
         tasks=len(grouped),

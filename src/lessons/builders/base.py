@@ -94,6 +94,7 @@ builders.register("practice", "lessons.builders.practice:PracticeBuilder")
 builders.register("stepwise", "lessons.builders.stepwise:StepwiseBuilder")
 builders.register("rl", "lessons.builders.rl:RLBuilder")
 builders.register("feedback", "lessons.builders.feedback:FeedbackBuilder")
+builders.register("refusal", "lessons.builders.refusal:RefusalBuilder")
 
 
 def make_builder(name: str, **resources: Any) -> LessonBuilder:

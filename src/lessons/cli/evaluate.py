@@ -134,7 +134,8 @@ def _render_eval(result: EvalResult, as_json: bool) -> None:
     payload = {
         "run_id": s.run_id, "run": s.run_name, "tasks": s.tasks, "attempts": s.attempts, "correct": s.correct,
         "accuracy": s.accuracy, "mistakes": s.mistakes, "extraction_failures": s.extraction_failures,
-        "by_status": s.by_status, "new_attempts": result.new_attempts,
+        "by_status": s.by_status, "abstained": s.abstained, "answered_accuracy": s.answered_accuracy,
+        "new_attempts": result.new_attempts,
         "tokens_per_second": result.tokens_per_second, "elapsed_s": result.elapsed_s,
     }
     if s.samples > 1:
@@ -148,6 +149,9 @@ def _render_eval(result: EvalResult, as_json: bool) -> None:
     table.add_row("accuracy", f"{fmt_pct(s.accuracy)}  ({s.correct} correct)")
     table.add_row("mistakes", f"{s.mistakes}  (of which {s.extraction_failures} without an answer)")
     table.add_row("extraction", ", ".join(f"{k} {v}" for k, v in sorted(s.by_status.items())))
+    if s.abstained:
+        answered = fmt_pct(s.answered_accuracy) if s.answered_accuracy is not None else "-"
+        table.add_row("abstained", f"{s.abstained} ({fmt_pct(s.abstained / s.attempts)}); accuracy on answered {answered}")
     for k, v in s.pass_at_k.items():
         table.add_row(k, fmt_pct(v))
     if s.maj_at_k is not None:
