@@ -230,3 +230,16 @@ def test_a_practice_teacher_named_in_the_options_writes_the_treatments_new_tasks
     assert by_teacher and all(p["detail"]["teacher"] == "teacher-model" for p in by_teacher)
     rows = {r["prompt"][-1]["content"]: r for r in _lesson_rows(build.treatment_path)}
     assert sum("Take the product of" in prompt for prompt in rows) == len(by_teacher)  # the teacher's own questions
+
+
+def test_a_random_share_gives_the_treatment_rows_drawn_as_the_controls_are(world, deps, config, tmp_path):
+    store = Store.open(":memory:")
+    mixed = type(config)(**{**config.__dict__, "name": "r", "mix": {"practice": 0.5, "random": 0.5},
+                            "out_dir": str(tmp_path / "r")})
+    build = run_loop(store, mixed, deps=deps).get(1, "build")
+    treatment, control = _lesson_rows(build.treatment_path), _lesson_rows(build.control_path)
+    assert build.by_builder.get("random", 0) >= build.rows // 2 - 2 and build.by_builder.get("practice", 0) > 0
+    prompts = {json.dumps(r["prompt"]) for r in control}
+    # the random rows are among the control's own tasks (the same draw and procedure)
+    assert sum(json.dumps(r["prompt"]) in prompts for r in treatment) >= build.by_builder["random"]
+    assert len(treatment) == len(control)

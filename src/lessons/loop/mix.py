@@ -9,7 +9,8 @@ and the control's untargeted data.
   SFT prompt/completion rows, are checked against the held-out tasks, and fill the row
   budget by share. A builder with fewer rows than its share leaves its place to the others.
 - control: train-split tasks drawn at random from the suite, not from mistakes: the same
-  prompts, format and budget, without the targeting.
+  prompts, format and budget, without the targeting. A `random` share in the mix gives
+  the treatment the control's first rows too (the arms then differ only in the rest).
 
 Tasks without a written answer (practice tasks, control tasks) get one of two kinds of
 completion, `solutions` in the config: `self`, the model's own solutions, sampled and kept
@@ -105,12 +106,15 @@ def treatment_mix(source: LessonSource, heldout: HeldOut, config: LoopConfig, ro
             rows = repairs(source, aimed, models.continue_)
         elif kind == "feedback":
             rows = feedback_rows(source, config, aimed, models)
+        elif kind == "random":
+            rows = random_rows(source, heldout, config, round, models)
         else:
             builder = make_builder(kind, **(resources or {}))
             built = builder.build(source, make_config(builder, dict(config.options.get(kind) or {})))
             rows = [as_sft(lesson, source) for lesson in built]
         kept, _ = select_rows(rows, FORMAT, heldout)
-        random.Random(f"mix/{config.seed}/{round}/{kind}").shuffle(kept)  # spread over tasks, reproducibly
+        if kind != "random":  # the control's rows stay in the control's order: its first ones
+            random.Random(f"mix/{config.seed}/{round}/{kind}").shuffle(kept)  # spread over tasks, reproducibly
         pools[kind] = kept
     quotas = allocate(config.mix, {k: len(v) for k, v in pools.items()}, config.rows)
     chosen = [lesson for kind in config.mix for lesson in pools[kind][: quotas[kind]]]
@@ -242,6 +246,18 @@ def control_set(source: LessonSource, heldout: HeldOut, suite: Suite, size: int,
     ) for t, text, attempt, origin in texts]
     kept, _ = select_rows(rows, FORMAT, heldout)
     return kept[:size]
+
+
+def random_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, round: int, models: Models) -> list[Lesson]:
+    """The treatment's `random` share: the control's first rows (`control_set`, the same
+    draw and procedure), so both arms hold them alike and the treatment differs from the
+    control only by what the targeting puts in the rest."""
+    from lessons.tasks import load_suite
+
+    size = math.ceil(config.rows * config.mix["random"] / sum(config.mix.values()))
+    drawn = control_set(source, heldout, load_suite(config.suite), size, config, round, models)
+    return [dataclasses.replace(lesson, provenance=dataclasses.replace(lesson.provenance, builder="random"))
+            for lesson in drawn]
 
 
 def count_by_builder(lessons: Sequence[Lesson]) -> dict[str, int]:
