@@ -164,3 +164,17 @@ class CodeWorld(World):
         if task.skill == WEAK_CODE:
             return zlib.crc32(task.prompt.encode()) % 3 == 0
         return zlib.crc32(task.id.encode()) % 5 != 0
+
+
+def gsm8k_file(path, tasks: int = 900):
+    """Arith tasks written as GSM8K writes its problems: steps with calculator annotations,
+    then `#### answer`. The scripted world knows them by their questions."""
+    lines = []
+    for t in load_suite("arith").tasks(tasks):
+        steps = []
+        for s in t.steps:
+            expr, _, value = s.text.rpartition(" = ")
+            steps.append(f"{expr} = <<{expr.replace(' ', '')}={value}>>{value}")
+        lines.append(json.dumps({"question": t.prompt, "answer": "\n".join(steps) + f"\n#### {t.answer}"}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -174,7 +174,8 @@ def _suite_tasks(run: RunRecord) -> list[Task]:
         if Path(source).is_file():
             mapping = dict(args.get("field_map") or {})
             mapping["metadata"] = tuple(mapping.get("metadata") or ())
-            built = FileSuite(source, FieldMap(**mapping), format=args.get("format"))
+            built = FileSuite(source, FieldMap(**mapping), format=args.get("format"),
+                              labels=(args.get("labels") or {}).get("file"))
             return list(built.tasks()) if built.info.id == run.suite_id else []
     except Exception:  # noqa: BLE001 - a suite that cannot be rebuilt leaves the log's tasks
         return []

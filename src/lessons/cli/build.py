@@ -18,7 +18,7 @@ from lessons.models import ModelOptions
 
 EMPTY_HINTS = {  # why a builder may produce nothing, and what to do
     "pairs": "pairs need tasks with both a correct and a wrong sample: evaluate with --samples 4, "
-             "or pass -o gold_fallback=true",
+             "or pass -x gold_fallback=true",
     "rejection": "no correct sample on a train task",
     "injected": "no correct solution with an arithmetic statement to change",
     "correction": "no mistake with a located first wrong step or a correct solution to splice",

@@ -1,15 +1,17 @@
-"""`lessons eval`, `lessons tasks`, `lessons models`."""
+"""`lessons eval`, `lessons tasks`, `lessons topics`, `lessons models`."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lessons.cli.app import (
-    DbOption, EndpointOption, JsonOption, RayOption, CliError, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
+    DbOption, EmbedderOption, EndpointOption, JsonOption, RayOption, CliError, command, emit_json, fmt_pct, open_store, out, progress_bar, warn, working,
 )
 from lessons.models import DEFAULT_MODEL, ModelOptions, available_models, resolve_model
 from lessons.models.base import BackendError
@@ -45,11 +47,16 @@ def _field_map(fields: list[str]) -> FieldMap | None:
         raise CliError(f"--field: {e}") from None
 
 
-def _load(suite: str, fields: list[str], verifier: str | None, limit: int | None = None) -> tuple[Suite, str]:
+LabelsOption = typer.Option(
+    None, "--labels", help="A labels file of the task file (`lessons topics` writes one): metadata added to each task.")
+
+
+def _load(suite: str, fields: list[str], verifier: str | None, limit: int | None = None,
+          labels: str | None = None) -> tuple[Suite, str]:
     """The suite and the verifier that judges it (the one asked for, else the suite's), with
     a warning when that verifier cannot read some of a task file's gold answers (a built-in
     suite's are made for it)."""
-    loaded = load_suite(suite, _field_map(fields))
+    loaded = load_suite(suite, _field_map(fields), labels)
     verifier = verifier or suite_defaults(loaded).verifier or "math"
     if isinstance(loaded, FileSuite):
         problem = unreadable_golds([t.answer for t in loaded.tasks(limit)], verifier)
@@ -74,6 +81,7 @@ def eval_command(
     template: Optional[str] = typer.Option(None, "--template", help="Default: the suite's (step-by-step; code for code)."),
     verifier: Optional[str] = SuiteVerifierOption,
     field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
+    labels: Optional[str] = LabelsOption,
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL", help="Endpoint for openai:<model>."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
     concurrency: int = typer.Option(8, "--concurrency", help="In-flight requests to an endpoint."),
@@ -89,7 +97,7 @@ def eval_command(
     """Evaluate a model on a suite and log every attempt."""
     if split not in ("train", "heldout", "all"):
         raise CliError(f"--split {split!r}: use train, heldout or all")
-    task_suite, verifier = _load(suite, field, verifier)
+    task_suite, verifier = _load(suite, field, verifier, labels=labels)
     template = template or suite_defaults(task_suite).template or DEFAULT_TEMPLATE
     config = EvalConfig(
         limit=limit, split=split, samples=samples, temperature=temperature, top_p=top_p,
@@ -170,6 +178,7 @@ def tasks_command(
     suite: str = typer.Argument(..., help="Built-in suite (arith) or task file (JSONL, JSON, CSV, Parquet)."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n"),
     field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
+    labels: Optional[str] = LabelsOption,
     verifier: Optional[str] = SuiteVerifierOption,
     show: int = typer.Option(3, "--show", help="Example tasks to print."),
     as_json: bool = JsonOption,
@@ -177,7 +186,7 @@ def tasks_command(
     """What a suite holds: tasks per skill and split, with examples."""
     if limit is None and suite.split(":")[0] in ("arith", "code"):  # endless generators
         limit = 1000
-    task_suite, _ = _load(suite, field, verifier, limit)
+    task_suite, _ = _load(suite, field, verifier, limit, labels)
     tasks = list(task_suite.tasks(limit))
     summary = summarize(tasks)
     if as_json:
@@ -191,6 +200,44 @@ def tasks_command(
     out.print("splits: " + ", ".join(f"{k} {v}" for k, v in summary["by_split"].items()))
     for t in tasks[:show]:
         out.print(f"\n[bold]{t.id}[/bold] [dim]{t.metadata}[/dim]\n{t.prompt}\n[green]answer:[/green] {t.answer}")
+
+
+@command("topics")
+def topics_command(
+    suite: str = typer.Argument(..., help="Task file (JSONL, JSON, CSV, Parquet) whose questions carry no labels."),
+    topics: int = typer.Option(8, "--topics", "-k", min=2, help="How many topics."),
+    output: str = typer.Option(..., "--output", "-o", help="The labels file to write (JSON)."),
+    field: list[str] = typer.Option([], "--field", help="Field mapping for generic task files."),
+    embedder: str = EmbedderOption,
+    show: int = typer.Option(2, "--show", help="Example questions per topic."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Question topics of a task file as labels: k-means clusters of its train questions,
+    every task (held-out ones too) labelled topic=<its nearest>; then --labels FILE."""
+    from lessons.deps import Deps
+    from lessons.diagnose.topics import FEATURE, write_topics
+
+    task_suite = load_suite(suite, _field_map(field))
+    if not isinstance(task_suite, FileSuite):
+        raise CliError(f"suite {suite!r} is built in and labels its own tasks: topics are for task files")
+    tasks = list(task_suite.tasks())
+    with working(f"embedding {len(tasks)} questions ..."):
+        try:
+            digest, sizes = write_topics(tasks, Deps(embedder=embedder).make_embedder(), topics, output,
+                                         {"suite": str(Path(suite).resolve())})
+        except ValueError as e:
+            raise CliError(f"{suite}: {e}") from None
+    labelled = list(load_suite(suite, _field_map(field), output).tasks())
+    if as_json:
+        emit_json({"labels": output, "sha256": digest, "topics": sizes})
+        return
+    table = Table("topic", "tasks", "example")
+    for label, n in sizes.items():
+        examples = [t.prompt for t in labelled if t.metadata[FEATURE] == label][:show]
+        table.add_row(label, str(n), escape("\n".join(e if len(e) <= 100 else e[:97] + "..." for e in examples)))
+    out.print(table)
+    out.print(f"wrote {escape(output)}: next [bold]lessons eval --suite {escape(suite)} --labels {escape(output)}[/bold], "
+              f"or [bold]lessons loop --suite {escape(suite)} --topics {topics}[/bold]", soft_wrap=True)
 
 
 @command("models")

@@ -15,8 +15,10 @@ characters a slice label can hold as a value ("topic=t2-apples-eggs-sells").
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -73,6 +75,22 @@ def task_topics(tasks: Sequence[Task], embedder: Embedder, k: int | None = None,
     topics = fit_topics([t.prompt for t in train], embedder, k, seed)
     vectors = unit_rows(embedder.embed([mask_numbers(t.prompt) for t in tasks]))
     return dict(zip((t.id for t in tasks), topics.assign(vectors)))
+
+
+def write_topics(tasks: Sequence[Task], embedder: Embedder, k: int, path: str | Path,
+                 about: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    """Fit `k` topics on the train tasks, label every task `topic=` its nearest, and write
+    the labels file a suite loads them from (`lessons.tasks.files`); returns the file's
+    content hash and the tasks of each topic, largest first."""
+    from lessons.tasks.files import write_labels
+
+    train = sum(t.split == "train" for t in tasks)
+    if k < 2 or train < k:
+        raise ValueError(f"{train} train questions cannot make {k} topics: at least 2, and one question each")
+    labels = task_topics(tasks, embedder, k)
+    digest = write_labels(path, {task: {FEATURE: label} for task, label in labels.items()},
+                          {"feature": FEATURE, "topics": k, "fitted_on": "train split"} | about)
+    return digest, dict(Counter(labels.values()).most_common())
 
 
 def _slug(word: str) -> str:

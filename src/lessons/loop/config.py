@@ -18,6 +18,8 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     steps: 12                     # budget: optimizer steps per round, both arms
     dpo_steps: 0                  # then DPO steps on pairs of each arm's own samples (0: SFT only)
     options: {correction: {kinds: splice}}  # builder options (as `lessons build -x`)
+    topics: 0                     # a task file without labels: this many question topics as slices
+    training: true                # false (default for openai: models): lessons in the prompt, no training
     train: {lora_r: 16, learning_rate: 0.0002, batch_size: 4, max_length: 512, lora_dropout: 0}
 """
 
@@ -101,6 +103,15 @@ class LoopConfig:
     # at `dpo_lr` (LoRA wants about ten times full fine-tuning's 5e-6). 0: SFT only.
     dpo_steps: int = 0
     dpo_lr: float = 5e-5
+    # False: a model that cannot be trained (an endpoint, say) learns in its prompt instead. The
+    # treatment is the `prompt` lesson set (the error-aware system prompt and, per question,
+    # its most similar past mistakes beside their answers); the control, solved train
+    # problems of the same length (few-shot). One round, no weights changed.
+    training: bool = True
+    # Question topics for a task file without labels (`lessons.diagnose.topics`): the file's
+    # train questions in this many k-means clusters of their embeddings, every task labelled
+    # `topic=` its nearest, a feature the target can be chosen by (0: none).
+    topics: int = 0
     seed: int = 0
     out_dir: str | None = None  # default: lessons-loops/<name>
 
@@ -112,6 +123,8 @@ class LoopConfig:
         for key in ("target_slices", "retry", "probe", "dpo_steps"):
             if getattr(self, key) < 0:
                 raise InvalidSetting(key, f"{key} must be at least 0, got {getattr(self, key)}")
+        if self.topics < 0 or self.topics == 1:
+            raise InvalidSetting("topics", f"topics must be 0 (none) or at least 2, got {self.topics}")
         if not 0 <= self.hint_share <= 1:
             raise InvalidSetting("hint_share", f"hint_share must be between 0 and 1, got {self.hint_share}")
         if self.dpo_lr <= 0:
@@ -123,8 +136,18 @@ class LoopConfig:
             raise InvalidSetting("solutions", f"solutions {self.solutions!r}: use self or gold")
         if not self.mix:
             raise InvalidSetting("mix", "mix needs at least one builder, e.g. {practice: 0.5, correction: 0.5}")
+        if not self.training:
+            if set(self.mix) != {"prompt"}:
+                raise InvalidSetting("mix", "a loop without training teaches in the prompt: mix: {prompt: 1}")
+            if self.rounds != 1 or self.dpo_steps:
+                key = "rounds" if self.rounds != 1 else "dpo_steps"
+                raise InvalidSetting(key, f"a loop without training has one round and no DPO step: its model "
+                                          f"does not change (got {key} {getattr(self, key)})")
         for kind, share in self.mix.items():
-            if kind not in SFT_BUILDERS:
+            if kind == "prompt" and self.training:
+                raise InvalidSetting("mix", "mix builder 'prompt' teaches at inference time, not by training: "
+                                            "set training: false (--no-train)")
+            if kind not in SFT_BUILDERS + ("prompt",):
                 raise InvalidSetting("mix", f"mix builder {kind!r}: the loop trains with SFT on "
                                             f"{', '.join(SFT_BUILDERS)}")
             if not isinstance(share, (int, float)) or share <= 0:
@@ -139,6 +162,17 @@ class LoopConfig:
     @property
     def root(self) -> Path:
         return Path(self.out_dir) if self.out_dir else DEFAULT_ROOT / self.name
+
+    @property
+    def labels(self) -> Path | None:
+        """The labels file of the suite's tasks the loop writes (with `topics`), else None."""
+        return self.root / "topics.json" if self.topics else None
+
+    def load_suite(self) -> Any:
+        """The loop's suite, its tasks labelled by the loop's topics once they are fitted."""
+        from lessons.tasks import load_suite
+
+        return load_suite(self.suite, labels=self.labels)
 
     def sampling(self) -> Any:
         from lessons.loop.solutions import Sampling
@@ -192,6 +226,10 @@ def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | 
         data |= SIZES[size]
         from_file -= set(SIZES[size])
     data |= flags
+    if "training" not in data and str(data.get("model", "")).startswith("openai:"):
+        data["training"] = False  # an endpoint's weights are not ours to train
+    if data.get("training") is False and "mix" not in data:
+        data["mix"] = {"prompt": 1.0}
     data |= {k: v for k, v in suite_settings(data.get("suite", "arith")).items() if k not in data}
     if "name" not in overrides or overrides["name"] is None:
         stem = data.get("name") or default_name(data.get("model", DEFAULT_MODEL), data.get("suite", "arith"))
@@ -230,8 +268,11 @@ def suite_settings(suite: str) -> dict[str, Any]:
 
 
 def check_suite(config: LoopConfig, programs: bool) -> None:
-    """Builders of the mix that cannot work on the suite's kind of answer, refused before
-    anything runs: `repair` on programs, `feedback` on anything else."""
+    """Settings that cannot work on the suite, refused before anything runs: topics of a
+    built-in suite, `repair` on programs, `feedback` on anything else."""
+    if config.topics and not Path(config.suite).is_file():
+        raise InvalidSetting("topics", f"topics label the questions of a task file, and suite {config.suite!r} is "
+                                       f"built in, with labels of its own: set topics: 0")
     if programs and "repair" in config.mix:
         raise InvalidSetting("mix", f"mix builder 'repair' corrects a worked solution's first false calculation, "
                                     f"and suite {config.suite!r} is judged by running programs: use feedback, "

@@ -24,8 +24,11 @@ Stages = Mapping[tuple[int, str], StageRecord]  # (round, stage) -> its record (
 
 def arm_model(stages: Stages, r: int, arm: str) -> str:
     """The model an arm ends round `r` with: its DPO version when the loop has one, else
-    its SFT version."""
-    trained: Trained = stages.get((r, f"dpo-{arm}")) or stages[(r, f"train-{arm}")]  # type: ignore[assignment]
+    its SFT version; in a loop without training, the model as its held-out run named it
+    (the base model and the in-context lessons that prompted it)."""
+    trained: Trained | None = stages.get((r, f"dpo-{arm}")) or stages.get((r, f"train-{arm}"))  # type: ignore[assignment]
+    if trained is None:
+        return stages[(r, f"heldout-{arm}")].model  # type: ignore[attr-defined]
     return trained.model
 
 

@@ -252,10 +252,8 @@ def random_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, roun
     """The treatment's `random` share: the control's first rows (`control_set`, the same
     draw and procedure), so both arms hold them alike and the treatment differs from the
     control only by what the targeting puts in the rest."""
-    from lessons.tasks import load_suite
-
     size = math.ceil(config.rows * config.mix["random"] / sum(config.mix.values()))
-    drawn = control_set(source, heldout, load_suite(config.suite), size, config, round, models)
+    drawn = control_set(source, heldout, config.load_suite(), size, config, round, models)
     return [dataclasses.replace(lesson, provenance=dataclasses.replace(lesson.provenance, builder="random"))
             for lesson in drawn]
 

@@ -5,7 +5,8 @@ Every stage is recorded in the mistake log when it finishes (`loop_stages`), so 
 command after a crash skips finished stages and resumes the one it was in: evaluation and
 diagnosis resume where their logged batches stop, training from its last checkpoint.
 
-    round 0   heldout-base                       the base model on the held-out tasks
+    round 0   topics          with `topics`: the task file's question topics, as labels of its tasks
+              heldout-base    the base model on the held-out tasks
     round r   eval-train      model_r on the train split (model_1 = base, then the treatment)
               diagnose        first wrong step, error types, taxonomy
               target          the slices this round aims at, chosen before any lesson exists
@@ -32,7 +33,8 @@ from lessons import faults
 from lessons.deps import Deps  # the loop's parts (models, training, embedder) are made as every stage's are
 from lessons.loop.config import LoopConfig, check_suite, suite_verifier
 from lessons.loop.stages import (
-    Built, Diagnosed, Evaluated, HeldoutDiagnosed, Judged, PairSets, Posed, Probe, StageRecord, Targeted, Trained,
+    Built, Diagnosed, Evaluated, HeldoutDiagnosed, Judged, PairSets, Posed, Probe, StageRecord, Targeted, Topics,
+    Trained,
     load_stages, stage_from_json, stage_to_json,
 )
 from lessons.store import Store, content_id
@@ -85,6 +87,8 @@ def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps:
         )
     state = LoopState(config, load_stages(store, config.name))
     runner = _Stages(store, config, hooks, deps, state, verifier)
+    if config.topics:
+        runner.once(0, "topics", f"{config.topics} topics of the questions of {config.suite}", runner.topics)
     runner.once(0, "heldout-base", "base model on the held-out tasks",
                 lambda: runner.evaluate(config.model, "heldout", config.heldout_tasks))
     for r in range(1, config.rounds + 1):
@@ -102,6 +106,7 @@ class _Stages:
         self._posed: dict[str, int] = {}  # samples asked for in this build, by arm
         self._seen: dict[str, tuple[list[Task], list[Any]]] = {}  # its tasks and attempts, hints aside
         self._backends: dict[str, Any] = {}  # the model loaded in the current stage, by name
+        self._prompts: dict[tuple[int, str], Any] = {}  # in-context lessons of a loop without training
 
     def once(self, round: int, stage: str, description: str, work: Callable[[], StageRecord]) -> Any:
         if (round, stage) in self.state.done:
@@ -115,6 +120,7 @@ class _Stages:
             output = work()
         finally:
             self._backends.clear()  # a stage's models go with it: training needs the memory
+            self._prompts.clear()
             gc.collect()
         wall = time.perf_counter() - started
         logged = stage_to_json(stage, output)
@@ -138,14 +144,18 @@ class _Stages:
         train_run = evaluated.run
         self.once(r, "diagnose", f"diagnose the mistakes of {train_run}", lambda: self.diagnose(train_run))
         self.once(r, "target", "choose the slices to aim at", lambda: self.choose_target(r, train_run))
-        built = self.once(r, "build", f"lessons: {', '.join(c.mix)} ({c.rows} rows) and the control set",
-                          lambda: self.build(r, train_run))
+        if c.training:
+            built = self.once(r, "build", f"lessons: {', '.join(c.mix)} ({c.rows} rows) and the control set",
+                              lambda: self.build(r, train_run))
+        else:
+            built = self.once(r, "build", "prompt lessons (error-aware prompt, error memory); few-shot control",
+                              lambda: self.build_prompts(r, train_run))
         if not built.rows:
             raise RuntimeError(f"round {r}: the mix {dict(c.mix)} built no lessons from {train_run}; "
                                "evaluate more train tasks or change the mix")
         arms = ("treatment", "control") if c.control else ("treatment",)
         bases = {"treatment": model, "control": control_base}
-        for arm in arms:
+        for arm in arms if c.training else ():
             sft = self.once(r, f"train-{arm}",
                             f"LoRA-train {bases[arm]} on {built.rows_of(arm)} {arm} rows, {c.steps} steps",
                             lambda arm=arm: self.train(bases[arm], built.lessons_path(arm), f"{name}-r{r}-{arm}"))
@@ -154,12 +164,13 @@ class _Stages:
                           lambda arm=arm, sft=sft: self.train(sft.model, built.pairs.paths[arm],
                                                               f"{name}-r{r}-{arm}-dpo", dpo=True))
         for arm in arms:
-            trained = arm_model(self.state.done, r, arm)
-            self.once(r, f"heldout-{arm}", f"{trained} on the held-out tasks",
-                      lambda trained=trained: self.evaluate(trained, "heldout", c.heldout_tasks))
+            trained, prompts = self.arm(r, arm)
+            self.once(r, f"heldout-{arm}", f"{_label(trained, prompts)} on the held-out tasks",
+                      lambda trained=trained, prompts=prompts: self.evaluate(trained, "heldout", c.heldout_tasks,
+                                                                             lessons=prompts))
         runs = [self.state.get(0, "heldout-base").run] + [self.state.get(r, f"heldout-{a}").run for a in arms]
         if self.target(r):
-            models = {"base": c.model} | {a: arm_model(self.state.done, r, a) for a in arms}
+            models = {"base": (c.model, None)} | {a: self.arm(r, a) for a in arms}
             judged = self.once(r, "heldout-target", f"{len(models)} models on the target's held-out tasks",
                                lambda: self.judge_target(r, models))
             runs += list(judged.runs.values())
@@ -168,24 +179,52 @@ class _Stages:
 
     # -- stages --------------------------------------------------------------------------
 
-    def evaluate(self, model: str, split: str, limit: int, offset: int = 0) -> Evaluated:
-        """Evaluate under the runner's default run name (model, suite, settings): loops that
-        share a base model and sizes share its runs, and `lessons eval` with the same
-        settings finds them too."""
+    def arm(self, r: int, arm: str) -> tuple[str, Any]:
+        """The model an arm is judged as in round `r`, and the in-context lessons that
+        prompt it: its trained model and none, or (without training) the base model with
+        the round's prompt lessons (the treatment) or their few-shot control."""
+        from lessons.loop.measure import arm_model
+
+        c = self.config
+        if c.training:
+            return arm_model(self.state.done, r, arm), None
+        if (r, arm) not in self._prompts:  # read once per stage, as a model is loaded
+            from lessons.builders.in_context import LessonPrompts, load_in_context
+
+            lessons = load_in_context(self.store, self.state.get(r, "build").treatment_path)
+            self._prompts[(r, arm)] = LessonPrompts(lessons, self.embedder(),
+                                                    "lessons" if arm == "treatment" else "few-shot", c.seed)
+        return c.model, self._prompts[(r, arm)]
+
+    def evaluate(self, model: str, split: str, limit: int, offset: int = 0, lessons: Any = None) -> Evaluated:
+        """Evaluate under the runner's default run name (model, suite, settings, in-context
+        lessons): loops that share a base model and sizes share its runs, and `lessons
+        eval` with the same settings finds them too."""
         from lessons.runner import EvalConfig, evaluate
-        from lessons.tasks import load_suite
 
         c = self.config
         result = evaluate(
-            self.store, self.backend(model), load_suite(c.suite),
+            self.store, self.backend(model), c.load_suite(),
             # greedy: the seed changes nothing, so loops of every seed share the base's runs
             EvalConfig(limit=limit, offset=offset, split=split, max_new_tokens=c.max_new_tokens, seed=0,
                        batch_size=c.batch_size, template=c.template, verifier=self.verifier),
-            on_progress=self.hooks.eval_progress,
+            on_progress=self.hooks.eval_progress, lessons=lessons,
         )
         s = result.summary
-        return Evaluated(run=s.run_name, run_id=s.run_id, model=model, tasks=s.tasks, accuracy=s.accuracy,
-                         mistakes=s.mistakes, tokens_per_second=result.tokens_per_second)
+        return Evaluated(run=s.run_name, run_id=s.run_id, model=_label(model, lessons), tasks=s.tasks,
+                         accuracy=s.accuracy, mistakes=s.mistakes, tokens_per_second=result.tokens_per_second)
+
+    def topics(self) -> Topics:
+        """The task file's question topics (fitted on its train questions, k-means seed 0
+        whatever the loop's seed, so loops of every seed share one suite and its base
+        runs), written as the labels file `LoopConfig.load_suite` reads."""
+        from lessons.diagnose.topics import write_topics
+        from lessons.tasks import load_suite
+
+        c = self.config
+        digest, sizes = write_topics(list(load_suite(c.suite).tasks()), self.embedder(), c.topics, c.labels,
+                                     {"suite": c.suite})
+        return Topics(str(c.labels), digest, sizes)
 
     def diagnose(self, run_name: str, cluster: bool = True) -> Diagnosed:
         from lessons.diagnose import DiagnoseConfig, diagnose, needs_backend
@@ -239,19 +278,21 @@ class _Stages:
     def target_tasks(self, r: int) -> list[Task]:
         """The target's held-out tasks beyond the random sample the arms are judged on."""
         from lessons.loop.target import heldout_tasks
-        from lessons.tasks import load_suite
 
         c = self.config
         target = self.target(r)
         if not target:
             return []
-        suite = load_suite(c.suite)
+        suite = c.load_suite()
         sample = self.store.get_run(self.state.get(0, "heldout-base").run).task_ids
         return heldout_tasks(suite, target, sample, c.target_tasks, suite.info.source in GENERATORS)
 
-    def judge_target(self, r: int, models: dict[str, str]) -> Judged:
+    def judge_target(self, r: int, models: dict[str, tuple[str, Any]]) -> Judged:
+        """Each arm's model (with its in-context lessons, if any) on the target's further
+        held-out tasks."""
         tasks = self.target_tasks(r)
-        runs = {arm: self.pose(model, f"target-r{r}", tasks).run_name for arm, model in models.items()}
+        runs = {arm: self.pose(model, f"target-r{r}", tasks, lessons=lessons).run_name
+                for arm, (model, lessons) in models.items()}
         return Judged(runs, len(tasks))
 
     def build(self, r: int, train_run: str) -> Built:
@@ -259,7 +300,6 @@ class _Stages:
         from lessons.builders.source import HeldOut, load_heldout, load_source
         from lessons.builders.write import LessonSetInfo, write_lesson_set
         from lessons.loop.mix import FORMAT, Models, control_set, count_by_builder, treatment_mix
-        from lessons.tasks import load_suite
 
         c = self.config
         self._posed, self._seen = {}, {}  # this build's own samples only
@@ -277,8 +317,7 @@ class _Stages:
         models = Models(sample=lambda kind, tasks, n: self.sample(model, f"{kind}-r{r}", tasks, n),
                         continue_=lambda chats: self.continue_(model, chats), drawn=drawn, backend=self.backend)
         mix = treatment_mix(source, heldout, c, r, self.target(r), resources, models)
-        suite = load_suite(c.suite)
-        control = control_set(source, heldout, suite, len(mix.lessons), c, r, models) if c.control else []
+        control = control_set(source, heldout, c.load_suite(), len(mix.lessons), c, r, models) if c.control else []
         folder = c.root / f"r{r}"
         run_info = {"id": source.run.id, "name": source.run.name, "model": source.run.model_name,
                     "suite_id": source.run.suite_id, "template": source.template.name}
@@ -299,6 +338,25 @@ class _Stages:
         if c.dpo_steps:
             out = dataclasses.replace(out, pairs=self.pairs(source, heldout, folder, run_info, drawn, self.target(r)))
         return out
+
+    def build_prompts(self, r: int, train_run: str) -> Built:
+        """Without training: the round's `prompt` lesson set, built from the train run's
+        diagnosed mistakes. It prompts the treatment (`LessonPrompts`, arm "lessons") and,
+        as plain few-shot of the same length, the control; both arms read the one set."""
+        from lessons.builders.pipeline import build_lesson_set
+        from lessons.builders.practice import weak_slices
+        from lessons.builders.source import load_source
+
+        c = self.config
+        built = build_lesson_set(self.store, train_run, "prompt", c.root / f"r{r}" / "prompt-lessons",
+                                 dict(c.options.get("prompt") or {}), embedder=self.embedder())
+        report = built.report
+        return Built(rows=report.records, treatment_path=report.path, treatment_hash=report.content_hash,
+                     by_builder={"prompt": report.records}, built={"prompt": report.built},
+                     weak_slices=tuple(weak_slices(load_source(self.store, train_run), 5)),
+                     control_rows=report.records if c.control else None,
+                     control_path=report.path if c.control else None,
+                     control_hash=report.content_hash if c.control else None)
 
     def pairs(self, source: Any, heldout: Any, folder: Path, run_info: dict[str, Any],
               drawn: dict[str, list[Any]], target: Sequence[Any]) -> PairSets:
@@ -329,9 +387,10 @@ class _Stages:
             paths[arm], hashes[arm] = written.path, written.content_hash
         return PairSets(size, paths, hashes)
 
-    def pose(self, model: str, kind: str, tasks: Sequence[Task], samples: int = 1) -> Posed:
+    def pose(self, model: str, kind: str, tasks: Sequence[Task], samples: int = 1, lessons: Any = None) -> Posed:
         """Have `model` answer `tasks` in a run of its own (resumable): greedy for one
-        sample, at the config's temperature for more. Returns the run's name and id."""
+        sample, at the config's temperature for more, prompted with `lessons` (in-context
+        lessons) if given. Returns the run's name and id."""
         from lessons.runner import EvalConfig, evaluate
 
         c = self.config
@@ -339,14 +398,16 @@ class _Stages:
         temperature, seed = (c.temperature, c.seed) if samples > 1 else (0.0, 0)  # greedy needs no seed
         info = SuiteInfo(name=f"{kind}-tasks", version="1", source=f"loop:{c.name}", fingerprint=content_id(ids))
         # Named by what decides the answers, so loops that pose the same tasks share the run.
-        run_name = f"{Path(model).name}-{kind}-{len(ids)}x{samples}-" + content_id(
-            model, ids, [t.prompt for t in tasks], samples, temperature, c.max_new_tokens, c.template, seed)[:8]
+        decided = (model, ids, [t.prompt for t in tasks], samples, temperature, c.max_new_tokens, c.template, seed)
+        if lessons is not None:
+            decided += (dataclasses.asdict(lessons.component()),)
+        run_name = f"{Path(model).name}-{kind}-{len(ids)}x{samples}-" + content_id(*decided)[:8]
         result = evaluate(
             self.store, self.backend(model), _Listed(info, tuple(tasks)),
             EvalConfig(split="all", samples=samples, temperature=temperature, max_new_tokens=c.max_new_tokens,
                        seed=seed, batch_size=c.batch_size, template=c.template, run_name=run_name,
                        verifier=self.verifier),
-            on_progress=self.hooks.eval_progress,
+            on_progress=self.hooks.eval_progress, lessons=lessons,
         )
         return Posed(result.summary.run_name, result.summary.run_id)
 
@@ -400,6 +461,11 @@ class _Stages:
         return Trained(model=result.model_name, path=str(result.path), steps=result.steps,
                        train_loss=result.train_loss, tokens_per_second=result.tokens_per_second,
                        resumed_from_step=result.resumed_from_step)
+
+
+def _label(model: str, lessons: Any) -> str:
+    """How an arm is named: its model, and the in-context lessons that prompt it."""
+    return model if lessons is None else f"{model} + {lessons.arm}"
 
 
 @dataclass(frozen=True)

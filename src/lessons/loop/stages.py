@@ -62,6 +62,16 @@ class Diagnosed(StageRecord):
 
 
 @dataclass(frozen=True)
+class Topics(StageRecord):
+    """topics: the suite's question topics, written as a labels file every later stage
+    loads the suite with (`LoopConfig.load_suite`)."""
+
+    path: str
+    sha256: str
+    sizes: dict[str, int] = field(default_factory=dict)  # tasks of the file by topic, train and held-out
+
+
+@dataclass(frozen=True)
 class HeldoutDiagnosed(StageRecord):
     """diagnose-heldout: the held-out mistakes of every arm, by run name."""
 
@@ -189,7 +199,7 @@ class Judged(StageRecord):
 
 
 _BY_STAGE: dict[str, type[StageRecord]] = {
-    "heldout-base": Evaluated, "eval-train": Evaluated, "diagnose": Diagnosed, "target": Targeted, "build": Built,
+    "topics": Topics, "heldout-base": Evaluated, "eval-train": Evaluated, "diagnose": Diagnosed, "target": Targeted, "build": Built,
     "heldout-target": Judged, "diagnose-heldout": HeldoutDiagnosed,
 } | {f"heldout-{arm}": Evaluated for arm in ARMS} | {
     f"{kind}-{arm}": Trained for kind in ("train", "dpo") for arm in ARMS}

@@ -20,10 +20,10 @@ failures per attempt: mistakes the model makes and can already avoid sometimes, 
 what training on its own solutions turns into accuracy. The probe's verified samples are
 the target's first practice rows (the loop's `failures`).
 
-The target's held-out tasks are the random held-out sample's members of the slice plus,
-for a generator suite, further held-out tasks of the slice up to `tasks` in all (a file
-suite gives every held-out task it has in the slice): enough for a paired interval to
-resolve a 10-point difference, where the random sample holds a handful.
+The target's held-out tasks are the random held-out sample's members of the slice plus
+further held-out tasks of the slice up to `tasks` in all (a file suite may have fewer):
+enough for a paired interval to resolve a 10-point difference, where the random sample
+holds a handful.
 """
 
 from __future__ import annotations
@@ -171,7 +171,8 @@ def in_target(task: Task, target: Sequence[TargetSlice]) -> bool:
 def heldout_tasks(suite: Suite, target: Sequence[TargetSlice], sample: Sequence[str], wanted: int,
                   generator: bool) -> list[Task]:
     """Held-out tasks in the target beyond the random sample (ids in `sample`), so that
-    the two together hold `wanted` (a generator suite), or every one (a file suite)."""
+    the two together hold `wanted`, or as many as the suite has (a file, a generator's
+    first `MAX_SCAN` tasks)."""
     have = set(sample)
     out: list[Task] = []
     for task in suite.tasks(MAX_SCAN if generator else None):
@@ -181,6 +182,6 @@ def heldout_tasks(suite: Suite, target: Sequence[TargetSlice], sample: Sequence[
             wanted -= 1
         else:
             out.append(task)
-        if generator and len(out) >= wanted:
+        if len(out) >= wanted:
             break
-    return out[: max(wanted, 0)] if generator else out
+    return out[: max(wanted, 0)]

@@ -4,6 +4,12 @@ field mapping.
 A file is read and validated whole before any task is handed out (files are small), so a
 bad record stops the load with an error naming the file, the place and the field, and a
 caller never stores part of a suite.
+
+A *labels file* adds metadata the task file does not carry (`FileSuite(..., labels=)`):
+one JSON object, `{"about": {...}, "tasks": {"<task id>": {"topic": "t2-eggs-hens"}}}`,
+every task of the file labelled. The loop writes one from question topics
+(`lessons.diagnose.topics`) so that unlabelled files have slices; a user may write their
+own. Its content hash is part of the suite's fingerprint: other labels, another suite.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +94,8 @@ class _Record:
 class FileSuite(ListedSuite):
     """A suite loaded from a file; `format` is one of TASK_FILE_FORMATS, or None to detect it."""
 
-    def __init__(self, path: str | Path, field_map: FieldMap | None = None, format: str | None = None):
+    def __init__(self, path: str | Path, field_map: FieldMap | None = None, format: str | None = None,
+                 labels: str | Path | None = None):
         self.path = Path(path)
         if format is not None and format not in TASK_FILE_FORMATS:
             raise ValueError(f"unknown task file format {format!r}; expected one of {', '.join(TASK_FILE_FORMATS)}")
@@ -103,11 +110,53 @@ class FileSuite(ListedSuite):
         params: dict[str, Any] = {"format": self.format, "field_map": asdict(field_map or FieldMap())}
         if any("gold_text" in t.metadata for t in self._tasks):
             params["gold"] = "plain"  # answers were reduced to their numbers: other tasks, another fingerprint
+        if labels is not None:
+            self._tasks, digest = _labelled(self.path, self._tasks, Path(labels))
+            params["labels"] = {"sha256": digest}
         mapping = json.dumps(params, sort_keys=True).encode()
         fingerprint = hashlib.sha256(data + b"\0" + mapping).hexdigest()
+        if labels is not None:  # where the labels are is not what they are: kept out of the fingerprint
+            params["labels"] = params["labels"] | {"file": str(Path(labels).resolve())}
         name = _suite_name(self.path, self.format)
         self.info = SuiteInfo(name, "1", str(self.path.resolve()), fingerprint, params)
         self.defaults = CODE_DEFAULTS if field_map is not None and field_map.tests else SuiteDefaults()
+
+
+# Labels files: metadata for every task of a file, kept beside it.
+
+
+def write_labels(path: str | Path, labels: dict[str, dict[str, Any]], about: dict[str, Any]) -> str:
+    """Write a labels file (whole or not at all); returns its content hash."""
+    from lessons.atomic import write_text
+
+    text = json.dumps({"about": about, "tasks": labels}, sort_keys=True, ensure_ascii=False) + "\n"
+    write_text(path, text)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_labels(path: str | Path) -> tuple[dict[str, dict[str, Any]], str]:
+    """A labels file's labels by task id, and its content hash."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise TaskFileError(f"{path}: cannot read labels ({e.strerror or e})") from e
+    try:
+        labels = json.loads(data).get("tasks")
+    except (ValueError, AttributeError) as e:
+        raise TaskFileError(f"{path}: not a labels file ({' '.join(str(e).split())})") from None
+    if not isinstance(labels, dict) or not all(isinstance(v, dict) for v in labels.values()):
+        raise TaskFileError(f'{path}: not a labels file: expected {{"tasks": {{"<task id>": {{"<feature>": value}}}}}}')
+    return labels, hashlib.sha256(data).hexdigest()
+
+
+def _labelled(path: Path, tasks: list[Task], labels_path: Path) -> tuple[list[Task], str]:
+    labels, digest = read_labels(labels_path)
+    missing = [t.id for t in tasks if t.id not in labels]
+    if missing:
+        raise TaskFileError(f"{labels_path}: no labels for task {missing[0]!r} of {path} ({len(missing)} of "
+                            f"{len(tasks)} tasks unlabelled): the labels were made for another file")
+    return [replace(t, metadata=t.metadata | labels[t.id]) for t in tasks], digest
 
 
 # Reading: bytes -> records with their place in the file.

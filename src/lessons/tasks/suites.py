@@ -32,11 +32,14 @@ class UnknownSuite(UnknownName):
         )
 
 
-def load_suite(spec: str, field_map: FieldMap | None = None) -> Suite:
+def load_suite(spec: str, field_map: FieldMap | None = None, labels: str | Path | None = None) -> Suite:
     """A suite from a spec: a built-in name with optional parameters ("arith",
-    "arith:seed=3,other=x") or the path of an existing task file."""
+    "arith:seed=3,other=x") or the path of an existing task file, with `labels` (a task
+    file's labels file: `lessons.tasks.files`) added to its tasks' metadata."""
     name, _, params = spec.partition(":")
     if name in SUITES.names():
+        if labels is not None:
+            raise ValueError(f"suite {spec!r} is built in and labels its own tasks: a labels file is for task files")
         factory = SUITES.get(name)
         kwargs = _parse_params(spec, params)
         try:
@@ -44,7 +47,7 @@ def load_suite(spec: str, field_map: FieldMap | None = None) -> Suite:
         except TypeError as e:
             raise ValueError(f"bad parameters for suite {name!r} in {spec!r}: {e}") from e
     if Path(spec).is_file():
-        return FileSuite(spec, field_map)
+        return FileSuite(spec, field_map, labels=labels)
     raise UnknownSuite(spec, SUITES.names())
 
 
