@@ -4,7 +4,7 @@ prompt and error memory) against plain few-shot of the same length, with scripte
 from __future__ import annotations
 
 import pytest
-from fakes import ScriptedBackend
+from fakes import ScriptedBackend, WordHashEmbedder
 from loop_fakes import WEAK, World, logged_task, skill_of, solution, task_of
 
 from lessons.loop import LoopConfig, load_config, loop_report_data, run_loop
@@ -70,3 +70,25 @@ def test_an_endpoint_model_loops_without_training_unless_asked():
         load_config(None, {"training": False, "mix": {"practice": 1.0}})
     with pytest.raises(ValueError, match="one round and no DPO step.*got rounds 2"):
         load_config(None, {"training": False, "rounds": 2})
+
+
+def test_an_endpoint_model_is_reached_where_the_config_says(tmp_path, register_model):
+    """`endpoints` (and `ray`) reach the backend through the loop's model options, and are
+    not part of what the loop is: a resumed loop may find its model elsewhere."""
+    from lessons.loop import Deps
+
+    seen = []
+    world = PromptWorld(tmp_path)
+    register_model("openai:scripted", lambda name, options: seen.append(options) or world.backend(name, None, None))
+    config = load_config(None, {"model": "openai:scripted", "endpoints": ["http://127.0.0.1:9/v1"], "rows": 8,
+                                "train_tasks": 40, "heldout_tasks": 16, "target_slices": 0, "control": False,
+                                "out_dir": str(tmp_path / "e")})
+    moved = load_config(None, {**config.__dict__, "endpoints": ["http://10.0.0.2:8000/v1"]})
+    assert config.identity() == moved.identity()
+    with pytest.raises(ValueError, match="2 endpoints need ray"):
+        load_config(None, {"model": "openai:x", "endpoints": ["http://a/v1", "http://b/v1"]})
+    with pytest.raises(ValueError, match="endpoints serve an openai:<model>"):
+        load_config(None, {"endpoints": ["http://a/v1"]})
+    store = Store.open(":memory:")
+    run_loop(store, config, deps=Deps(embedder=WordHashEmbedder))
+    assert seen and all(o.endpoints == ("http://127.0.0.1:9/v1",) and o.ray is None for o in seen)

@@ -10,7 +10,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lessons.cli.app import CliError, DbOption, JsonOption, bar_on_stderr, command, emit_json, err, open_store, out
+from lessons.cli.app import (
+    CliError, DbOption, EndpointOption, JsonOption, RayOption, bar_on_stderr, command, emit_json, err, open_store, out,
+)
 from lessons.formatting import ci_pct, ci_pts, pct, pts
 from lessons.report.data import Figures, Headline, ReportData
 
@@ -85,6 +87,8 @@ def loop_command(
     training: Optional[bool] = typer.Option(None, "--train/--no-train", help="Train the arms (default), or teach in the prompt: error-aware prompt and error memory against same-length few-shot (default for openai: models)."),
     topics: Optional[int] = typer.Option(None, "--topics", min=0, help="A task file without labels: this many question topics as slice features (0: none)."),
     seed: Optional[int] = typer.Option(None, "--seed"),
+    endpoint: list[str] = EndpointOption,
+    ray: Optional[str] = RayOption,
     out_dir: Optional[str] = typer.Option(None, "--out", help="Folder for lessons, models, report. Default: lessons-loops/<name>."),
     quick: bool = typer.Option(False, "--quick", help="A first look in under 10 minutes (smaller sizes)."),
     report: Optional[str] = typer.Option(None, "--report", help="Report path. Default: <out>/report.html."),
@@ -104,6 +108,7 @@ def loop_command(
                  "samples": samples,
                  "temperature": temperature, "retry": retry, "keep": keep, "hint_share": hint_share,
                  "dpo_steps": dpo_steps, "dpo_lr": dpo_lr, "topics": topics, "training": training,
+                 "endpoints": list(endpoint) or None, "ray": ray,
                  "out_dir": out_dir}
     cfg = load_config(config, overrides, "quick" if quick else None)
     store = open_store(db)

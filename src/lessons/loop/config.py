@@ -21,6 +21,7 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     topics: 0                     # a task file without labels: this many question topics as slices
     training: true                # false (default for openai: models): lessons in the prompt, no training
     train: {lora_r: 16, learning_rate: 0.0002, batch_size: 4, max_length: 512, lora_dropout: 0}
+    endpoints: [http://127.0.0.1:8000/v1]  # where an openai: model is served (several: with ray)
 """
 
 from __future__ import annotations
@@ -114,6 +115,11 @@ class LoopConfig:
     topics: int = 0
     seed: int = 0
     out_dir: str | None = None  # default: lessons-loops/<name>
+    # Where an `openai:` model is served: one OpenAI-compatible URL, or several shared by
+    # Ray (`ray`: a cluster address, or "local" to start one). Not part of what a loop is:
+    # a resumed loop may reach its model elsewhere.
+    endpoints: list[str] = field(default_factory=list)
+    ray: str | None = None
 
     def __post_init__(self) -> None:
         for key in ("rounds", "train_tasks", "heldout_tasks", "rows", "steps", "max_new_tokens", "batch_size",
@@ -123,6 +129,13 @@ class LoopConfig:
         for key in ("target_slices", "retry", "probe", "dpo_steps"):
             if getattr(self, key) < 0:
                 raise InvalidSetting(key, f"{key} must be at least 0, got {getattr(self, key)}")
+        if self.endpoints and not self.model.startswith("openai:"):
+            raise InvalidSetting("endpoints", f"endpoints serve an openai:<model>, and model {self.model!r} is local")
+        if self.ray is not None and not self.endpoints:
+            raise InvalidSetting("ray", "ray shares an openai: model's requests over its endpoints: give endpoints")
+        if len(self.endpoints) > 1 and self.ray is None:
+            raise InvalidSetting("endpoints", f"{len(self.endpoints)} endpoints need ray (a cluster address, or "
+                                              f"local) to share the work")
         if self.topics < 0 or self.topics == 1:
             raise InvalidSetting("topics", f"topics must be 0 (none) or at least 2, got {self.topics}")
         if not 0 <= self.hint_share <= 1:
@@ -180,9 +193,11 @@ class LoopConfig:
         return Sampling(self.samples, self.temperature, self.retry, self.keep, self.hint_share)
 
     def identity(self) -> dict[str, Any]:
-        """What decides the loop's results: a resumed loop must match it (out_dir may move)."""
+        """What decides the loop's results: a resumed loop must match it (out_dir may move,
+        the endpoints serving its model may change)."""
         d = dataclasses.asdict(self)
-        d.pop("out_dir")
+        for where in ("out_dir", "endpoints", "ray"):
+            d.pop(where)
         return d
 
     def differs(self, recorded: dict[str, Any]) -> list[str]:

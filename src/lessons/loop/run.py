@@ -76,8 +76,11 @@ def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps:
     verifier = suite_verifier(config.suite)
     check_suite(config, verifier == "tests")  # before anything runs (load_config checked a file's already)
     # the config's batch size is the loop's: every model it loads generates in batches of it
-    deps = dataclasses.replace(deps, model_options=dataclasses.replace(deps.model_options,
-                                                                       batch_size=config.batch_size))
+    # and an endpoint model is reached where the config says (several endpoints: through Ray)
+    options = dataclasses.replace(deps.model_options, batch_size=config.batch_size)
+    if config.endpoints:
+        options = dataclasses.replace(options, endpoints=tuple(config.endpoints), ray=config.ray)
+    deps = dataclasses.replace(deps, model_options=options)
     recorded = store.start_loop(config.name, config.identity(), str(config.root.resolve()))
     diff = config.differs(recorded)
     if diff:
