@@ -80,8 +80,7 @@ class RLBuilder:
 
     def _lesson(self, source: LessonSource, task: Task, pick: Pick, weak: str | None, config: RLConfig) -> Lesson:
         chat = source.render(task)
-        row = {"prompt": with_hint(chat, task, config.hint_fraction) if pick.hinted else chat, "task_id": task.id,
-               "answer": task.answer, "verifier": source.verifier, "extract": list(source.extract_methods)}
+        row = prompts_row(source, task, with_hint(chat, task, config.hint_fraction) if pick.hinted else chat)
         detail: dict[str, Any] = {"reason": pick.reason, "samples": pick.samples, "solved": pick.solved,
                                   "hinted": pick.hinted, "slice": weak}
         return Lesson(row, Provenance(
@@ -89,6 +88,13 @@ class RLBuilder:
             attempt_ids=tuple(a.id for a in source.by_task.get(task.id, [])), args=config_args(config),
             detail=detail,
         ))
+
+
+def prompts_row(source: LessonSource, task: Task, chat: Chat | None = None) -> dict[str, Any]:
+    """A `prompts` row: the chat (the run's template, unless given) and what the reward
+    checks the completions against, as the run judged its own attempts."""
+    return {"prompt": chat if chat is not None else source.render(task), "task_id": task.id, "answer": task.answer,
+            "verifier": source.verifier, "extract": list(source.extract_methods)}
 
 
 def _check(config: RLConfig) -> None:

@@ -84,6 +84,7 @@ def loop_command(
     hint_share: Optional[float] = typer.Option(None, "--hint-share", help="Most rows from answer-hinted solves (0..1)."),
     dpo_steps: Optional[int] = typer.Option(None, "--dpo-steps", min=0, help="After SFT, DPO steps on pairs of each arm's own samples (0: SFT only)."),
     dpo_lr: Optional[float] = typer.Option(None, "--dpo-lr", help="Learning rate of those DPO steps."),
+    method: Optional[str] = typer.Option(None, "--method", help="How both arms train: sft (default) or grpo (RL on prompts, the verifier's reward)."),
     training: Optional[bool] = typer.Option(None, "--train/--no-train", help="Train the arms (default), or teach in the prompt: error-aware prompt and error memory against same-length few-shot (default for openai: models)."),
     topics: Optional[int] = typer.Option(None, "--topics", min=0, help="A task file without labels: this many question topics as slice features (0: none)."),
     seed: Optional[int] = typer.Option(None, "--seed"),
@@ -107,7 +108,7 @@ def loop_command(
                  "target_slices": target_slices, "target_tasks": target_tasks, "probe": probe, "failures": failures,
                  "samples": samples,
                  "temperature": temperature, "retry": retry, "keep": keep, "hint_share": hint_share,
-                 "dpo_steps": dpo_steps, "dpo_lr": dpo_lr, "topics": topics, "training": training,
+                 "dpo_steps": dpo_steps, "dpo_lr": dpo_lr, "topics": topics, "training": training, "method": method,
                  "endpoints": list(endpoint) or None, "ray": ray,
                  "out_dir": out_dir}
     cfg = load_config(config, overrides, "quick" if quick else None)

@@ -19,6 +19,7 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     dpo_steps: 0                  # then DPO steps on pairs of each arm's own samples (0: SFT only)
     options: {correction: {kinds: splice}}  # builder options (as `lessons build -x`)
     topics: 0                     # a task file without labels: this many question topics as slices
+    method: sft                   # or grpo: both arms by RL on prompts (the target's / random), the verifier's reward
     training: true                # false (default for openai: models): lessons in the prompt, no training
     train: {lora_r: 16, learning_rate: 0.0002, batch_size: 4, max_length: 512, lora_dropout: 0}
     endpoints: [http://127.0.0.1:8000/v1]  # where an openai: model is served (several: with ray)
@@ -104,6 +105,11 @@ class LoopConfig:
     # at `dpo_lr` (LoRA wants about ten times full fine-tuning's 5e-6). 0: SFT only.
     dpo_steps: int = 0
     dpo_lr: float = 5e-5
+    # How both arms train: sft (the mix's rows, then `dpo_steps` of DPO), or grpo (RL with the
+    # suite's verifier as reward: the treatment's `rows` prompts are the target's failed train
+    # tasks, those a probe sample solved first, then new practice tasks of the target; the
+    # control's as many random train tasks; `steps` GRPO steps each).
+    method: str = "sft"
     # False: a model that cannot be trained (an endpoint, say) learns in its prompt instead. The
     # treatment is the `prompt` lesson set (the error-aware system prompt and, per question,
     # its most similar past mistakes beside their answers); the control, solved train
@@ -149,6 +155,11 @@ class LoopConfig:
             raise InvalidSetting("solutions", f"solutions {self.solutions!r}: use self or gold")
         if not self.mix:
             raise InvalidSetting("mix", "mix needs at least one builder, e.g. {practice: 0.5, correction: 0.5}")
+        if self.method not in ("sft", "grpo"):
+            raise InvalidSetting("method", f"method {self.method!r}: use sft or grpo")
+        if self.method == "grpo" and (set(self.mix) != {"practice"} or self.dpo_steps or not self.training):
+            raise InvalidSetting("method", "method grpo trains on prompts of the target's tasks: mix: {practice: 1}, "
+                                           "dpo_steps: 0, training: true")
         if not self.training:
             if set(self.mix) != {"prompt"}:
                 raise InvalidSetting("mix", "a loop without training teaches in the prompt: mix: {prompt: 1}")
@@ -245,6 +256,8 @@ def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | 
         data["training"] = False  # an endpoint's weights are not ours to train
     if data.get("training") is False and "mix" not in data:
         data["mix"] = {"prompt": 1.0}
+    if data.get("method") == "grpo" and "mix" not in data:
+        data["mix"] = {"practice": 1.0}
     data |= {k: v for k, v in suite_settings(data.get("suite", "arith")).items() if k not in data}
     if "name" not in overrides or overrides["name"] is None:
         stem = data.get("name") or default_name(data.get("model", DEFAULT_MODEL), data.get("suite", "arith"))
@@ -288,6 +301,9 @@ def check_suite(config: LoopConfig, programs: bool) -> None:
     if config.topics and not Path(config.suite).is_file():
         raise InvalidSetting("topics", f"topics label the questions of a task file, and suite {config.suite!r} is "
                                        f"built in, with labels of its own: set topics: 0")
+    if programs and config.method == "grpo":
+        raise InvalidSetting("method", f"method grpo in the loop rewards math answers, and suite {config.suite!r} is "
+                                       f"judged by running programs: use method: sft")
     if programs and "repair" in config.mix:
         raise InvalidSetting("mix", f"mix builder 'repair' corrects a worked solution's first false calculation, "
                                     f"and suite {config.suite!r} is judged by running programs: use feedback, "

@@ -258,6 +258,53 @@ def random_rows(source: LessonSource, heldout: HeldOut, config: LoopConfig, roun
             for lesson in drawn]
 
 
+def rl_prompts(source: LessonSource, heldout: HeldOut, config: LoopConfig, target: Sequence[TargetSlice],
+               models: Models = Models(), resources: dict[str, Any] | None = None) -> list[Lesson]:
+    """`method: grpo`: the treatment's `rows` prompts (`prompts` rows, the reward the run's
+    verifier). GRPO learns from groups whose rewards differ, so the target's failed train
+    tasks that a probe sample solved come first, then its other failed train tasks (with
+    `failures`), then new practice tasks of the target, per slice by its failures."""
+    from lessons.builders.rl import prompts_row
+    from lessons.loop.solutions import verified
+
+    clear = clear_of(heldout)
+    failed = [source.tasks[t] for t in dict.fromkeys(t for s in target for t in s.failed)] if config.failures else []
+    reached = {t.id for t in failed if any(verified(source, t, a) for a in models.drawn.get(t.id, ()))}
+    failed.sort(key=lambda t: t.id not in reached)  # stable: run order within each
+    rows = [Lesson(prompts_row(source, t), Provenance(
+        builder="practice", run_id=source.run.id, task_id=t.id,
+        attempt_ids=tuple(a.id for a in source.by_task.get(t.id, [])),
+        detail={"task": "train failure", "reached": t.id in reached})) for t in failed]
+    missing = config.rows - len(rows)
+    if missing > 0 and target:
+        builder = make_builder("practice", **(resources or {}))
+        options = dict(config.options.get("practice") or {})
+        quotas = allocate({s.name: len(s.failed) for s in target}, {s.name: missing for s in target}, missing)
+        for s in target:
+            for lesson in builder.build(source, make_config(builder, options | {"per_slice": quotas[s.name]}),
+                                        [s.as_weak()]):
+                task = task_of_row(lesson.row)
+                rows.append(Lesson(prompts_row(source, task), lesson.provenance))
+    kept, _ = select_rows([r for r in rows if clear(r.row)], "prompts", heldout)
+    return kept[: config.rows]
+
+
+def control_prompts(source: LessonSource, heldout: HeldOut, suite: Suite, size: int, config: LoopConfig,
+                    round: int) -> list[Lesson]:
+    """`method: grpo`: the control's `size` prompts, train tasks drawn at random as
+    `control_set` draws them."""
+    from lessons.builders.rl import prompts_row
+
+    clear = clear_of(heldout)
+    pool = [t for t in select_tasks(suite, "train", max(4 * size, config.train_tasks, 3 * config.rows))
+            if t.answer and clear({"prompt": source.render(t)})]
+    random.Random(f"control/{config.seed}/{round}").shuffle(pool)
+    rows = [Lesson(prompts_row(source, t), Provenance(builder="control", run_id=source.run.id, task_id=t.id,
+                                                      detail={"draw": "random train task"})) for t in pool]
+    kept, _ = select_rows(rows, "prompts", heldout)
+    return kept[:size]
+
+
 def count_by_builder(lessons: Sequence[Lesson]) -> dict[str, int]:
     out: dict[str, int] = {}
     for lesson in lessons:

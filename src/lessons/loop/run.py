@@ -302,7 +302,9 @@ class _Stages:
         from lessons.builders.practice import weak_slices
         from lessons.builders.source import HeldOut, load_heldout, load_source
         from lessons.builders.write import LessonSetInfo, write_lesson_set
-        from lessons.loop.mix import FORMAT, Models, control_set, count_by_builder, treatment_mix
+        from lessons.loop.mix import (
+            FORMAT, Mix, Models, control_prompts, control_set, count_by_builder, rl_prompts, treatment_mix,
+        )
 
         c = self.config
         self._posed, self._seen = {}, {}  # this build's own samples only
@@ -319,13 +321,19 @@ class _Stages:
             drawn.setdefault(a.task_id, []).append(a)
         models = Models(sample=lambda kind, tasks, n: self.sample(model, f"{kind}-r{r}", tasks, n),
                         continue_=lambda chats: self.continue_(model, chats), drawn=drawn, backend=self.backend)
-        mix = treatment_mix(source, heldout, c, r, self.target(r), resources, models)
-        control = control_set(source, heldout, c.load_suite(), len(mix.lessons), c, r, models) if c.control else []
+        if c.method == "grpo":  # prompts for RL: the trainer samples, the verifier rewards
+            prompts = rl_prompts(source, heldout, c, self.target(r), models, resources)
+            mix = Mix(tuple(prompts), count_by_builder(prompts), count_by_builder(prompts))
+            control = control_prompts(source, heldout, c.load_suite(), len(prompts), c, r) if c.control else []
+        else:
+            mix = treatment_mix(source, heldout, c, r, self.target(r), resources, models)
+            control = control_set(source, heldout, c.load_suite(), len(mix.lessons), c, r, models) if c.control else []
+        form = "prompts" if c.method == "grpo" else FORMAT
         folder = c.root / f"r{r}"
         run_info = {"id": source.run.id, "name": source.run.name, "model": source.run.model_name,
                     "suite_id": source.run.suite_id, "template": source.template.name}
         treatment = write_lesson_set(mix.lessons, folder / "treatment-lessons", LessonSetInfo(
-            "loop-mix", FORMAT, {"mix": dict(c.mix), "options": c.options, "rows": c.rows}, run_info), heldout)
+            "loop-mix", form, {"mix": dict(c.mix), "options": c.options, "rows": c.rows}, run_info), heldout)
         out = Built(
             rows=treatment.records, by_builder=count_by_builder(mix.lessons), built=dict(mix.built),
             treatment_path=treatment.path, treatment_hash=treatment.content_hash,
@@ -335,7 +343,7 @@ class _Stages:
         )
         if c.control:
             written = write_lesson_set(control, folder / "control-lessons", LessonSetInfo(
-                "loop-control", FORMAT, {"rows": len(mix.lessons), "draw": "random train tasks"}, run_info), heldout)
+                "loop-control", form, {"rows": len(mix.lessons), "draw": "random train tasks"}, run_info), heldout)
             out = dataclasses.replace(out, control_rows=written.records, control_path=written.path,
                                       control_hash=written.content_hash)
         if c.dpo_steps:
@@ -455,9 +463,10 @@ class _Stages:
         c = self.config
         steps = c.dpo_steps if dpo else c.steps
         # a checkpoint every quarter of the budget: a killed loop loses at most that much training
-        train = {k: v for k, v in c.train.items() if not (dpo and k == "mask_thought")}  # an SFT-only option
+        sft = not dpo and c.method == "sft"
+        train = {k: v for k, v in c.train.items() if sft or k != "mask_thought"}  # an SFT-only option
         settings = {"save_steps": max(1, steps // 4)} | train | ({"learning_rate": c.dpo_lr} if dpo else {})
-        config = TrainConfig(method="dpo" if dpo else "sft", max_steps=steps, seed=c.seed, name=name,
+        config = TrainConfig(method="dpo" if dpo else c.method, max_steps=steps, seed=c.seed, name=name,
                              output_dir=str(c.root / "models" / name), **settings)
         result = self.deps.run_train(model, data, config, on_progress=self.hooks.train_progress, store=self.store)
         gc.collect()
