@@ -106,6 +106,17 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = 10_000, seed
     return float(lo), float(hi)
 
 
+def unpaired_bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """95% interval of mean(b) - mean(a) for two independent samples, each resampled on its own."""
+    if len(a) == 0 or len(b) == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    deltas = (b[rng.integers(0, len(b), size=(resamples, len(b)))].mean(axis=1)
+              - a[rng.integers(0, len(a), size=(resamples, len(a)))].mean(axis=1))
+    lo, hi = np.percentile(deltas, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def bootstrap_ci(scores: np.ndarray, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
     """95% percentile interval of mean(scores) over tasks resampled with replacement."""
     if len(scores) == 0:

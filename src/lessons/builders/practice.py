@@ -44,7 +44,7 @@ from lessons.builders.overlap import OverlapIndex
 from lessons.builders.source import LessonSource
 from lessons.diagnose.slices import Predicate, SliceRow, SliceSpec, find_weak_slices, slice_features
 from lessons.models.base import Backend, SamplingParams
-from lessons.tasks.base import Task
+from lessons.tasks.base import GoldStep, Task
 
 TEACHER_TEMPERATURE = 0.8  # varied problems; every one is verified, so variety costs only rejects
 TEACHER_MAX_TOKENS = 400  # a question and a few steps
@@ -325,3 +325,11 @@ def _step_recomputes(text: str, value: Fraction | None) -> bool:
     if remainder is not None:  # "47 / 5 = 9 remainder 2": the quotient is the step's value
         return remainder.ok and remainder.value == value
     return any(s.exact and s.stated == value for s in find_statements(text))
+
+
+def task_of_row(row: dict[str, Any]) -> Task:
+    """A practice row (`tasks` format) back as a task (a code task with what judges it)."""
+    steps = tuple(GoldStep(text, None) for text in str(row.get("solution", "")).splitlines() if text.strip())
+    metadata = {k: row[k] for k in ("skill", "difficulty", *CODE_FIELDS) if row.get(k) is not None} | {
+        "source": "practice"}
+    return Task(id=row["task_id"], prompt=row["question"], answer=str(row["answer"]), steps=steps, metadata=metadata)

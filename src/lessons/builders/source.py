@@ -151,13 +151,13 @@ def load_heldout(store: Store, run: RunRecord) -> HeldOut:
     """Every held-out task of the run's suite: those in the log, and for a generator suite
     or a task file that is still there, those the suite itself holds."""
     tasks = {t.id: t for t in store.tasks(run.suite_id) if t.split == "heldout"}
-    for t in _suite_tasks(run):
+    for t in suite_tasks(run):
         if t.split == "heldout":
             tasks.setdefault(t.id, t)
     return HeldOut(run.suite_id, frozenset(tasks), tuple(t.prompt for t in tasks.values()))
 
 
-def _suite_tasks(run: RunRecord) -> list[Task]:
+def suite_tasks(run: RunRecord) -> list[Task]:
     """The run's suite rebuilt from its recorded components; none when that is not possible
     (a moved file, a plugin suite no longer installed): the log's tasks then stand alone."""
     from lessons.tasks.files import FieldMap, FileSuite

@@ -1,4 +1,4 @@
-"""`lessons eval`, `lessons tasks`, `lessons topics`, `lessons models`."""
+"""`lessons eval`, `lessons explore`, `lessons tasks`, `lessons topics`, `lessons models`."""
 
 from __future__ import annotations
 
@@ -238,6 +238,49 @@ def topics_command(
     out.print(table)
     out.print(f"wrote {escape(output)}: next [bold]lessons eval --suite {escape(suite)} --labels {escape(output)}[/bold], "
               f"or [bold]lessons loop --suite {escape(suite)} --topics {topics}[/bold]", soft_wrap=True)
+
+
+@command("explore")
+def explore_command(
+    run: str = typer.Argument(..., help="A diagnosed run whose mistakes to search near."),
+    budget: int = typer.Option(64, "--budget", "-n", min=1, help="Generations for each search, near and random."),
+    seed: int = typer.Option(0, "--seed"),
+    batch_size: int = typer.Option(16, "--batch-size", help="Prompts per generate call."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="OPENAI_BASE_URL", help="Endpoint for openai:<model>."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OPENAI_API_KEY", show_default=False),
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Budgeted error search: the run's model on new tasks near its mistakes (its weak
+    slices) and on as many random tasks; new errors found per 100 generations each."""
+    from lessons.deps import Deps
+    from lessons.explore import explore
+
+    store = open_store(db)
+    record = store.get_run(run)
+    deps = Deps(model_options=ModelOptions(base_url=base_url, api_key=api_key, batch_size=batch_size))
+    with working(f"loading model {record.model_name} ..."):
+        backend = deps.make_backend(record.model_name, store)
+    with progress_bar(f"explore {record.name} (near, then random)", total=budget) as update:
+        def on_progress(p):
+            update(p.tasks_done, p.tasks_total, p.tasks_done_now, p.completion_tokens, p.elapsed_s)
+
+        try:
+            found = explore(store, record.name, budget, backend, seed, batch_size, on_progress=on_progress)
+        except BackendError as e:
+            raise CliError(f"{e} — completed attempts are kept; re-run the same command to resume") from None
+        except ValueError as e:
+            raise CliError(str(e)) from None
+    if as_json:
+        emit_json(found.to_json())
+        return
+    table = Table("search", "tasks", "errors", "per 100 generations", "run")
+    for s_ in (found.near, found.random):
+        table.add_row(s_.kind, str(s_.tasks), str(s_.errors), f"{s_.per_100:.1f}", escape(s_.run))
+    out.print(table)
+    lo, hi = found.ci95
+    out.print(f"near - random: {found.difference:+.1f} errors per 100 [{lo:+.1f}, {hi:+.1f}] "
+              f"(near the weak slices {escape(', '.join(found.slices))})", soft_wrap=True)
 
 
 @command("models")

@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 from lessons.builders.base import Lesson, Provenance, make_builder, make_config
 from lessons.builders.formats import prompt_text
 from lessons.builders.overlap import OverlapIndex
-from lessons.builders.practice import CODE_FIELDS
+from lessons.builders.practice import task_of_row
 from lessons.builders.source import HeldOut, LessonSource
 from lessons.builders.write import select_rows
 from lessons.loop.config import LoopConfig
@@ -41,7 +41,7 @@ from lessons.loop.solutions import Sampler, solve
 from lessons.loop.target import TargetSlice
 from lessons.runner import select_tasks
 from lessons.store.db import AttemptRow
-from lessons.tasks.base import GoldStep, Suite, Task
+from lessons.tasks.base import Suite, Task
 
 FORMAT = "prompt_completion"
 
@@ -193,14 +193,6 @@ def clear_of(heldout: HeldOut) -> Callable[[dict[str, Any]], bool]:
     made before a task is posed, so no sample is spent on a row the writer would drop)."""
     index = OverlapIndex(heldout.prompts)
     return lambda row: not index.overlaps(prompt_text(row))
-
-
-def task_of_row(row: dict[str, Any]) -> Task:
-    """A practice row (`tasks` format) back as a task (a code task with what judges it)."""
-    steps = tuple(GoldStep(text, None) for text in str(row.get("solution", "")).splitlines() if text.strip())
-    metadata = {k: row[k] for k in ("skill", "difficulty", *CODE_FIELDS) if row.get(k) is not None} | {
-        "source": "practice"}
-    return Task(id=row["task_id"], prompt=row["question"], answer=str(row["answer"]), steps=steps, metadata=metadata)
 
 
 def allocate(shares: dict[str, float], available: dict[str, int], budget: int) -> dict[str, int]:
