@@ -166,6 +166,15 @@ def scripted_chat_server(loopback_no_proxy: None) -> Iterator[ScriptedChatServer
     server.stop()
 
 
+@pytest.fixture
+def another_chat_server(loopback_no_proxy: None) -> Iterator[ScriptedChatServer]:
+    """A second scripted endpoint, for tests of several."""
+    server = ScriptedChatServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 # --- a real llama-cpp-python server ---------------------------------------------------------
 
 LLAMA_SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")

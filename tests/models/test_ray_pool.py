@@ -114,3 +114,23 @@ def test_eval_on_ray_survives_a_killed_endpoint_with_exactly_40_attempts(
     assert len(attempts) == 40
     assert max(keys.values()) == 1
     assert proc_b.returncode is not None  # b did die mid-run
+
+
+@pytest.mark.slow
+def test_the_driver_remembers_a_dead_endpoint_so_later_batches_skip_it(local_ray, scripted_chat_server,
+                                                                       another_chat_server):
+    """An endpoint that failed a batch is not asked again, even once it would answer: its
+    rows go to the live endpoints from the start (a dead endpoint costs its timeout once)."""
+    from lessons.models.ray_pool import RayEndpointsBackend
+
+    down = another_chat_server
+    down.fail_always, down.retry_after = "503", "0"
+    backend = RayEndpointsBackend("m", [down.base_url, scripted_chat_server.base_url], address="local")
+    first = backend.generate([chat("one"), chat("two")], PARAMS)
+    assert [row[0].text for row in first] == ["one #0", "two #0"]  # the failed share went to the live one
+    assert list(backend.dead) == [down.base_url]
+    down.fail_always = None  # it would answer now; the driver does not ask it
+    asked = len(down.requests)
+    second = backend.generate([chat("three"), chat("four")], PARAMS)
+    assert [row[0].text for row in second] == ["three #0", "four #0"]
+    assert len(down.requests) == asked

@@ -6,7 +6,9 @@ Ray Data dataset of rows {index, prompt, endpoint}; `map_batches` sends it throu
 actors (one per endpoint), each holding an `OpenAIBackend` per endpoint. A row goes to the
 endpoint it was assigned (endpoints take contiguous shares of the batch); when that endpoint
 fails for good the rest of its rows go to the next live one, and the batch fails with one
-error only when none is left. Results come back to the driver in prompt order.
+error only when none is left. Results come back to the driver in prompt order, with the
+endpoints that died: the driver remembers them, so later batches go to the live ones only
+(a dead endpoint costs its timeout once, not once per batch).
 """
 
 from __future__ import annotations
@@ -36,9 +38,22 @@ def connect(address: str | None) -> None:
     if ray.is_initialized():
         return
     if address in (None, "", "local"):
-        ray.init(num_cpus=LOCAL_CPUS, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=LOCAL_CPUS, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     else:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+    quiet_ray_data()
+
+
+def quiet_ray_data() -> None:
+    """No INFO lines and progress bars from Ray Data between the CLI's own bars."""
+    import logging
+
+    import ray.data
+
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
 
 
 class EndpointFailover:
@@ -100,7 +115,9 @@ class _EndpointActor:
         sampling = SamplingParams(**{**params, "stop": tuple(params["stop"])})
         chats = [json.loads(p) for p in batch["prompt"]]
         out = self.failover.generate(chats, [int(s) for s in batch["slot"]], sampling)
-        return {"index": batch["index"], "completions": [json.dumps([asdict(c) for c in row]) for row in out]}
+        dead = json.dumps(self.failover.dead)
+        return {"index": batch["index"], "completions": [json.dumps([asdict(c) for c in row]) for row in out],
+                "dead": [dead] * len(out)}
 
 
 class RayEndpointsBackend:
@@ -114,6 +131,7 @@ class RayEndpointsBackend:
         self.address = address
         self.api_key = api_key
         self.concurrency = concurrency
+        self.dead: dict[str, str] = {}  # endpoint -> why, as the actors found it: not asked again
         # The same model version whatever endpoint served a prompt: the endpoints are args only.
         self.info = ModelInfo(name=f"openai:{model}", backend="openai", source=f"openai:{model}",
                               args={"model": model, "endpoints": self.endpoints, "ray": address or "local",
@@ -122,14 +140,18 @@ class RayEndpointsBackend:
     def generate(self, prompts: Sequence[Chat], params: SamplingParams) -> list[list[Completion]]:
         if not prompts or params.n < 1:
             return [[] for _ in prompts]
+        live = [url for url in self.endpoints if url not in self.dead]
+        if not live:
+            raise BackendError(f"every endpoint failed ({len(self.dead)} of {len(self.endpoints)}): "
+                               + "; ".join(self.dead.values()))
         connect(self.address)
         import ray.data
 
-        n, e = len(prompts), len(self.endpoints)
+        n, e = len(prompts), len(live)
         rows = [{"index": i, "prompt": json.dumps(p), "slot": i * e // n} for i, p in enumerate(prompts)]
         ds = ray.data.from_items(rows).map_batches(
             _EndpointActor,
-            fn_constructor_kwargs={"model": self.model, "endpoints": self.endpoints, "api_key": self.api_key,
+            fn_constructor_kwargs={"model": self.model, "endpoints": live, "api_key": self.api_key,
                                    "concurrency": self.concurrency},
             fn_kwargs={"params": asdict(params)},
             batch_size=max(1, -(-n // e)), concurrency=e, num_cpus=0.25,
@@ -138,6 +160,8 @@ class RayEndpointsBackend:
             out = ds.take_all()
         except Exception as err:  # Ray wraps the actor's BackendError in its own task error
             raise BackendError(_actor_error(err)) from err
+        for r in out:
+            self.dead.update(json.loads(r["dead"]))
         by_index = {int(r["index"]): [Completion(**c) for c in json.loads(r["completions"])] for r in out}
         return [by_index[i] for i in range(n)]
 
