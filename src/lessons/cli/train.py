@@ -24,7 +24,7 @@ def train_command(
     lora_r: int = typer.Option(16, "--lora-r", min=1, help="LoRA rank."),
     lora_alpha: int = typer.Option(32, "--lora-alpha", min=1),
     lora_dropout: float = typer.Option(0.05, "--lora-dropout", min=0.0, max=1.0),
-    target_modules: str = typer.Option("all-linear", "--target-modules", help="all-linear, or names: q_proj,v_proj"),
+    target_modules: str = typer.Option("all-linear", "--target-modules", help="all-linear, auto (the error-dense quarter of the layers: largest gradients on the lessons), or names: q_proj,v_proj"),
     learning_rate: Optional[float] = typer.Option(None, "--learning-rate", "--lr", help="Default: 2e-4 SFT, 5e-6 DPO, 2e-5 GRPO."),
     epochs: float = typer.Option(1.0, "--epochs"),
     max_steps: int = typer.Option(-1, "--max-steps", help="Optimizer steps; overrides --epochs when > 0."),
@@ -49,7 +49,7 @@ def train_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Train a model on lessons (TRL + LoRA); the same command again resumes from the last checkpoint."""
-    targets = target_modules if target_modules == "all-linear" else tuple(target_modules.split(","))
+    targets = target_modules if target_modules in ("all-linear", "auto") else tuple(target_modules.split(","))
     config = TrainConfig(
         method=method, lora_r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout, target_modules=targets,
         learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
@@ -112,6 +112,8 @@ def _render(result: TrainResult, as_json: bool) -> None:
     if result.rewards_log:  # GRPO
         payload |= {"reward_before": result.reward_first, "reward_after": result.reward_last,
                     "rewards_log": result.rewards_log}
+    if result.dense_layers is not None:  # --target-modules auto
+        payload["dense_layers"] = result.dense_layers
     if as_json:
         emit_json(payload)
         return
@@ -122,6 +124,8 @@ def _render(result: TrainResult, as_json: bool) -> None:
     if result.rewards_log:
         table.add_row("reward", f"{_fmt(result.reward_first)} at the first step, {_fmt(result.reward_last)} at the last")
         table.add_row("rewards log", result.rewards_log)
+    if result.dense_layers is not None:
+        table.add_row("adapter on layers", ", ".join(map(str, result.dense_layers)) + " (error-dense)")
     table.add_row("merged model", result.path)
     table.add_row("adapter", result.adapter_dir)
     out.print(table)

@@ -37,3 +37,4 @@ class TrainResult:
     reward_first: float | None = None  # GRPO: mean reward of the first logged step (of the whole run)
     reward_last: float | None = None  # GRPO: mean reward of the last logged step
     rewards_log: str = ""  # GRPO: rewards.jsonl, one line per group
+    dense_layers: list[int] | None = None  # target_modules auto: the decoder layers the adapter went on

@@ -147,10 +147,16 @@ def _run(
         output_dir=str(out.resolve()), resumed_from_step=reporter.step_at_start, train_seconds=seconds,
         reward_first=reward_first, reward_last=reward_last,
         rewards_log=str(rewards_log.resolve()) if rewards_log else "",
+        dense_layers=_dense_layers(out),
     )
     # written last and atomically: its presence (with merged/) is what "finished" means
     atomic.write_text(out / "result.json", json.dumps(asdict(result), indent=2))
     return result
+
+
+def _dense_layers(out: Path) -> list[int] | None:
+    path = out / "error_dense.json"
+    return json.loads(path.read_text(encoding="utf-8"))["layers"] if path.is_file() else None
 
 
 def pick_device(device: str) -> tuple[bool, bool]:
@@ -182,6 +188,15 @@ def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, chec
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if bf16 else torch.float32)
     args = trl_config(config, checkpoint_dir, use_cpu=use_cpu, bf16=bf16)
     dataset = Dataset.from_list(list(lessons.rows))
+    peft_config = lora_config(config)
+    if config.target_modules == "auto":  # error-dense layers: where the lessons' gradients are largest
+        from lessons.train.dense_layers import dense_layers
+
+        if config.method == "grpo":
+            raise TrainError("--target-modules auto measures gradients on completions: use it with sft or dpo")
+        dense = dense_layers(model, tokenizer, list(lessons.rows), config.max_length)
+        atomic.write_text(checkpoint_dir.parent / "error_dense.json", json.dumps(dense.to_json(), indent=2))
+        peft_config.target_modules = set(dense.modules)
     extra: dict[str, Any] = {}
     if config.method == "sft":
         from trl import SFTTrainer as Trainer
@@ -193,7 +208,7 @@ def build_trainer(model_dir: Path, lessons: LessonSet, config: TrainConfig, chec
         extra["reward_funcs"] = [VerifierReward(config.num_generations, config.max_completion_length,
                                                 config.format_reward, rewards_log)]
     trainer = Trainer(
-        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config),
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config,
         **extra,
     )
     if config.mask_thought:
