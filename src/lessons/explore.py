@@ -27,7 +27,7 @@ from lessons.builders.practice import task_of_row, weak_slices
 from lessons.builders.source import load_source, suite_tasks
 from lessons.metrics import unpaired_bootstrap
 from lessons.store import Store, content_id
-from lessons.tasks.base import ListedSuite, SuiteInfo, Task
+from lessons.tasks.base import SuiteInfo, Task, TaskList
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,6 @@ class Exploration:
                 "random": {"run": self.random.run, "tasks": self.random.tasks, "errors": self.random.errors,
                            "per_100": self.random.per_100},
                 "difference": self.difference, "ci95": list(self.ci95)}
-
-
-class _Tasks(ListedSuite):
-    def __init__(self, info: SuiteInfo, tasks: list[Task]):
-        self.info, self._tasks = info, tasks
 
 
 def explore(store: Store, run_name: str, budget: int, backend: Any, seed: int = 0, batch_size: int = 16,
@@ -108,7 +103,7 @@ def _answer(store: Store, backend: Any, source: Any, kind: str, tasks: list[Task
     config = EvalConfig(split="all", max_new_tokens=run.sampling.max_new_tokens, batch_size=batch_size,
                         template=source.template.name, verifier=source.verifier, extract=source.extract_methods,
                         run_name=name)
-    result = evaluate(store, backend, _Tasks(info, tasks), config, on_progress=on_progress)
+    result = evaluate(store, backend, TaskList(info, tasks), config, on_progress=on_progress)
     wrong = {a.task_id: not a.correct for a in store.attempts(result.summary.run_id)}
     flags = [wrong[t] for t in ids if t in wrong]
     return Search(kind, result.summary.run_name, len(flags), sum(flags)), flags

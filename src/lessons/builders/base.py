@@ -95,6 +95,7 @@ builders.register("stepwise", "lessons.builders.stepwise:StepwiseBuilder")
 builders.register("rl", "lessons.builders.rl:RLBuilder")
 builders.register("feedback", "lessons.builders.feedback:FeedbackBuilder")
 builders.register("refusal", "lessons.builders.refusal:RefusalBuilder")
+builders.register("retry", "lessons.builders.retry:RetryBuilder")
 
 
 def make_builder(name: str, **resources: Any) -> LessonBuilder:

@@ -91,12 +91,15 @@ def eval_command(
         None, "--lessons", help="Prompt each task with a `prompt` lesson set (in-context lessons, no training)."),
     few_shot: bool = typer.Option(
         False, "--few-shot", help="With --lessons: its control instead, solved train problems of the same length."),
+    retries: int = typer.Option(0, "--retries", min=0, help="Turns more for wrong answers: the answer, feedback (its first wrong step), try again."),
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Evaluate a model on a suite and log every attempt."""
     if split not in ("train", "heldout", "all"):
         raise CliError(f"--split {split!r}: use train, heldout or all")
+    if retries and samples != 1:
+        raise CliError(f"--retries gives a wrong answer a second turn: use it with --samples 1, not {samples}")
     task_suite, verifier = _load(suite, field, verifier, labels=labels)
     template = template or suite_defaults(task_suite).template or DEFAULT_TEMPLATE
     config = EvalConfig(
@@ -119,9 +122,20 @@ def eval_command(
 
         try:
             result = evaluate(store, backend, task_suite, config, on_progress=on_progress, lessons=prompts)
+            turns = _retry(store, backend, task_suite, config, result, retries, verifier, on_progress)
         except BackendError as e:
             raise CliError(f"{e} — completed attempts are kept; re-run the same command to resume") from None
-    _render_eval(result, as_json)
+    _render_eval(result, as_json, turns)
+
+
+def _retry(store, backend, task_suite, config, result, retries: int, verifier: str, on_progress) -> list:
+    if not retries:
+        return []
+    from lessons.builders.retry import retry_turns
+    from lessons.diagnose import make_locator
+
+    locator = make_locator("arith") if verifier != "tests" else None  # a program's feedback is its verdict
+    return retry_turns(store, backend, task_suite, config, result.summary.run_name, retries, locator, on_progress)
 
 
 def _lesson_prompts(store, folder: str | None, few_shot: bool, seed: int):
@@ -137,7 +151,7 @@ def _lesson_prompts(store, folder: str | None, few_shot: bool, seed: int):
                              seed)
 
 
-def _render_eval(result: EvalResult, as_json: bool) -> None:
+def _render_eval(result: EvalResult, as_json: bool, turns: list | None = None) -> None:
     s = result.summary
     payload = {
         "run_id": s.run_id, "run": s.run_name, "tasks": s.tasks, "attempts": s.attempts, "correct": s.correct,
@@ -149,6 +163,9 @@ def _render_eval(result: EvalResult, as_json: bool) -> None:
     if s.samples > 1:
         payload |= {"pass_at_k": s.pass_at_k, "maj_at_k": s.maj_at_k, "rpc_at_k": s.rpc_at_k,
                     "rpc_samples_to_match_maj": s.rpc_samples_to_match}
+    if turns:
+        payload["retries"] = [{"turn": t.turn, "run": t.run, "retried": t.retried, "solved": t.solved,
+                               "accuracy": t.accuracy} for t in turns]
     if as_json:
         emit_json(payload)
         return
@@ -168,6 +185,9 @@ def _render_eval(result: EvalResult, as_json: bool) -> None:
         match = (f"reaches maj@{s.samples} with {s.rpc_samples_to_match} samples" if s.rpc_samples_to_match
                  else f"does not reach maj@{s.samples}")
         table.add_row(f"rpc@{s.samples}", f"{fmt_pct(s.rpc_at_k)}  ({match})")
+    for t in turns or ():
+        table.add_row(f"after retry {t.turn}", f"{fmt_pct(t.accuracy)}  ({t.solved} of {t.retried} retried solved; "
+                                               f"run {escape(t.run)})")
     table.add_row("new attempts", f"{result.new_attempts} at {result.tokens_per_second:.0f} tok/s")
     out.print(table)
     out.print(f"next: [bold]lessons mistakes {s.run_name}[/bold]")

@@ -36,7 +36,7 @@ from lessons.models import DEFAULT_MODEL
 
 DEFAULT_ROOT = Path("lessons-loops")  # a loop's lesson sets, models and report, unless out_dir says otherwise
 # builders whose rows the loop trains on (SFT)
-SFT_BUILDERS = ("correction", "rejection", "practice", "repair", "feedback", "random")
+SFT_BUILDERS = ("correction", "rejection", "practice", "repair", "feedback", "random", "retry")
 # `random` is not a builder: the control's own rows (random train tasks, solved by the same
 # procedure), as a share of the treatment, so that it keeps what untargeted practice gives.
 # A code suite's mix unless one is given: `repair` corrects a false calculation, which a

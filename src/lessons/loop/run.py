@@ -27,7 +27,7 @@ import gc
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from lessons import faults
 from lessons.deps import Deps  # the loop's parts (models, training, embedder) are made as every stage's are
@@ -38,7 +38,7 @@ from lessons.loop.stages import (
     load_stages, stage_from_json, stage_to_json,
 )
 from lessons.store import Store, content_id
-from lessons.tasks.base import SuiteInfo, Task
+from lessons.tasks.base import SuiteInfo, Task, TaskList
 
 GENERATORS = ("builtin:arith", "builtin:code")  # endless suites: the target's held-out tasks are drawn up to a number
 STAGES = ("eval-train", "diagnose", "target", "build", "train-treatment", "dpo-treatment", "train-control",
@@ -414,7 +414,7 @@ class _Stages:
             decided += (dataclasses.asdict(lessons.component()),)
         run_name = f"{Path(model).name}-{kind}-{len(ids)}x{samples}-" + content_id(*decided)[:8]
         result = evaluate(
-            self.store, self.backend(model), _Listed(info, tuple(tasks)),
+            self.store, self.backend(model), TaskList(info, tasks),
             EvalConfig(split="all", samples=samples, temperature=temperature, max_new_tokens=c.max_new_tokens,
                        seed=seed, batch_size=c.batch_size, template=c.template, run_name=run_name,
                        verifier=self.verifier),
@@ -478,17 +478,6 @@ class _Stages:
 def _label(model: str, lessons: Any) -> str:
     """How an arm is named: its model, and the in-context lessons that prompt it."""
     return model if lessons is None else f"{model} + {lessons.arm}"
-
-
-@dataclass(frozen=True)
-class _Listed:
-    """A suite over given tasks (practice tasks, a control draw) for one solve run."""
-
-    info: SuiteInfo
-    listed: tuple[Task, ...]
-
-    def tasks(self, limit: int | None = None) -> Iterator[Task]:
-        return iter(self.listed[:limit] if limit is not None else self.listed)
 
 
 def loop_root(store: Store, name: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 import random
-from typing import Any, Iterator, Literal, Protocol
+from typing import Any, Iterator, Literal, Protocol, Sequence
 
 Split = Literal["train", "heldout"]
 
@@ -127,3 +127,11 @@ class ListedSuite:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be positive, got {limit}")
         yield from self._tasks[:limit]
+
+
+class TaskList(ListedSuite):
+    """A suite over given tasks, for one run of them (the loop's practice tasks and control
+    draw, an error search, a retry turn): `info` names what they are."""
+
+    def __init__(self, info: SuiteInfo, tasks: Sequence[Task]):
+        self.info, self._tasks = info, list(tasks)
