@@ -100,5 +100,5 @@ def test_a_loop_whose_stages_were_logged_as_old_dicts_resumes_and_reports(world,
     assert built.rows == old_build["rows"] and built.posed == {} and built.wall_s == 4.0
     assert state.get(1, "heldout-treatment").model == "t-r1-treatment"
     data = loop_report_data(store, config.name)
-    assert data.rounds[0]["rows"] == old_build["rows"] and data.rounds[0]["posed"] == {}
-    assert data.rounds[0]["lessons"] == {} and data.headline.treatment.name == "t-r1-treatment"
+    assert data.rounds[0].rows == old_build["rows"] and data.rounds[0].posed == {}
+    assert data.rounds[0].lessons == {} and data.headline.treatment.name == "t-r1-treatment"

@@ -257,7 +257,7 @@ def test_sft_then_dpo_trains_each_arm_on_pairs_of_its_own_samples_equal_in_numbe
     assert state.get(1, "dpo-treatment").model == "t-r1-treatment-dpo"
     assert store.get_run(state.get(1, "heldout-control").run).model_name == "t-r1-control-dpo"
     data = loop_report_data(store, "t")
-    assert data.rounds[0]["treatment_model"] == "t-r1-treatment-dpo" and data.rounds[0]["pairs"] > 0
+    assert data.rounds[0].treatment_model == "t-r1-treatment-dpo" and data.rounds[0].pairs > 0
 
 
 # -- repair: fix the first false step, let the model continue --------------------------------

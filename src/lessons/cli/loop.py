@@ -133,7 +133,7 @@ def _render_headline(data: ReportData, path: str, as_json: bool) -> None:
     h = data.headline or Headline()
     if as_json:
         emit_json({**{k: None for k in ("target", "base", "treatment", "control", "advantage", "weak_slices", "tasks")},
-                   **h.to_json(), "rounds": data.rounds, "wall_s": data.wall_s, "report": path})
+                   **h.to_json(), "rounds": [r.to_json() for r in data.rounds or ()], "wall_s": data.wall_s, "report": path})
         return
     target = h.target
     if target:

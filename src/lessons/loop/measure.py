@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from lessons.diagnose.slices import SliceSpec
 from lessons.loop.stages import StageRecord, Trained, load_stages
-from lessons.report.data import Advantage, Figures, Headline, ReportData, TargetFigures, WeakSlices
+from lessons.report.data import Advantage, Figures, Headline, ReportData, RoundRow, TargetFigures, WeakSlices
 from lessons.report.figures import (
     Arm, accuracy_figure, changes, clusters, lineage, outcome_counts, paired_delta, slice_rows, type_rows,
 )
@@ -173,27 +173,27 @@ def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[st
     return out
 
 
-def _round_row(stages: Stages, r: int) -> dict[str, Any]:
+def _round_row(stages: Stages, r: int) -> RoundRow:
     """What the round did, stage by stage; None (or empty) for a stage it has not run."""
     at: Any = lambda stage: stages.get((r, stage))  # noqa: E731
     evaluated, built, target = at("eval-train"), at("build"), at("target")
     sft = {arm: at(f"train-{arm}") for arm in ("treatment", "control")}
     model = {arm: (at(f"dpo-{arm}") or sft[arm]).model if sft[arm] else None for arm in sft}
-    return {
-        "round": r, "train_run": evaluated.run if evaluated else None,
-        "train_accuracy": evaluated.accuracy if evaluated else None,
-        "mistakes": evaluated.mistakes if evaluated else None, "lessons": built.by_builder if built else {},
-        "rows": built.rows if built else None, "control_rows": built.control_rows if built else None,
-        "steps": sft["treatment"].steps if sft["treatment"] else None,
-        "treatment_model": model["treatment"], "control_model": model["control"],
-        "pairs": built.pairs.size if built and built.pairs else None,
-        "treatment_loss": sft["treatment"].train_loss if sft["treatment"] else None,
-        "control_loss": sft["control"].train_loss if sft["control"] else None,
-        "wall_s": sum(v.wall_s for (rr, _), v in stages.items() if rr == r),
-        "weak_slices": [str(w.spec) for w in built.weak_slices] if built else [],
-        "target": [s.name for s in target.slices] if target else [],
-        "posed": built.posed if built else {},
-    }
+    return RoundRow(
+        round=r, train_run=evaluated.run if evaluated else None,
+        train_accuracy=evaluated.accuracy if evaluated else None,
+        mistakes=evaluated.mistakes if evaluated else None, lessons=built.by_builder if built else {},
+        rows=built.rows if built else None, control_rows=built.control_rows if built else None,
+        steps=sft["treatment"].steps if sft["treatment"] else None,
+        treatment_model=model["treatment"], control_model=model["control"],
+        pairs=built.pairs.size if built and built.pairs else None,
+        treatment_loss=sft["treatment"].train_loss if sft["treatment"] else None,
+        control_loss=sft["control"].train_loss if sft["control"] else None,
+        wall_s=sum(v.wall_s for (rr, _), v in stages.items() if rr == r),
+        weak_slices=[str(w.spec) for w in built.weak_slices] if built else [],
+        target=[s.name for s in target.slices] if target else [],
+        posed=built.posed if built else {},
+    )
 
 
 def _slice_gain(base: Arm, treat: Arm, control: Arm | None, tasks: Sequence[str], weak: Sequence[SliceSpec],

@@ -97,6 +97,30 @@ class SliceFigure(_ArmRow):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RoundRow(_Record):
+    """What one round of a loop did (`loop.measure`): its train run, lessons, budget,
+    models, losses and wall time; None for what it has not done (yet)."""
+
+    round: int
+    train_run: str | None = None
+    train_accuracy: float | None = None
+    mistakes: int | None = None
+    lessons: Mapping[str, int] | None = None  # treatment rows by builder
+    rows: int | None = None
+    control_rows: int | None = None
+    steps: int | None = None
+    treatment_model: str | None = None
+    control_model: str | None = None
+    pairs: int | None = None
+    treatment_loss: float | None = None
+    control_loss: float | None = None
+    wall_s: float | None = None
+    weak_slices: Sequence[str] | None = None
+    target: Sequence[str] | None = None
+    posed: Mapping[str, int] | None = None  # samples asked for, by arm
+
+
+@dataclass(frozen=True, kw_only=True)
 class ErrorTypeRow(_ArmRow):
     """Mistakes of one error type in each arm (counts)."""
 
@@ -233,7 +257,7 @@ class Changes(_Record):
 
 
 _SECTIONS: Mapping[str, type] = {"headline": Headline, "target": TargetFigures, "changes": Changes}
-_ROWS: Mapping[str, type] = {"slices": SliceFigure, "error_types": ErrorTypeRow}  # lists of one record
+_ROWS: Mapping[str, type] = {"rounds": RoundRow, "slices": SliceFigure, "error_types": ErrorTypeRow}  # lists of one record
 
 
 @dataclass(frozen=True)
@@ -246,7 +270,7 @@ class ReportData:
     wall_s: float | None = None  # a loop's stages, summed
     headline: Headline | None = None
     target: TargetFigures | None = None  # the last round's target, with its error types
-    rounds: list[Mapping[str, Any]] | None = None
+    rounds: Sequence[RoundRow] | None = None
     slices: Sequence[SliceFigure] | None = None
     error_types: Sequence[ErrorTypeRow] | None = None
     clusters: list[Mapping[str, Any]] | None = None
