@@ -100,3 +100,32 @@ def test_the_shipped_gsm8k_config_loads_from_the_project_root(shared_data, monke
     assert suite.format == "gsm8k" and config.topics >= 2 and config.labels == config.root / "topics.json"
     train = sum(t.split == "train" for t in suite.tasks())
     assert train >= config.train_tasks * (config.seed + 3)  # room for three seeds' train draws
+
+
+def test_the_loop_takes_a_field_mapping_for_a_generic_file(tmp_path, world, deps, config):
+    """The question split over two fields and answers with words around the number, as
+    `lessons eval --field` reads them; the mapping is in the config and the runs."""
+    import json
+
+    lines = []
+    for t in load_suite("arith").tasks(400):
+        head, _, tail = t.prompt.partition(" ")
+        steps = [f"{e} = <<{e.replace(' ', '')}={v}>>{v}" for e, _, v in (s.text.rpartition(" = ") for s in t.steps)]
+        lines.append(json.dumps({"Body": head, "Question": tail, "gold": f"{t.answer} (exactly)",
+                                 "rationale": "\n".join(steps)}))
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fields = {"question": "Body+Question", "answer": "gold", "solution": "rationale"}
+    loaded = load_config(None, {"suite": str(path), "fields": fields, "topics": 4, "model": "base-model",
+                                "train_tasks": 96, "heldout_tasks": 32, "rows": 16, "steps": 2,
+                                "mix": {"practice": 1.0}, "keep": 1, "out_dir": str(tmp_path / "m")})
+    store = Store.open(":memory:")
+    state = run_loop(store, loaded, deps=deps)
+    run = store.get_run(state.get(1, "eval-train").run)
+    assert run.components.suite.args["field_map"]["question"] == "Body+Question"
+    logged = store.tasks(run.suite_id, run.task_ids)
+    assert all(" " in t.prompt and "(exactly)" not in t.answer for t in logged)  # joined; the number alone
+    assert sum(a.correct for a in store.attempts(run.id)) > len(run.task_ids) / 2  # judged right
+    assert state.get(1, "build").rows > 0
+    with pytest.raises(ValueError, match="unknown fields \\['questoin'\\]"):
+        load_config(None, {"suite": str(path), "fields": {"questoin": "Body"}})

@@ -40,9 +40,9 @@ def _field_map(fields: list[str]) -> FieldMap | None:
             raise CliError(f"--field {item!r}: expected question=, answer=, solution=, id=, metadata=, tests= or "
                            "entry_point= followed by a field (NAME, NAME+NAME, NAME.KEY, NAME[0]; metadata: several, "
                            "comma-separated)")
-        mapping[key] = tuple(v.strip() for v in value.split(",")) if key == "metadata" else value.strip()
+        mapping[key] = value.strip()
     try:
-        return FieldMap(**mapping)
+        return FieldMap.from_mapping(mapping)
     except ValueError as e:
         raise CliError(f"--field: {e}") from None
 

@@ -86,6 +86,7 @@ def loop_command(
     dpo_lr: Optional[float] = typer.Option(None, "--dpo-lr", help="Learning rate of those DPO steps."),
     method: Optional[str] = typer.Option(None, "--method", help="How both arms train: sft (default) or grpo (RL on prompts, the verifier's reward)."),
     training: Optional[bool] = typer.Option(None, "--train/--no-train", help="Train the arms (default), or teach in the prompt: error-aware prompt and error memory against same-length few-shot (default for openai: models)."),
+    field: list[str] = typer.Option([], "--field", help="A task file's field mapping, as for lessons eval: question=Body+Question."),
     topics: Optional[int] = typer.Option(None, "--topics", min=0, help="A task file without labels: this many question topics as slice features (0: none)."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     endpoint: list[str] = EndpointOption,
@@ -110,6 +111,7 @@ def loop_command(
                  "temperature": temperature, "retry": retry, "keep": keep, "hint_share": hint_share,
                  "dpo_steps": dpo_steps, "dpo_lr": dpo_lr, "topics": topics, "training": training, "method": method,
                  "endpoints": list(endpoint) or None, "ray": ray,
+                 "fields": _fields(field),
                  "out_dir": out_dir}
     cfg = load_config(config, overrides, "quick" if quick else None)
     store = open_store(db)
@@ -127,6 +129,17 @@ def loop_command(
     path = Path(report) if report else cfg.root / "report.html"
     write_report(data, path)
     _render_headline(data, str(path.resolve()), as_json)
+
+
+def _fields(items: list[str]) -> dict[str, str] | None:
+    """`--field key=expression` pairs as the config's `fields` (checked when the suite loads)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise CliError(f"--field {item!r}: expected KEY=FIELD, e.g. question=Body+Question")
+        out[key.strip()] = value.strip()
+    return out or None
 
 
 def _render_headline(data: ReportData, path: str, as_json: bool) -> None:

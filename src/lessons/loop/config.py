@@ -18,6 +18,7 @@ also a flag, and two sizes for the embedded default model on a 2-core CPU.
     steps: 12                     # budget: optimizer steps per round, both arms
     dpo_steps: 0                  # then DPO steps on pairs of each arm's own samples (0: SFT only)
     options: {correction: {kinds: splice}}  # builder options (as `lessons build -x`)
+    fields: {question: Body+Question, answer: gold}  # a task file's field mapping (as --field)
     topics: 0                     # a task file without labels: this many question topics as slices
     method: sft                   # or grpo: both arms by RL on prompts (the target's / random), the verifier's reward
     training: true                # false (default for openai: models): lessons in the prompt, no training
@@ -115,6 +116,9 @@ class LoopConfig:
     # its most similar past mistakes beside their answers); the control, solved train
     # problems of the same length (few-shot). One round, no weights changed.
     training: bool = True
+    # A task file's field mapping, as `lessons eval --field` takes it: {question: Body+Question,
+    # answer: gold, metadata: "level,topic"} (GSM8K and SVAMP files need none).
+    fields: dict[str, str] = field(default_factory=dict)
     # Question topics for a task file without labels (`lessons.diagnose.topics`): the file's
     # train questions in this many k-means clusters of their embeddings, every task labelled
     # `topic=` its nearest, a feature the target can be chosen by (0: none).
@@ -192,11 +196,10 @@ class LoopConfig:
         """The labels file of the suite's tasks the loop writes (with `topics`), else None."""
         return self.root / "topics.json" if self.topics else None
 
-    def load_suite(self) -> Any:
-        """The loop's suite, its tasks labelled by the loop's topics once they are fitted."""
-        from lessons.tasks import load_suite
-
-        return load_suite(self.suite, labels=self.labels)
+    def load_suite(self, labelled: bool = True) -> Any:
+        """The loop's suite (with its field mapping), its tasks labelled by the loop's topics
+        once they are fitted (`labelled`)."""
+        return _load(self.suite, self.fields, self.labels if labelled else None)
 
     def sampling(self) -> Any:
         from lessons.loop.solutions import Sampling
@@ -258,13 +261,14 @@ def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | 
         data["mix"] = {"prompt": 1.0}
     if data.get("method") == "grpo" and "mix" not in data:
         data["mix"] = {"practice": 1.0}
-    data |= {k: v for k, v in suite_settings(data.get("suite", "arith")).items() if k not in data}
+    data |= {k: v for k, v in suite_settings(data.get("suite", "arith"), data.get("fields")).items()
+             if k not in data}
     if "name" not in overrides or overrides["name"] is None:
         stem = data.get("name") or default_name(data.get("model", DEFAULT_MODEL), data.get("suite", "arith"))
         data["name"] = f"{stem}-{size}" if size and size != "default" else stem
     try:
         config = LoopConfig(**data)
-        check_suite(config, judges_programs(config.suite))
+        check_suite(config, judges_programs(config.suite, config.fields))
         return config
     except InvalidSetting as e:
         if e.key in from_file:
@@ -274,25 +278,32 @@ def load_config(path: str | Path | None, overrides: dict[str, Any], size: str | 
         raise ValueError(f"{path or 'loop config'}: {e}") from None
 
 
-def suite_verifier(suite: str) -> str:
+def _load(suite: str, fields: dict[str, str] | None = None, labels: Path | None = None) -> Any:
+    from lessons.tasks import FieldMap, load_suite
+
+    return load_suite(suite, FieldMap.from_mapping(fields) if fields else None, labels)
+
+
+def suite_verifier(suite: str, fields: dict[str, str] | None = None) -> str:
     """The verifier that judges the suite's attempts, as `lessons eval` picks it: the suite's
     own (`tests` for code suites), else `math`."""
-    from lessons.tasks import load_suite, suite_defaults
+    from lessons.tasks import suite_defaults
 
-    return suite_defaults(load_suite(suite)).verifier or "math"
-
-
-def judges_programs(suite: str) -> bool:
-    return suite_verifier(suite) == "tests"
+    return suite_defaults(_load(suite, fields)).verifier or "math"
 
 
-def suite_settings(suite: str) -> dict[str, Any]:
+def judges_programs(suite: str, fields: dict[str, str] | None = None) -> bool:
+    return suite_verifier(suite, fields) == "tests"
+
+
+def suite_settings(suite: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
     """The settings a suite changes when the file and flags leave them out: a code suite's
     template (the whole function in one code block) and mix (`CODE_MIX`)."""
-    from lessons.tasks import load_suite, suite_defaults
+    from lessons.tasks import suite_defaults
 
-    template = suite_defaults(load_suite(suite)).template
-    return ({"template": template} if template else {}) | ({"mix": dict(CODE_MIX)} if judges_programs(suite) else {})
+    template = suite_defaults(_load(suite, fields)).template
+    programs = judges_programs(suite, fields)
+    return ({"template": template} if template else {}) | ({"mix": dict(CODE_MIX)} if programs else {})
 
 
 def check_suite(config: LoopConfig, programs: bool) -> None:

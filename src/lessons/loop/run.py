@@ -73,7 +73,7 @@ class LoopState:
 def run_loop(store: Store, config: LoopConfig, hooks: Hooks | None = None, deps: Deps | None = None) -> LoopState:
     """Run (or resume) the loop; return every stage's output."""
     hooks, deps = hooks or Hooks(), deps or Deps()
-    verifier = suite_verifier(config.suite)
+    verifier = suite_verifier(config.suite, config.fields)
     check_suite(config, verifier == "tests")  # before anything runs (load_config checked a file's already)
     # the config's batch size is the loop's: every model it loads generates in batches of it
     # and an endpoint model is reached where the config says (several endpoints: through Ray)
@@ -222,11 +222,10 @@ class _Stages:
         whatever the loop's seed, so loops of every seed share one suite and its base
         runs), written as the labels file `LoopConfig.load_suite` reads."""
         from lessons.diagnose.topics import write_topics
-        from lessons.tasks import load_suite
 
         c = self.config
-        digest, sizes = write_topics(list(load_suite(c.suite).tasks()), self.embedder(), c.topics, c.labels,
-                                     {"suite": c.suite})
+        digest, sizes = write_topics(list(c.load_suite(labelled=False).tasks()), self.embedder(), c.topics,
+                                     c.labels, {"suite": c.suite})
         return Topics(str(c.labels), digest, sizes)
 
     def diagnose(self, run_name: str, cluster: bool = True) -> Diagnosed:

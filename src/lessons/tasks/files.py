@@ -55,6 +55,20 @@ class FieldMap:
         if (self.tests is None) != (self.entry_point is None):
             raise ValueError("a code task file needs both fields: tests= and entry_point=")
 
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> "FieldMap":
+        """From `{"question": "Body+Question", "metadata": "level,topic"}` (a loop config's
+        `fields`, the CLI's `--field` pairs): metadata may be a list or comma-separated."""
+        unknown = sorted(set(mapping) - {f for f in cls.__dataclass_fields__})
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}: use question, answer, solution, id, metadata, tests, entry_point")
+        values = dict(mapping)
+        if isinstance(values.get("metadata"), str):
+            values["metadata"] = tuple(v.strip() for v in values["metadata"].split(",") if v.strip())
+        elif values.get("metadata") is not None:
+            values["metadata"] = tuple(values["metadata"])
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class _Record:
