@@ -387,15 +387,19 @@ def _describe_clusters(clusters: list[Cluster], points: _Points, config: Taxonom
     return out
 
 
-def ctfidf_terms(docs: list[list[str]], weights: list[np.ndarray], top: int) -> list[tuple[str, ...]]:
+def ctfidf_terms(docs: list[list[str]], weights: list[np.ndarray], top: int,
+                 english: bool = False) -> list[tuple[str, ...]]:
     """Top terms per class by c-TF-IDF: tf (term share of the class's words) times
-    log(1 + average words per class / the term's count over all classes)."""
+    log(1 + average words per class / the term's count over all classes). `english` also
+    drops scikit-learn's English stop words (questions are prose; mistake descriptions,
+    whose "not" and "no" matter, keep them)."""
     if not docs:
         return []
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     flat = [d for ds in docs for d in ds]
-    vectorizer = CountVectorizer(stop_words=_STOP_WORDS, token_pattern=r"(?u)\b[^\W\d]\w+\b")
+    stop = sorted(set(_STOP_WORDS) | set(ENGLISH_STOP_WORDS)) if english else _STOP_WORDS
+    vectorizer = CountVectorizer(stop_words=stop, token_pattern=r"(?u)\b[^\W\d]\w+\b")
     try:
         counts = vectorizer.fit_transform(flat)
     except ValueError:  # no words at all (every description was masked numbers)

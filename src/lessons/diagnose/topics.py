@@ -61,7 +61,7 @@ def fit_topics(questions: Sequence[str], embedder: Embedder, k: int | None = Non
     # Number topics by size (largest first) so the labels of a refit read the same way.
     order = sorted(range(k), key=lambda c: (-int((nearest == c).sum()), c))
     docs = [[mask_numbers(questions[i]) for i in np.flatnonzero(nearest == c)] for c in order]
-    terms = ctfidf_terms(docs, [np.ones(len(d)) for d in docs], TERMS)
+    terms = ctfidf_terms(docs, [np.ones(len(d)) for d in docs], TERMS, english=True)
     labels = tuple("-".join([f"t{n + 1}", *(_slug(w) for w in words)]) for n, words in enumerate(terms))
     return Topics(labels, centroids[order])
 
