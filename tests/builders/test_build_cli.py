@@ -57,7 +57,7 @@ def test_show_options(cli):
 
 def test_unknown_kind_lists_the_kinds(cli, tmp_path):
     result = cli("build", "nonsense", "--run", "planted", "--out", tmp_path / "x", ok=False)
-    kinds = "correction, feedback, injected, pairs, practice, prompt, refusal, rejection, rl, stepwise"
+    kinds = "correction, feedback, injected, pairs, practice, prompt, refusal, rejection, retry, rl, stepwise"
     assert f"unknown builder 'nonsense'; available: {kinds}" in " ".join(result.output.split())
 
 
