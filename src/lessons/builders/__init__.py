@@ -8,7 +8,7 @@
 `lessons.deps.Deps`; `build_lesson_set` takes them made already.
 
 Builders (`builders.names()`): prompt, correction, rejection, pairs, injected, practice,
-stepwise, rl, feedback (code runs), refusal; others join through the entry-point group
+stepwise, rl, feedback (code runs), refusal, retry; others join through the entry-point group
 `lessons.builders`. No builder ever sees a held-out task: `load_source` leaves them out and the writer checks again.
 """
 
