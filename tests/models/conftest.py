@@ -158,21 +158,22 @@ def _make_handler(script: ScriptedChatServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def scripted_chat_server(loopback_no_proxy: None) -> Iterator[ScriptedChatServer]:
+def _serving() -> Iterator[ScriptedChatServer]:
     server = ScriptedChatServer()
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def scripted_chat_server(loopback_no_proxy: None) -> Iterator[ScriptedChatServer]:
+    yield from _serving()
 
 
 @pytest.fixture
 def another_chat_server(loopback_no_proxy: None) -> Iterator[ScriptedChatServer]:
     """A second scripted endpoint, for tests of several."""
-    server = ScriptedChatServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from _serving()
 
 
 # --- a real llama-cpp-python server ---------------------------------------------------------

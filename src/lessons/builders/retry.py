@@ -86,33 +86,36 @@ class RetryBuilder:
         ))
 
 
+def retry_chats(previous: Mapping[str, tuple[Chat, AttemptRow]], tasks: Mapping[str, Task],
+                locator: Any = None) -> dict[str, Chat]:
+    """Each task's next chat: the chat its wrong attempt was sent, that attempt, and the
+    feedback (with the first wrong step the `locator` finds; None: the verdict alone)."""
+    from lessons.diagnose.base import Case
+    from lessons.diagnose.steps import split_steps
+
+    out = {}
+    for task_id, (chat, attempt) in previous.items():
+        location = None
+        if locator is not None:
+            task = tasks[task_id]
+            case = Case(task.prompt, split_steps(attempt.text), task.answer, task.steps, str(attempt.id), attempt.text)
+            location = locator.locate([case])[0]
+        out[task_id] = retry_chat(chat, attempt.text, feedback(attempt.answer, location))
+    return out
+
+
 @dataclass(frozen=True)
 class RetryPrompts:
-    """`lessons eval --retries N`, turn `turn`: each task's chat is its last wrong attempt
-    (`previous`, by task id: the chat it was sent and the response) with the feedback
-    turn after it. Used as the runner's in-context lessons, so the run records where its
-    prompts came from as its `lessons` component."""
+    """`lessons eval --retries N`, turn `turn`: each task's chat (`retry_chats`) by task id.
+    Used as the runner's in-context lessons, so the run records where its prompts came
+    from as its `lessons` component."""
 
-    previous: Mapping[str, tuple[Chat, AttemptRow]]  # task id -> (chat sent, its wrong attempt)
-    turn: int
-    source_run: str  # the run of the attempts retried
-    locator: Any = field(default=None, compare=False)  # the arith locator; None: the verdict alone
+    sent: Mapping[str, Chat] = field(compare=False)
+    turn: int = 1
+    source_run: str = ""  # the run of the attempts retried
 
     def chats(self, template: PromptTemplate, tasks: Sequence[Task]) -> list[Chat]:
-        out = []
-        for task in tasks:
-            chat, attempt = self.previous[task.id]
-            out.append(retry_chat(chat, attempt.text, feedback(attempt.answer, self._locate(task, attempt))))
-        return out
-
-    def _locate(self, task: Task, attempt: AttemptRow) -> Location | None:
-        if self.locator is None:
-            return None
-        from lessons.diagnose.base import Case
-        from lessons.diagnose.steps import split_steps
-
-        case = Case(task.prompt, split_steps(attempt.text), task.answer, task.steps, str(attempt.id), attempt.text)
-        return self.locator.locate([case])[0]
+        return [self.sent[task.id] for task in tasks]
 
     def component(self) -> LessonsComponent:
         return LessonsComponent(f"retry-{self.turn}", "", "", self.source_run, 0, None)
@@ -152,7 +155,8 @@ def retry_turns(store: Any, backend: Any, suite: Any, config: Any, first_run: st
     for turn in range(1, retries + 1):
         if not previous:
             break
-        prompts = RetryPrompts(previous, turn, first.name, locator)
+        sent = retry_chats(previous, tasks, locator)
+        prompts = RetryPrompts(sent, turn, first.name)
         ids = list(previous)
         listed = TaskList(SuiteInfo(f"{first.name}-retry{turn}", "1", f"retry:{first.id}", content_id(ids)),
                           [tasks[t] for t in ids])
@@ -162,7 +166,6 @@ def retry_turns(store: Any, backend: Any, suite: Any, config: Any, first_run: st
         now = {a.task_id: a for a in store.attempts(result.summary.run_id) if a.sample == 0}
         solved = {t for t, a in now.items() if a.correct}
         correct |= solved
-        sent = dict(zip(ids, prompts.chats(template, [tasks[t] for t in ids])))
         previous = {t: (sent[t], a) for t, a in now.items() if not a.correct}
         turns.append(RetryTurn(turn, result.summary.run_name, len(now), len(solved),
                                len(correct) / len(attempts) if attempts else 0.0))
