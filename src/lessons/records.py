@@ -144,6 +144,26 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class ModelVersion:
+    """A model version in the log: its identity (backend, source, args), the version it
+    was trained from, and its lineage (empty for a model not trained here): base model,
+    lesson set, training config and outcome, as `lessons.train.lineage` records them."""
+
+    id: str
+    name: str
+    backend: str
+    source: str
+    args: Mapping[str, Any]
+    parent_id: str | None
+    lineage: Mapping[str, Any]
+    created_at: str
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.lineage)
+
+
+@dataclass(frozen=True)
 class AttemptRow:
     """An attempt as stored, with the task fields a reader needs beside it."""
 

@@ -101,7 +101,7 @@ def test_build_and_train_record_one_content_hash(cli, tmp_path, kind):
     store = Store.open(":memory:")
     try:
         version = register_version(store, "v1", merged, resolve_base(str(model)), lessons, TrainConfig(), {})
-        lineage = next(v["lineage"] for v in store.model_versions() if v["id"] == version)
+        lineage = next(v.lineage for v in store.model_versions() if v.id == version)
     finally:
         store.close()
     assert lineage["lesson_set"]["content_hash"] == lineage["lesson_set"]["declared_hash"] == built

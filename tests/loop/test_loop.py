@@ -90,8 +90,8 @@ def test_measurement_shows_the_treatment_fixing_the_weak_slice_and_names_the_att
     types = {row.type: row for row in data.error_types}
     assert sum(r.fixed for r in types.values()) == len(fixed)
     assert skill.fixed == round(skill.tasks * (1 - skill.base)) and skill.new == 0
-    assert [m["name"] for m in data.lineage] == ["base-model", "t-r1-treatment", "t-r1-control"]
-    assert data.lineage[1]["base"] == "base-model" and data.lineage[1]["lessons"]["rows"] == data.rounds[0].rows
+    assert [m.name for m in data.lineage] == ["base-model", "t-r1-treatment", "t-r1-control"]
+    assert data.lineage[1].base == "base-model" and data.lineage[1].lessons.rows == data.rounds[0].rows
 
 
 def test_killed_during_training_the_same_command_resumes_at_the_training_stage(world, deps, config):

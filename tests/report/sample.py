@@ -120,7 +120,7 @@ def sample_report() -> dict:
             {"id": 3, "name": "question misread", "size": 19, "terms": ["each", "left", "remaining"],
              "examples": [{"attempt_id": 1604, "task_id": "arith-word-0219", "question":
                            "Tom had 45 stickers and gave 3 friends 6 each. How many are left?",
-                           "response": "45 - 6 = 39\nThe answer is 39", "wrong_step": None,
+                           "response": "45 - 6 = 39\nThe answer is 39",
                            "error_type": "misread question"}]},
             {"id": 4, "name": "answer format", "size": 9, "terms": ["answer", "format"], "examples": []},
         ],
@@ -146,7 +146,7 @@ def sample_report() -> dict:
             "persistent": 118,
         },
         "lineage": [
-            {"name": base_m, "base": None, "kind": "packaged", "lessons": None, "config": {},
+            {"name": base_m, "kind": "packaged", "config": {},
              "created_at": "2025-11-20"},
             {"name": "qwen2.5-coder-0.5b+correction-r1-3f2a", "base": base_m, "kind": "trained",
              "lessons": {"builder": "correction+practice", "rows": 598, "content_hash": "3f2a9c0e51b7d44e8a"},

@@ -6,6 +6,7 @@ from report.sample import IMG, SCRIPT, SCRIPT_DOM
 from lessons.report import ReportData, render_report, write_report
 from lessons.report.charts import nice_ticks, pareto_chart
 from lessons.formatting import ci_pct, ci_pts, duration, pct, pts
+from lessons.report.data import ModelLineage
 from lessons.report.render import highlight, lineage_tree
 
 SECTIONS = ["headline", "rounds", "slices", "error-types", "clusters", "changes", "lineage", "config"]
@@ -46,9 +47,11 @@ def test_pareto_sorts_descending_with_cumulative_line():
 
 
 def test_lineage_reads_as_a_tree():
-    rows = lineage_tree([{"name": "t2", "base": "t1"}, {"name": "base", "base": None},
-                         {"name": "t1", "base": "base"}, {"name": "c1", "base": "base"}])
-    assert [(r["name"], r["depth"]) for r in rows] == [("base", 0), ("t1", 1), ("t2", 2), ("c1", 1)]
+    rows = lineage_tree([ModelLineage(name="t2", base="t1"), ModelLineage(name="base"),
+                         ModelLineage(name="t1", base="base"), ModelLineage(name="c1", base="base"),
+                         ModelLineage(name="x", base="y"), ModelLineage(name="y", base="x")])
+    assert [(m.name, depth) for m, depth in rows] == [("base", 0), ("t1", 1), ("t2", 2), ("c1", 1),
+                                                      ("x", 0), ("y", 0)]  # a cycle is listed flat
 
 
 def test_full_report_has_every_section_and_chart(sample):

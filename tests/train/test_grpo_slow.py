@@ -66,7 +66,7 @@ def test_grpo_trains_the_adapter_and_logs_rewards(tmp_path, answering_model, row
     assert any("proj" in k and not base[k].equal(merged[k]) for k in base), "GRPO moved the LoRA weights"
     assert store.registered_models()[result.model_name] == result.path
     assert result.model_name.startswith("tiny-answering")
-    lineage = {r["id"]: r for r in store.model_versions()}[result.version_id]["lineage"]
+    lineage = {r.id: r for r in store.model_versions()}[result.version_id].lineage
     assert lineage["lesson_set"]["format"] == "prompts" and lineage["train_config"]["method"] == "grpo"
     assert (lineage["reward_first"], lineage["reward_last"]) == (result.reward_first, result.reward_last)
     assert lineage["rewards_log"] == result.rewards_log

@@ -63,11 +63,11 @@ def test_registration_records_lineage_and_resolves(store, tmp_path, sft_file):
     outcome = {"steps": 3, "train_loss": 1.25}
     vid = register_version(store, "base-sft-12345678", merged, base, lessons, config, outcome)
     assert store.registered_models() == {"base-sft-12345678": str(merged.resolve())}
-    rows = {r["id"]: r for r in store.model_versions()}
+    rows = {r.id: r for r in store.model_versions()}
     new = rows[vid]
-    assert new["parent_id"] in rows and rows[new["parent_id"]]["name"] == str(base_dir)
-    lineage = new["lineage"]
-    assert lineage["base_model"] == str(base_dir) and lineage["base_version_id"] == new["parent_id"]
+    assert new.parent_id in rows and rows[new.parent_id].name == str(base_dir) and not rows[new.parent_id].trained
+    lineage = new.lineage
+    assert new.trained and lineage["base_model"] == str(base_dir) and lineage["base_version_id"] == new.parent_id
     assert lineage["lesson_set"]["content_hash"] == lessons.content_hash
     assert lineage["lesson_set"]["format"] == "messages" and lineage["lesson_set"]["path"] == str(sft_file.resolve())
     assert lineage["train_config"]["max_steps"] == 3 and lineage["train_config"]["learning_rate"] == 2e-4

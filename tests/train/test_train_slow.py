@@ -107,7 +107,7 @@ def test_cli_train_then_eval_by_the_new_name(tmp_path, tiny_model, sft_file, mon
     assert json.loads(evaluated.stdout)["attempts"] == 2
     store = Store.open(tmp_path / "log.db")
     run = store.runs()[-1]
-    version = next(v for v in store.model_versions() if v["id"] == run.model_version_id)
-    assert version["name"] == payload["model"] and version["lineage"]["steps"] == 2
+    version = next(v for v in store.model_versions() if v.id == run.model_version_id)
+    assert version.name == payload["model"] and version.lineage["steps"] == 2
     store.close()
 

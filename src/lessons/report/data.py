@@ -9,15 +9,12 @@ intervals are fractions in [0, 1]; deltas are differences of them. The sections'
     headline: Headline           # every arm on the random sample (Figures), weak_slices, target
     target: TargetFigures        # the same shape on the target's tasks + slices, from_sample,
                                  # fixed, new, persistent, error_types
-    rounds: [{round, train_run, train_accuracy, mistakes, lessons: {builder: rows}, rows,
-              control_rows, steps, treatment_model, control_model, pairs, wall_s, ...}]
+    rounds: [RoundRow]           # train run, lessons by builder, budget, models, losses
     slices: [SliceFigure]        # typed records (below) all; their JSON leaves out None fields
     error_types: [ErrorTypeRow]
-    clusters: [{id, name, size, terms, error_types, examples: [{attempt_id, task_id,
-                question, response, wrong_step, error_type, gold, answer}]}]
+    clusters: [ClusterRow]       # examples: [ClusterExample]
     changes: Changes             # fixed / new: [Change], before / after: ChangeSide
-    lineage: [{name, base, kind, lessons: {builder, rows, content_hash, path} | None,
-               config, train_loss, created_at}]
+    lineage: [ModelLineage]      # lessons: LineageLessons
 """
 
 from __future__ import annotations
@@ -256,8 +253,65 @@ class Changes(_Record):
     persistent: int | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ClusterExample(_Record):
+    """A mistake shown under its cluster: the task, the response and its first wrong step
+    (None where the diagnosis found none)."""
+
+    attempt_id: int | None = None
+    task_id: str | None = None
+    question: str | None = None
+    response: str | None = None
+    wrong_step: str | None = None
+    error_type: str | None = None
+    gold: str | None = None
+    answer: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterRow(_Record):
+    """A cluster of the error taxonomy: its name, size, top terms, error types and a few
+    of its mistakes."""
+
+    _lists = {"examples": ClusterExample}
+
+    name: str
+    id: int | None = None
+    size: int | None = None
+    terms: Sequence[str] | None = None
+    error_types: Mapping[str, int] | None = None
+    examples: Sequence[ClusterExample] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineageLessons(_Record):
+    """The lesson set a model version was trained on (its hash cut to 12 characters)."""
+
+    builder: str | None = None
+    rows: int | None = None
+    content_hash: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelLineage(_Record):
+    """A model in the report: packaged, or trained from `base` on `lessons` with a few of
+    its training settings."""
+
+    _nested = {"lessons": LineageLessons}
+
+    name: str
+    base: str | None = None
+    kind: str | None = None  # "packaged" or "trained"
+    lessons: LineageLessons | None = None
+    config: Mapping[str, Any] | None = None
+    train_loss: float | None = None
+    created_at: str | None = None
+
+
 _SECTIONS: Mapping[str, type] = {"headline": Headline, "target": TargetFigures, "changes": Changes}
-_ROWS: Mapping[str, type] = {"rounds": RoundRow, "slices": SliceFigure, "error_types": ErrorTypeRow}  # lists of one record
+_ROWS: Mapping[str, type] = {"rounds": RoundRow, "slices": SliceFigure, "error_types": ErrorTypeRow,
+                             "clusters": ClusterRow, "lineage": ModelLineage}  # lists of one record
 
 
 @dataclass(frozen=True)
@@ -273,9 +327,9 @@ class ReportData:
     rounds: Sequence[RoundRow] | None = None
     slices: Sequence[SliceFigure] | None = None
     error_types: Sequence[ErrorTypeRow] | None = None
-    clusters: list[Mapping[str, Any]] | None = None
+    clusters: Sequence[ClusterRow] | None = None
     changes: Changes | None = None
-    lineage: list[Mapping[str, Any]] | None = None
+    lineage: Sequence[ModelLineage] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The sections that are there (None ones left out), as JSON values."""

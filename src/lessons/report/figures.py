@@ -17,7 +17,10 @@ import numpy as np
 
 from lessons.diagnose.slices import Predicate, SliceSpec
 from lessons.metrics import Outcomes, bootstrap_ci, outcomes, paired_bootstrap, task_scores
-from lessons.report.data import Change, ChangeSide, Changes, ErrorTypeRow, Figure, SliceFigure
+from lessons.report.data import (
+    Change, ChangeSide, Changes, ClusterExample, ClusterRow, ErrorTypeRow, Figure, LineageLessons, ModelLineage, SliceFigure,
+)
+from lessons.records import ModelVersion
 from lessons.store import Store
 from lessons.store.db import AttemptRow
 
@@ -155,7 +158,7 @@ def changes(base: Arm, treat: Arm, tasks: Sequence[str], weak: Sequence[SliceSpe
                    fixed_total=len(fixed), new_total=len(new), persistent=len(persistent))
 
 
-def clusters(store: Store, run_name: str) -> list[dict[str, Any]]:
+def clusters(store: Store, run_name: str) -> list[ClusterRow]:
     from lessons.diagnose.pipeline import taxonomy_view
 
     run = store.get_run(run_name)
@@ -167,35 +170,36 @@ def clusters(store: Store, run_name: str) -> list[dict[str, Any]]:
             d = store.diagnosis_of(attempt_id)
             step = d.location.step if d is not None else None
             wrong = d.steps[step].text if d is not None and step is not None and step < len(d.steps) else None
-            examples.append({"attempt_id": a.id, "task_id": a.task_id, "question": a.prompt, "response": a.text,
-                             "wrong_step": wrong, "error_type": d.error_type if d else "undiagnosed",
-                             "gold": a.gold, "answer": a.answer})
-        out.append({"id": view.id, "name": view.name, "size": view.size, "terms": list(view.terms),
-                    "error_types": view.error_types, "examples": examples})
+            examples.append(ClusterExample(attempt_id=a.id, task_id=a.task_id, question=a.prompt, response=a.text,
+                                           wrong_step=wrong, error_type=d.error_type if d else "undiagnosed",
+                                           gold=a.gold, answer=a.answer))
+        out.append(ClusterRow(id=view.id, name=view.name, size=view.size, terms=tuple(view.terms),
+                           error_types=view.error_types, examples=tuple(examples)))
     return out
 
 
-def lineage(store: Store, names: Sequence[str]) -> list[dict[str, Any]]:
-    versions: dict[str, dict[str, Any]] = {}
+LINEAGE_SETTINGS = ("method", "max_steps", "lora_r", "learning_rate", "batch_size")  # shown per trained model
+
+
+def lineage(store: Store, names: Sequence[str]) -> list[ModelLineage]:
+    versions: dict[str, ModelVersion] = {}
     for v in store.model_versions():  # a name trained here is the version with a lineage
-        if v["name"] not in versions or v["lineage"]:
-            versions[v["name"]] = v
+        if v.name not in versions or v.trained:
+            versions[v.name] = v
     out = []
     for name in dict.fromkeys(names):
         v = versions.get(name)
-        if v is None:
-            out.append({"name": name, "base": None, "kind": "packaged", "lessons": None, "config": {},
-                        "created_at": ""})
+        if v is None or not v.trained:
+            out.append(ModelLineage(name=name, kind="packaged", config={}, created_at=v.created_at if v else ""))
             continue
-        lin = v["lineage"]
+        lin = v.lineage
         lessons = lin.get("lesson_set") or None
-        out.append({
-            "name": name, "base": lin.get("base_model"), "kind": "trained" if lin else "packaged",
-            "lessons": {"builder": lessons.get("builder"), "rows": lessons.get("rows"),
-                        "content_hash": (lessons.get("content_hash") or "")[:12], "path": lessons.get("path")}
+        out.append(ModelLineage(
+            name=name, base=lin.get("base_model"), kind="trained",
+            lessons=LineageLessons(builder=lessons.get("builder"), rows=lessons.get("rows"),
+                                   content_hash=(lessons.get("content_hash") or "")[:12], path=lessons.get("path"))
             if lessons else None,
-            "config": {k: lin.get("train_config", {}).get(k) for k in ("method", "max_steps", "lora_r",
-                                                                       "learning_rate", "batch_size")} if lin else {},
-            "train_loss": lin.get("train_loss"), "created_at": v.get("created_at", ""),
-        })
+            config={k: lin.get("train_config", {}).get(k) for k in LINEAGE_SETTINGS},
+            train_loss=lin.get("train_loss"), created_at=v.created_at,
+        ))
     return out

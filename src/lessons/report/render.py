@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from lessons.atomic import write_text
 from lessons import formatting
 from lessons.report import charts
-from lessons.report.data import Changes, Headline, ReportData, SliceFigure
+from lessons.report.data import Changes, Headline, ModelLineage, ReportData, SliceFigure
 from lessons.report.figures import MAX_CHANGES, MAX_EXAMPLES
 LONG_RESPONSE = 700  # characters after which a response starts collapsed
 
@@ -106,27 +106,27 @@ def series_present(rows: Sequence[SliceFigure]) -> list[str]:
     return [k for k in charts.SERIES if any(getattr(r, k) is not None for r in rows)]
 
 
-def lineage_tree(models: list[Mapping[str, Any]]) -> list[dict]:
+def lineage_tree(models: Sequence[ModelLineage]) -> list[tuple[ModelLineage, int]]:
     """Model versions in depth-first order from their roots, each with its depth, so the
     table reads as a tree: packaged base, then each model trained from it."""
-    names = {m.get("name") for m in models}
-    children: dict[Any, list[Mapping[str, Any]]] = {}
+    names = {m.name for m in models}
+    children: dict[str | None, list[ModelLineage]] = {}
     for m in models:
-        parent = m.get("base") if m.get("base") in names and m.get("base") != m.get("name") else None
+        parent = m.base if m.base in names and m.base != m.name else None
         children.setdefault(parent, []).append(m)
-    out: list[dict] = []
+    out: list[tuple[ModelLineage, int]] = []
     seen: set[int] = set()
 
-    def walk(parent: Any, depth: int) -> None:
+    def walk(parent: str | None, depth: int) -> None:
         for m in children.get(parent, []):
             if id(m) in seen:
                 continue
             seen.add(id(m))
-            out.append({**m, "depth": depth})
-            walk(m.get("name"), depth + 1)
+            out.append((m, depth))
+            walk(m.name, depth + 1)
 
     walk(None, 0)
-    out.extend({**m, "depth": 0} for m in models if id(m) not in seen)  # cycles: list flat
+    out.extend((m, 0) for m in models if id(m) not in seen)  # cycles: list flat
     return out
 
 
@@ -137,8 +137,8 @@ def build_context(data: ReportData, max_changes: int = MAX_CHANGES) -> dict[str,
     headline = data.headline or Headline()
     slices = list(data.slices or [])
     etypes = sorted(data.error_types or [], key=lambda e: -(e.base or 0))
-    clusters = sorted(data.clusters or [], key=lambda c: -(c.get("size") or 0))
-    cluster_total = sum(c.get("size") or 0 for c in clusters) or 1
+    clusters = sorted(data.clusters or [], key=lambda c: -(c.size or 0))
+    cluster_total = sum(c.size or 0 for c in clusters) or 1
     changes = data.changes or Changes()
     fixed, new = list(changes.fixed), list(changes.new)
     slice_series = series_present(slices)
@@ -154,7 +154,7 @@ def build_context(data: ReportData, max_changes: int = MAX_CHANGES) -> dict[str,
         "slice_chart": charts.slice_chart(slices, slice_series),
         "error_types": etypes, "etype_cols": etype_cols,
         "pareto_chart": charts.pareto_chart([(e.type, e.base or 0) for e in etypes]),
-        "clusters": [{**c, "share": (c.get("size") or 0) / cluster_total} for c in clusters],
+        "clusters": [(c, (c.size or 0) / cluster_total) for c in clusters],
         "max_examples": MAX_EXAMPLES,
         "fixed": fixed[:max_changes], "fixed_more": max(0, len(fixed) - max_changes), "fixed_total": len(fixed),
         "new": new[:max_changes], "new_more": max(0, len(new) - max_changes), "new_total": len(new),

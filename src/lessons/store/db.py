@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from lessons import faults
 from lessons.models.base import ModelInfo, SamplingParams
 from lessons.prompts import PromptTemplate
-from lessons.records import Attempt, AttemptRow, RunComponents, RunRecord
+from lessons.records import Attempt, AttemptRow, ModelVersion, RunComponents, RunRecord
 from lessons.sandbox import execution_from_json, execution_to_json
 from lessons.store.diagnoses import DiagnosisLog
 from lessons.store.loops import LoopLog
@@ -191,9 +191,11 @@ class Store(DiagnosisLog, LoopLog):
             )
         return version_id
 
-    def model_versions(self) -> list[dict[str, Any]]:
+    def model_versions(self) -> list[ModelVersion]:
         rows = self.db.execute("SELECT * FROM model_versions ORDER BY created_at").fetchall()
-        return [dict(r) | {"args": json.loads(r["args"]), "lineage": json.loads(r["lineage"])} for r in rows]
+        return [ModelVersion(id=r["id"], name=r["name"], backend=r["backend"], source=r["source"],
+                             args=json.loads(r["args"]), parent_id=r["parent_id"],
+                             lineage=json.loads(r["lineage"]), created_at=r["created_at"]) for r in rows]
 
     def registered_models(self) -> dict[str, str]:
         """Model versions made by `lessons train` (they have a lineage): name -> local dir."""
