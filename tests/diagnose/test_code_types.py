@@ -73,3 +73,27 @@ def test_diagnose_on_a_code_run_gives_code_types(tmp_path, monkeypatch, run_cli,
     types = {d.attempt_id: d.error_types for d in Store.open(db).diagnoses(Store.open(db).get_run("c").id)}
     assert sorted(types.values()) == sorted([("wrong_output",), ("wrong_output", "partial_pass"),
                                              ("name_attribute",), ("index_key",), ("syntax",)])
+
+
+def test_diagnose_with_trace_locates_each_traceable_code_mistake_at_its_wrong_line(
+        tmp_path, monkeypatch, run_cli, fake_embedder):
+    tasks = [Task(f"c{i}", f"def f{i}(x):", f"def f{i}(x):\n    return x\n",
+                  metadata={"entry_point": f"f{i}", "skill": "s",
+                            "tests": [{"name": f"x={x}", "source": f"assert f{i}({x}) == {x}"} for x in range(4)]})
+             for i in range(5)]
+    db = tmp_path / "log.db"
+    store = Store.open(db)
+    evaluate(store, ScriptedBackend(coder), ListSuite(tasks), EvalConfig(verifier="tests", template="code", run_name="c"))
+    store.close()
+    monkeypatch.setenv("LESSONS_DB", str(db))
+    payload = json.loads(run_cli("diagnose", "c", "--method", "trace", "--json").stdout)
+    assert payload["mistakes"] == 5
+    store = Store.open(db)
+    found = {store.attempt(d.attempt_id).task_id: d.location for d in store.diagnoses(store.get_run("c").id)}
+    assert {t: (loc.method, loc.evidence) for t, loc in found.items()} == {
+        "c0": ("trace", "reference_trace"), "c1": ("trace", "reference_trace"),
+        "c2": ("trace", "reference_trace"), "c3": ("trace", "reference_trace"), "c4": ("trace", "no_program")}
+    assert found["c0"].detail.startswith("line 2 `return x + 2` returns 2")  # f0(0): the reference returns 0
+    assert found["c1"].detail.startswith("line 2 `return x if x < 2 else 0` returns 0")  # f1(2)
+    assert "raises NameError" in found["c2"].detail and "raises IndexError" in found["c3"].detail
+    assert found["c0"].step is not None  # the response's step that holds the line

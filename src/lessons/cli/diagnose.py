@@ -22,7 +22,7 @@ from lessons.diagnose.pipeline import (
 from lessons.diagnose.slices import SliceConfig, SliceSpec
 from lessons.models import ModelOptions
 
-METHODS = "arith, rollout, critic or consensus"
+METHODS = "arith, rollout, critic, consensus or trace (code runs: the reference's trace)"
 
 
 def _backend(model: Optional[str], base_url: Optional[str], api_key: Optional[str], store) -> Any:

@@ -8,8 +8,8 @@ confidence, and `step=None` when it finds nothing wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Protocol, Sequence
 
 # The persisted records live with the others in `lessons.records` (the store reads them
 # there); diagnosis code names them from here, beside the case and locator they go with.
@@ -29,6 +29,7 @@ class Case:
     gold_steps: tuple[GoldStep, ...] = ()  # gold solution with known intermediate values
     key: str = ""  # attempt id or benchmark id, for messages and bookkeeping
     response: str = ""  # the text the steps were cut from (offsets point into it), when known
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # the task's (a code task's tests, entry point)
 
 
 class Locator(Protocol):

@@ -23,6 +23,7 @@ locators.register("arith", "lessons.diagnose.arith_check:ArithLocator")
 locators.register("rollout", "lessons.diagnose.rollout:RolloutLocator")
 locators.register("critic", "lessons.diagnose.critic:CriticLocator")
 locators.register("consensus", "lessons.diagnose.consensus:ConsensusLocator")
+locators.register("trace", "lessons.diagnose.trace:TraceLocator")  # code: the reference's trace
 
 CONSENSUS_METHODS: tuple[str, ...] = ("arith", "rollout", "critic")  # what "consensus" combines by default
 

@@ -126,7 +126,7 @@ def diagnose_attempts(
     steps = [split_steps(a.text, split_mode) for a in attempts]
     cases = [
         Case(question=a.prompt, steps=s, answer=a.gold, gold_steps=tasks[a.task_id].steps if a.task_id in tasks else (),
-             key=str(a.id), response=a.text)
+             key=str(a.id), response=a.text, metadata=tasks[a.task_id].metadata if a.task_id in tasks else a.metadata)
         for a, s in zip(attempts, steps)
     ]
     locations = locator.locate(cases)

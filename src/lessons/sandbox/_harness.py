@@ -21,7 +21,11 @@ import sys
 import time
 
 PROGRAM = "<program>"
+REFERENCE = "<reference>"  # a task's reference solution, traced beside the program (`trace.py`)
 MAX_MESSAGE = 2_000  # characters of an exception message kept per test
+MAX_VALUE = 300  # characters of a traced value's repr kept (and compared)
+MAX_TRACE = 100_000  # line events traced per call, at most: past that the trace is cut
+_SUSPENDS = 0x20 | 0x80 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECUREBITS = 1, 24, 38, 28
 _PR_SET_CHILD_SUBREAPER = 36
@@ -172,6 +176,7 @@ def _run(job: dict, results) -> None:
     if not _call(results, "load", None, lambda: (exec(prelude, namespace), exec(code, namespace)), start):
         return
     results.send({"event": "loaded"})
+    recorder = _Recorder(namespace, job["entry_point"]) if job.get("reference") is not None else None
     tests = _tests(job, namespace)
     while True:
         try:
@@ -182,8 +187,198 @@ def _run(job: dict, results) -> None:
             results.send({"event": "harness_error", "message": "%s: %s" % (type(exc).__name__, exc)})
             return
         start = time.perf_counter()
+        if recorder is not None:
+            run = recorder.watch(name, run)
         if not _call(results, "test", name, run, start):
             return
+        if recorder is not None and recorder.failed:
+            _trace_divergence(job, recorder, results)
+            return
+
+
+class _Recorder:
+    """In a trace job, the program's entry point wrapped to record the arguments of each
+    outermost call a test makes (copied before the call), until a test fails."""
+
+    def __init__(self, namespace: dict, entry: str) -> None:
+        import copy
+
+        self.copy, self.test, self.calls, self.depth = copy, None, [], 0
+        self.function = namespace.get(entry)
+        self.failed = False
+        if not callable(self.function):
+            return  # no entry point to record: the trace will say there was no call
+
+        def recorded(*args, **kwargs):
+            if self.depth == 0:
+                try:
+                    self.calls.append((self.test, self.copy.deepcopy((args, kwargs))))
+                except Exception:  # noqa: BLE001 - arguments that do not copy are kept as they are
+                    self.calls.append((self.test, (args, kwargs)))
+            self.depth += 1
+            try:
+                return self.function(*args, **kwargs)
+            finally:
+                self.depth -= 1
+
+        namespace[entry] = recorded
+
+    def watch(self, name: str, run):
+        """Test `name`'s callable, noting whether it failed."""
+        def watched():
+            self.test = name
+            try:
+                run()
+            except BaseException:
+                self.failed = True
+                raise
+        return watched
+
+
+def _trace_divergence(job: dict, recorder: "_Recorder", results) -> None:
+    """For the first failing test: each call it made to the entry point, run again traced,
+    in the program and in the reference, until one whose outcomes differ; then the first
+    line of the program whose values part from every one of the reference's (`_parts`).
+    Reported as one `trace` event (`lessons.sandbox.trace` reads it and says more)."""
+    reference = {"__name__": "__main__", "__builtins__": __builtins__}
+    try:
+        exec(compile(job.get("prelude") or "", "<prelude>", "exec", dont_inherit=True), reference)
+        exec(compile(job["reference"], REFERENCE, "exec", dont_inherit=True), reference)
+        expected_fn = reference[job["entry_point"]]
+    except BaseException as exc:  # noqa: BLE001 - a reference that does not load: nothing to compare
+        results.send({"event": "trace", "test": recorder.test, "problem": "the reference does not load: "
+                      + _describe(exc)["exception"]})
+        return
+    calls = [args for test, args in recorder.calls if test == recorder.test]
+    recorder.depth += 1  # the traced calls below are not the tests': not recorded
+    for args, kwargs in calls:
+        try:
+            want, want_events = _traced(expected_fn, REFERENCE, args, kwargs, recorder.copy)
+            got, got_events = _traced(recorder.function, PROGRAM, args, kwargs, recorder.copy)
+        except CpuLimit:
+            results.send({"event": "trace", "test": recorder.test,
+                          "problem": "the CPU time limit was reached while tracing"})
+            return
+        if want == got:
+            continue
+        line, variable, value = _parts(got_events, want_events)
+        results.send({"event": "trace", "test": recorder.test, "call": _shown((args, kwargs)),
+                      "expected": want, "got": got, "line": line, "variable": variable, "value": value,
+                      "events": len(got_events)})
+        return
+    results.send({"event": "trace", "test": recorder.test, "calls": len(calls),
+                  "problem": "no call to the entry point in the failing test gives another result "
+                             "than the reference's"})
+
+
+def _parts(got: list, want: list):
+    """(line, variable, value) of the program's first event that no history of the
+    reference can follow; (None, None, None) when every event follows one.
+
+    A history is the values one variable takes in one frame, in order ("return": the value
+    the frame returns). A variable of the program follows a history of the reference while
+    the values it has taken are, in order, among that history's (a subsequence: the program
+    may skip states the reference passes through, as a sum() skips an accumulator's). A
+    value given to a frame as an argument is not the frame's doing: it joins a history but
+    is never flagged. A line that raises, and the line that returns the call's (wrong)
+    result, are wrong when nothing before them was."""
+    histories: dict = {}
+    for _, key, name, shown, given in want:
+        histories.setdefault(key, []).append(shown)
+    where: dict = {}  # the program's (frame, variable) -> {history: position matched so far}
+    for line, key, name, shown, given in got:
+        if name == "raise" or (name == "return" and key[0] == 1):
+            return line, name, shown  # the call's own outcome, which differs, when nothing before it did
+        if shown is None:  # a value whose repr holds an address: never the same twice
+            continue
+        at = where.get(key)
+        if at is None:
+            at = {h: -1 for h in histories}
+        moved = {}
+        for h, pos in at.items():
+            values = histories[h]
+            nxt = _index(values, shown, pos + 1)
+            if nxt is not None:
+                moved[h] = nxt
+        if moved:
+            where[key] = moved
+        elif given:
+            where.pop(key, None)  # an argument no history holds: follow from the frame's own values on
+        else:
+            return line, name, shown
+    return None, None, None
+
+
+def _index(values: list, value: str, start: int):
+    for i in range(start, len(values)):
+        if values[i] == value:
+            return i
+    return None
+
+
+def _traced(function, filename: str, args, kwargs, copy) -> tuple[str, list]:
+    """`function` called on copies of the arguments with a line tracer on the frames of
+    `filename`: its outcome ("returned …" / "raised …") and the events in the order they
+    happened, (line, (frame, variable), variable, value, given): a variable a line changed,
+    "return" with the value a frame returned, "raise" with the type of an exception a line
+    raised; `given` marks the values a frame started with (its arguments)."""
+    events: list = []
+    last: dict = {}  # frame -> (its number, the line being run, its locals as shown before it ran)
+    frames = [0]
+
+    def local(frame, event, arg):
+        if len(events) >= MAX_TRACE:
+            sys.settrace(None)
+            return None
+        seen = last.get(frame)
+        now = {k: _shown(v) for k, v in frame.f_locals.items() if not k.startswith(".")}
+        if seen is None:
+            frames[0] += 1
+            number = frames[0]
+            events.extend((frame.f_lineno, (number, k), k, _plain(v), True) for k, v in now.items())
+        else:
+            number, line, before = seen
+            events.extend((line, (number, k), k, _plain(v), False) for k, v in now.items() if before.get(k) != v)
+        if event == "line":
+            last[frame] = (number, frame.f_lineno, now)
+        elif event == "exception":
+            events.append((frame.f_lineno, (number, "raise"), "raise", arg[0].__name__, False))
+            last[frame] = (number, frame.f_lineno, now)
+        elif event == "return":
+            if not frame.f_code.co_flags & _SUSPENDS:  # a generator "returns" at each yield, and None at its end
+                events.append((frame.f_lineno, (number, "return"), "return", _plain(_shown(arg)), False))
+            last.pop(frame, None)
+        return local
+
+    def calls(frame, event, arg):
+        return local if frame.f_code.co_filename == filename else None
+
+    try:
+        args, kwargs = copy.deepcopy((args, kwargs))
+    except Exception:  # noqa: BLE001 - arguments that do not copy are passed as they are
+        pass
+    sys.settrace(calls)
+    try:
+        outcome = "returned " + _shown(function(*args, **kwargs))
+    except CpuLimit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the program's failure is an outcome
+        outcome = "raised " + type(exc).__name__
+    finally:
+        sys.settrace(None)
+    return outcome, events
+
+
+def _plain(shown: str):
+    """The repr, or None for one that names an address ("<object at 0x7f…>"): no two runs share it."""
+    return None if " at 0x" in shown else shown
+
+
+def _shown(value) -> str:
+    try:
+        return repr(value)[:MAX_VALUE]
+    except BaseException:  # noqa: BLE001 - a hostile __repr__
+        return "<unprintable>"
 
 
 def _tests(job: dict, namespace: dict):

@@ -43,6 +43,12 @@ def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Lim
     `prelude` runs first in the program's namespace (the imports a task's prompt gives, as
     HumanEval's prompt + completion has them); the program's line numbers stay its own.
     `setup` defaults to the strongest isolation this machine allows (`isolation()`)."""
+    return _sandboxed(code, tests, limits, entry_point, setup, prelude)[0]
+
+
+def _sandboxed(code: str, tests: Sequence[TestCase] | str, limits: Limits, entry_point: str | None,
+               setup: Isolation | None, prelude: str, extra: dict | None = None) -> tuple[Execution, list[dict]]:
+    """The run and the harness's events; `extra` joins the job (a trace job's reference)."""
     if not isinstance(code, str):
         raise TypeError(f"the program must be a str, got {type(code).__name__}")
     setup = setup or isolation()
@@ -50,7 +56,7 @@ def run_program(code: str, tests: Sequence[TestCase] | str, limits: Limits = Lim
     try:
         if setup.dropped:
             os.chown(workdir, NOBODY, NOBODY)  # the dropped user works there
-        job = _job(code, tests, entry_point, limits, setup, workdir) | {"prelude": prelude}
+        job = _job(code, tests, entry_point, limits, setup, workdir) | {"prelude": prelude} | (extra or {})
         return _execute(job, limits, setup, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -119,7 +125,7 @@ def _environment(workdir: str) -> dict[str, str]:
             "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execution:
+def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> tuple[Execution, list[dict]]:
     read_end, write_end = os.pipe()
     job["result_fd"], job["token"] = write_end, secrets.token_hex(16)
     start = time.monotonic()
@@ -133,7 +139,7 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
     except OSError as exc:
         os.close(read_end)
         return decide([], Streams(err=bytearray(str(exc).encode())), Ending(None, 0.0, 0.0, True),
-                      limits, job, setup.method)
+                      limits, job, setup.method), []
     finally:
         os.close(write_end)
     try:
@@ -143,7 +149,7 @@ def _execute(job: dict, limits: Limits, setup: Isolation, workdir: str) -> Execu
         returncode, cpu_s = _reap(proc, setup)
     events = _events(streams.results, job["token"])
     ending = Ending(returncode, time.monotonic() - start, cpu_s)
-    return decide(events, streams, ending, limits, job, setup.method)
+    return decide(events, streams, ending, limits, job, setup.method), events
 
 
 def _collect(proc: subprocess.Popen, results, job: dict, limits: Limits, deadline: float) -> Streams:
