@@ -77,7 +77,8 @@ def judge(task, rng_seed: int) -> dict | None:
     start = time.perf_counter()
     traced = first_wrong_line(program, task.answer, tests, entry, LIMITS)
     body = [ln for ln in task.answer.split("\n")[len(task.prompt.split("\n")) - 1:] if ln.strip()]
-    return {"task": task.id, "truth": truth, "trace": traced.line, "run_line": run.line, "body_lines": len(body),
+    control = program.split("\n")[truth - 1].strip().startswith(("if ", "elif ", "while ", "for ", "else"))
+    return {"task": task.id, "truth": truth, "control": control, "trace": traced.line, "run_line": run.line, "body_lines": len(body),
             "trace_s": time.perf_counter() - start, "problem": traced.problem}
 
 
@@ -109,6 +110,9 @@ def main() -> None:
     multi = [r for r in rows if r["body_lines"] > 1]
     summary["multi_line_bodies"] = len(multi)
     summary["trace_exact_multi_line"] = sum(where(r["trace"], r["truth"]) == "exact" for r in multi)
+    later = [r for r in rows if where(r["trace"], r["truth"]) == "later"]
+    summary["later_at_a_condition_or_loop_line"] = sum(r["control"] for r in later)  # such lines make no value
+    summary["mutants_at_a_condition_or_loop_line"] = sum(r["control"] for r in rows)
     summary["problems_nowhere"] = sorted({r["problem"] for r in rows if r["trace"] is None})
     print(json.dumps(summary, indent=1))
 
