@@ -24,7 +24,7 @@ def code_config(tmp_path):
     # small: every program the loop judges runs in the sandbox (about 20 a second)
     return LoopConfig(name="c", model="base-model", suite="code", template="code", train_tasks=70, heldout_tasks=14,
                       target_tasks=10, rows=8, steps=1, samples=2, retry=1, keep=1, max_new_tokens=512,
-                      mix={"practice": 0.8, "feedback": 0.2}, out_dir=str(tmp_path / "loop"))
+                      mix={"practice": 0.8, "feedback": 0.2}, locator="trace", out_dir=str(tmp_path / "loop"))
 
 
 def test_the_loop_on_code_keeps_only_programs_whose_tests_pass_and_aims_practice_at_the_target(tmp_path, code_config):
@@ -49,6 +49,11 @@ def test_the_loop_on_code_keeps_only_programs_whose_tests_pass_and_aims_practice
     assert logged and all(json.loads(m["metadata"])["skill"] == WEAK_CODE for m in logged)
     sampled = store.db.execute("SELECT verifier, execution IS NOT NULL AS ran FROM attempts").fetchall()
     assert {row["verifier"] for row in sampled} == {"tests"} and any(row["ran"] for row in sampled)
+    # the train mistakes' first wrong lines come from tracing each program beside its reference
+    train_run = store.get_run(state.get(1, "eval-train").run)
+    located = [d.location for d in store.diagnoses(train_run.id)]
+    assert located and {loc.method for loc in located} == {"trace"}
+    assert any(loc.evidence == "reference_trace" and loc.detail.startswith("line ") for loc in located)
     # the treatment learned recursion from a quarter of its rows; the control did not
     assert WEAK_CODE in world.learned["c-r1-treatment"] and WEAK_CODE not in world.learned["c-r1-control"]
 
@@ -68,5 +73,6 @@ def test_repair_on_a_code_suite_is_a_one_line_config_error_naming_the_file(tmp_p
 def test_a_code_suite_without_template_or_mix_gets_the_code_template_and_feedback_not_repair():
     config = load_config(None, {"suite": "code"})
     assert config.template == "code" and config.mix == {"practice": 0.8, "feedback": 0.2}
+    assert config.locator == "trace"
     assert load_config(None, {}).mix == {"practice": 0.8, "repair": 0.2}  # arith as before
     assert load_config(None, {}).template == "step-by-step"

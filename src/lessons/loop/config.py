@@ -298,12 +298,15 @@ def judges_programs(suite: str, fields: dict[str, str] | None = None) -> bool:
 
 def suite_settings(suite: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
     """The settings a suite changes when the file and flags leave them out: a code suite's
-    template (the whole function in one code block) and mix (`CODE_MIX`)."""
+    template (the whole function in one code block), mix (`CODE_MIX`) and locator (`trace`:
+    the first line whose values part from the reference's; `arith` finds no calculation in
+    a program)."""
     from lessons.tasks import suite_defaults
 
     template = suite_defaults(_load(suite, fields)).template
     programs = judges_programs(suite, fields)
-    return ({"template": template} if template else {}) | ({"mix": dict(CODE_MIX)} if programs else {})
+    return ({"template": template} if template else {}) | (
+        {"mix": dict(CODE_MIX), "locator": "trace"} if programs else {})
 
 
 def check_suite(config: LoopConfig, programs: bool) -> None:
