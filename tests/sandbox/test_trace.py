@@ -87,3 +87,13 @@ def test_a_program_that_loops_forever_under_the_trace_is_stopped_and_reported() 
     found = first_wrong_line(code, REFERENCE, [TestCase("mixed", "assert total_even([2]) == 2")],
                              "total_even", Limits(cpu_s=1, wall_s=10))
     assert found.line is None and found.problem  # the run itself timed out: nothing traced
+
+
+def test_a_value_whose_repr_never_returns_stops_the_trace_at_the_cpu_limit() -> None:
+    # the tracer shows every local by repr, inside the sandbox: a hostile __repr__ spends
+    # the run's CPU limit there and the trace says so, nothing runs in this process
+    code = ("class Bad:\n    def __repr__(self):\n        while True:\n            pass\n\n"
+            "def total_even(xs):\n    b = Bad()\n    return 1\n")
+    found = first_wrong_line(code, REFERENCE, [TestCase("mixed", "assert total_even([2]) == 2")],
+                             "total_even", Limits(cpu_s=1, wall_s=10))
+    assert found.line is None and found.problem == "the CPU time limit was reached while tracing"

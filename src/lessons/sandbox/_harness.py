@@ -377,6 +377,8 @@ def _plain(shown: str):
 def _shown(value) -> str:
     try:
         return repr(value)[:MAX_VALUE]
+    except CpuLimit:  # a __repr__ that never returns: the trace stops, it is not a value
+        raise
     except BaseException:  # noqa: BLE001 - a hostile __repr__
         return "<unprintable>"
 
