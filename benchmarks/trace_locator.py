@@ -78,7 +78,7 @@ def judge(task, rng_seed: int) -> dict | None:
     traced = first_wrong_line(program, task.answer, tests, entry, LIMITS)
     body = [ln for ln in task.answer.split("\n")[len(task.prompt.split("\n")) - 1:] if ln.strip()]
     control = program.split("\n")[truth - 1].strip().startswith(("if ", "elif ", "while ", "for ", "else"))
-    return {"task": task.id, "truth": truth, "control": control, "trace": traced.line, "run_line": run.line, "body_lines": len(body),
+    return {"task": task.id, "truth": truth, "control": control, "trace": traced.line, "branch": traced.branch, "run_line": run.line, "body_lines": len(body),
             "trace_s": time.perf_counter() - start, "problem": traced.problem}
 
 
@@ -110,6 +110,8 @@ def main() -> None:
     multi = [r for r in rows if r["body_lines"] > 1]
     summary["multi_line_bodies"] = len(multi)
     summary["trace_exact_multi_line"] = sum(where(r["trace"], r["truth"]) == "exact" for r in multi)
+    summary["trace_line_or_its_branch_exact"] = sum(r["truth"] in (r["trace"], r["branch"]) for r in rows)
+    summary["with_a_branch"] = sum(r["branch"] is not None for r in rows)
     later = [r for r in rows if where(r["trace"], r["truth"]) == "later"]
     summary["later_at_a_condition_or_loop_line"] = sum(r["control"] for r in later)  # such lines make no value
     summary["mutants_at_a_condition_or_loop_line"] = sum(r["control"] for r in rows)

@@ -28,6 +28,7 @@ def test_the_step_holding_the_first_wrong_line_is_located_with_what_the_trace_sa
     assert response.index(wrong_line) in range(step.start, step.end)  # the step that holds line 6
     assert found.detail.startswith("line 6 `total = total + x` sets total = 1, a value the reference never holds")
     assert "the reference returned 6, the program returned 4" in found.detail and "'mixed'" in found.detail
+    assert found.detail.endswith("it ran right after the branch at line 5 `if x % 2 == 1:`")  # the changed line
 
 
 def test_cases_it_cannot_trace_are_located_nowhere_with_the_reason() -> None:

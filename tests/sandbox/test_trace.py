@@ -28,6 +28,7 @@ def test_the_first_line_that_makes_a_value_the_reference_never_holds_is_named() 
     assert found.test == "mixed" and found.problem == ""
     assert (found.line, found.variable, found.value) == (5, "total", "1")
     assert found.text(code) == "            total = total + x"
+    assert found.branch == 4 and found.text(code, found.branch) == "        if x % 2 == 1:"  # the changed line
     assert found.expected == "returned 6" and found.got == "returned 4"
     assert found.call == "(([1, 2, 3, 4],), {})"
 
@@ -39,6 +40,7 @@ def test_lines_are_matched_by_value_not_by_position_or_name() -> None:
     assert found.test == "empty"  # the first test it fails
     assert (found.line, found.variable, found.value) == (5, "return", "1")
     assert found.expected == "returned 0" and found.got == "returned 1"
+    assert found.branch is None  # the line run before it, 2, is no branch
 
 
 def test_a_raising_line_is_the_first_wrong_one_when_nothing_before_it_parts() -> None:

@@ -79,5 +79,7 @@ def _detail(program: str, found: Divergence) -> str:
     line = (found.text(program) or "").strip()
     made = "raises " + str(found.value) if found.variable == "raise" else (
         "returns " + str(found.value) if found.variable == "return" else f"sets {found.variable} = {found.value}")
+    branch = (f"; it ran right after the branch at line {found.branch} `{(found.text(program, found.branch) or '').strip()}`"
+              if found.branch is not None else "")
     return (f"line {found.line} `{line}` {made}, a value the reference never holds; "
-            f"on {found.call} (test {found.test!r}) the reference {found.expected}, the program {found.got}")
+            f"on {found.call} (test {found.test!r}) the reference {found.expected}, the program {found.got}{branch}")

@@ -261,9 +261,9 @@ def _trace_divergence(job: dict, recorder: "_Recorder", results) -> None:
             return
         if want == got:
             continue
-        line, variable, value = _parts(got_events, want_events)
+        line, variable, value, after = _parts(got_events, want_events)
         results.send({"event": "trace", "test": recorder.test, "call": _shown((args, kwargs)),
-                      "expected": want, "got": got, "line": line, "variable": variable, "value": value,
+                      "expected": want, "got": got, "line": line, "variable": variable, "value": value, "after": after,
                       "events": len(got_events)})
         return
     results.send({"event": "trace", "test": recorder.test, "calls": len(calls),
@@ -272,8 +272,8 @@ def _trace_divergence(job: dict, recorder: "_Recorder", results) -> None:
 
 
 def _parts(got: list, want: list):
-    """(line, variable, value) of the program's first event that no history of the
-    reference can follow; (None, None, None) when every event follows one.
+    """(line, variable, value, the line run before it) of the program's first event that no
+    history of the reference can follow; all None when every event follows one.
 
     A history is the values one variable takes in one frame, in order ("return": the value
     the frame returns). A variable of the program follows a history of the reference while
@@ -283,12 +283,12 @@ def _parts(got: list, want: list):
     is never flagged. A line that raises, and the line that returns the call's (wrong)
     result, are wrong when nothing before them was."""
     histories: dict = {}
-    for _, key, name, shown, given in want:
+    for _, key, name, shown, given, _ in want:
         histories.setdefault(key, []).append(shown)
     where: dict = {}  # the program's (frame, variable) -> {history: position matched so far}
-    for line, key, name, shown, given in got:
+    for line, key, name, shown, given, after in got:
         if name == "raise" or (name == "return" and key[0] == 1):
-            return line, name, shown  # the call's own outcome, which differs, when nothing before it did
+            return line, name, shown, after  # the call's own outcome, which differs, when nothing before it did
         if shown is None:  # a value whose repr holds an address: never the same twice
             continue
         at = where.get(key)
@@ -305,8 +305,8 @@ def _parts(got: list, want: list):
         elif given:
             where.pop(key, None)  # an argument no history holds: follow from the frame's own values on
         else:
-            return line, name, shown
-    return None, None, None
+            return line, name, shown, after
+    return None, None, None, None
 
 
 def _index(values: list, value: str, start: int):
@@ -319,11 +319,12 @@ def _index(values: list, value: str, start: int):
 def _traced(function, filename: str, args, kwargs, copy) -> tuple[str, list]:
     """`function` called on copies of the arguments with a line tracer on the frames of
     `filename`: its outcome ("returned …" / "raised …") and the events in the order they
-    happened, (line, (frame, variable), variable, value, given): a variable a line changed,
-    "return" with the value a frame returned, "raise" with the type of an exception a line
-    raised; `given` marks the values a frame started with (its arguments)."""
+    happened, (line, (frame, variable), variable, value, given, after): a variable a line
+    changed, "return" with the value a frame returned, "raise" with the type of an exception
+    a line raised; `given` marks the values a frame started with (its arguments), `after`
+    is the line the frame ran just before `line` (None for its first)."""
     events: list = []
-    last: dict = {}  # frame -> (its number, the line being run, its locals as shown before it ran)
+    last: dict = {}  # frame -> (its number, the line being run, its locals before it ran, the line run before it)
     frames = [0]
 
     def local(frame, event, arg):
@@ -334,19 +335,20 @@ def _traced(function, filename: str, args, kwargs, copy) -> tuple[str, list]:
         now = {k: _shown(v) for k, v in frame.f_locals.items() if not k.startswith(".")}
         if seen is None:
             frames[0] += 1
-            number = frames[0]
-            events.extend((frame.f_lineno, (number, k), k, _plain(v), True) for k, v in now.items())
+            number, line, after = frames[0], None, None
+            events.extend((frame.f_lineno, (number, k), k, _plain(v), True, None) for k, v in now.items())
         else:
-            number, line, before = seen
-            events.extend((line, (number, k), k, _plain(v), False) for k, v in now.items() if before.get(k) != v)
+            number, line, before, after = seen
+            events.extend((line, (number, k), k, _plain(v), False, after)
+                          for k, v in now.items() if before.get(k) != v)
         if event == "line":
-            last[frame] = (number, frame.f_lineno, now)
+            last[frame] = (number, frame.f_lineno, now, line)
         elif event == "exception":
-            events.append((frame.f_lineno, (number, "raise"), "raise", arg[0].__name__, False))
-            last[frame] = (number, frame.f_lineno, now)
+            events.append((frame.f_lineno, (number, "raise"), "raise", arg[0].__name__, False, after))
+            last[frame] = (number, frame.f_lineno, now, after)
         elif event == "return":
             if not frame.f_code.co_flags & _SUSPENDS:  # a generator "returns" at each yield, and None at its end
-                events.append((frame.f_lineno, (number, "return"), "return", _plain(_shown(arg)), False))
+                events.append((frame.f_lineno, (number, "return"), "return", _plain(_shown(arg)), False, after))
             last.pop(frame, None)
         return local
 

@@ -49,12 +49,17 @@ class Divergence:
     line: int | None = None  # 1-based line of the program
     variable: str | None = None  # the local it set there; "return" or "raise" for the value returned or raised
     value: str | None = None  # that value's repr (cut to 300 characters)
+    # the branch (`if`, `elif`, `else`, `while`, `for`) the program ran just before `line`, in
+    # the same frame: a changed condition makes no value of its own, so its first parting
+    # value is made by a line the branch let run; None when the line before is no branch
+    branch: int | None = None
     problem: str = ""
 
-    def text(self, code: str) -> str | None:
-        """The program's wrong line, as written."""
+    def text(self, code: str, line: int | None = None) -> str | None:
+        """The program's wrong line (or `line`), as written."""
+        line = self.line if line is None else line
         lines = code.splitlines()
-        return lines[self.line - 1] if self.line is not None and 0 < self.line <= len(lines) else None
+        return lines[line - 1] if line is not None and 0 < line <= len(lines) else None
 
 
 def first_wrong_line(code: str, reference: str, tests: Sequence[TestCase] | str, entry_point: str,
@@ -69,13 +74,23 @@ def first_wrong_line(code: str, reference: str, tests: Sequence[TestCase] | str,
     traced = next((e for e in events if e.get("event") == "trace"), None)
     if traced is None:
         return Divergence(test=execution.first_failure, problem=_untraced(execution))
+    after = traced.get("after") if isinstance(traced.get("after"), int) else None
     return Divergence(
         test=_text(traced.get("test")), call=_text(traced.get("call")), expected=_text(traced.get("expected")),
         got=_text(traced.get("got")), line=traced.get("line") if isinstance(traced.get("line"), int) else None,
+        branch=after if after is not None and _is_branch(code, after) else None,
         variable=_text(traced.get("variable")), value=_text(traced.get("value")),
         problem=_text(traced.get("problem")) or ("" if isinstance(traced.get("line"), int)
                                                  else "no line of the program made a value the reference never held"),
     )
+
+
+BRANCHES = ("if ", "if(", "elif ", "elif(", "else:", "while ", "while(", "for ")
+
+
+def _is_branch(code: str, line: int) -> bool:
+    lines = code.splitlines()
+    return 0 < line <= len(lines) and lines[line - 1].strip().startswith(BRANCHES)
 
 
 def _untraced(execution: Execution) -> str:
