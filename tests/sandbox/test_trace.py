@@ -50,6 +50,15 @@ def test_a_raising_line_is_the_first_wrong_one_when_nothing_before_it_parts() ->
     assert found.got == "raised IndexError" and found.expected == "returned 0"
 
 
+def test_an_exception_the_reference_raises_too_is_not_a_wrong_line() -> None:
+    # both parse with try/except (a ValueError caught in each); the program's bug is later
+    reference = ("def total(items):\n    out = 0\n    for s in items:\n        try:\n            out += int(s)\n"
+                 "        except ValueError:\n            pass\n    return out\n")
+    code = reference.replace("out += int(s)", "out += int(s) * 2")
+    found = first_wrong_line(code, reference, [TestCase("mixed", "assert total(['x', '3']) == 3")], "total", FAST)
+    assert (found.line, found.variable, found.value) == (5, "out", "6")  # not line 5's ValueError on 'x'
+
+
 def test_recursion_is_traced_in_every_frame_and_only_outermost_calls_are_replayed() -> None:
     reference = "def fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\n"
     code = "def fact(n):\n    if n <= 1:\n        return 0\n    return n * fact(n - 1)\n"  # base case wrong

@@ -280,13 +280,20 @@ def _parts(got: list, want: list):
     the values it has taken are, in order, among that history's (a subsequence: the program
     may skip states the reference passes through, as a sum() skips an accumulator's). A
     value given to a frame as an argument is not the frame's doing: it joins a history but
-    is never flagged. A line that raises, and the line that returns the call's (wrong)
-    result, are wrong when nothing before them was."""
+    is never flagged. A line that raises an exception of a type the reference never raises,
+    and the line that returns the call's (wrong) result, are wrong when nothing before them
+    was."""
     histories: dict = {}
+    raised = set()  # exception types the reference raised (and caught, or not) somewhere
     for _, key, name, shown, given, _ in want:
-        histories.setdefault(key, []).append(shown)
+        if name == "raise":
+            raised.add(shown)
+        else:
+            histories.setdefault(key, []).append(shown)
     where: dict = {}  # the program's (frame, variable) -> {history: position matched so far}
     for line, key, name, shown, given, after in got:
+        if name == "raise" and shown in raised:
+            continue  # the reference raises it too: a parse attempt caught, say
         if name == "raise" or (name == "return" and key[0] == 1):
             return line, name, shown, after  # the call's own outcome, which differs, when nothing before it did
         if shown is None:  # a value whose repr holds an address: never the same twice
