@@ -58,7 +58,9 @@ def coder(chat, sample):
     return f"```python\n{PROGRAMS[name]}```"
 
 
-def test_diagnose_on_a_code_run_gives_code_types(tmp_path, monkeypatch, run_cli, fake_embedder):
+@pytest.fixture
+def code_run(tmp_path, monkeypatch):
+    """The log (LESSONS_DB) with run "c": five code tasks, each answered by its wrong program."""
     tasks = [Task(f"c{i}", f"def f{i}(x):", f"def f{i}(x):\n    return x\n",
                   metadata={"entry_point": f"f{i}", "skill": "s",
                             "tests": [{"name": f"x={x}", "source": f"assert f{i}({x}) == {x}"} for x in range(4)]})
@@ -68,6 +70,11 @@ def test_diagnose_on_a_code_run_gives_code_types(tmp_path, monkeypatch, run_cli,
     evaluate(store, ScriptedBackend(coder), ListSuite(tasks), EvalConfig(verifier="tests", template="code", run_name="c"))
     store.close()
     monkeypatch.setenv("LESSONS_DB", str(db))
+    return db
+
+
+def test_diagnose_on_a_code_run_gives_code_types(code_run, run_cli, fake_embedder):
+    db = code_run
     payload = json.loads(run_cli("diagnose", "c", "--json").stdout)
     assert payload["mistakes"] == 5
     types = {d.attempt_id: d.error_types for d in Store.open(db).diagnoses(Store.open(db).get_run("c").id)}
@@ -75,17 +82,8 @@ def test_diagnose_on_a_code_run_gives_code_types(tmp_path, monkeypatch, run_cli,
                                              ("name_attribute",), ("index_key",), ("syntax",)])
 
 
-def test_diagnose_with_trace_locates_each_traceable_code_mistake_at_its_wrong_line(
-        tmp_path, monkeypatch, run_cli, fake_embedder):
-    tasks = [Task(f"c{i}", f"def f{i}(x):", f"def f{i}(x):\n    return x\n",
-                  metadata={"entry_point": f"f{i}", "skill": "s",
-                            "tests": [{"name": f"x={x}", "source": f"assert f{i}({x}) == {x}"} for x in range(4)]})
-             for i in range(5)]
-    db = tmp_path / "log.db"
-    store = Store.open(db)
-    evaluate(store, ScriptedBackend(coder), ListSuite(tasks), EvalConfig(verifier="tests", template="code", run_name="c"))
-    store.close()
-    monkeypatch.setenv("LESSONS_DB", str(db))
+def test_diagnose_with_trace_locates_each_traceable_code_mistake_at_its_wrong_line(code_run, run_cli, fake_embedder):
+    db = code_run
     payload = json.loads(run_cli("diagnose", "c", "--method", "trace", "--json").stdout)
     assert payload["mistakes"] == 5
     store = Store.open(db)
