@@ -45,8 +45,8 @@ def mutants(line: str) -> list[str]:
     return out
 
 
-def mutate(task, rng: random.Random) -> tuple[str, int] | None:
-    """(program, 1-based mutated line) of a mutant that parses and fails a test, or None."""
+def mutate(task, rng: random.Random):
+    """(program, 1-based mutated line, its run) of a mutant that parses and fails a test, or None."""
     program = task.answer
     lines = program.split("\n")
     body_start = len(task.prompt.split("\n")) - 1  # the solution's lines come after the prompt's
@@ -62,8 +62,9 @@ def mutate(task, rng: random.Random) -> tuple[str, int] | None:
                 ast.parse(candidate)
             except SyntaxError:
                 continue
-            if not run_program(candidate, tests, LIMITS, entry_point=entry).passed:
-                return candidate, i + 1
+            run = run_program(candidate, tests, LIMITS, entry_point=entry)
+            if not run.passed:
+                return candidate, i + 1, run
     return None
 
 
@@ -71,9 +72,8 @@ def judge(task, rng_seed: int) -> dict | None:
     found = mutate(task, random.Random(f"{rng_seed}/{task.id}"))
     if found is None:
         return None
-    program, truth = found
+    program, truth, run = found
     tests, entry = task_tests(task.id, task.metadata), entry_point(task.id, task.metadata)
-    run = run_program(program, tests, LIMITS, entry_point=entry)
     start = time.perf_counter()
     traced = first_wrong_line(program, task.answer, tests, entry, LIMITS)
     body = [ln for ln in task.answer.split("\n")[len(task.prompt.split("\n")) - 1:] if ln.strip()]
