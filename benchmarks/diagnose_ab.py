@@ -4,7 +4,8 @@ every version alike: the ratios mean something where absolute times do not.
 
 Each `--commit` is exported with `git archive` into a temporary folder as a package of its
 own (`lessons_<commit>`, its imports renamed), beside the working tree's `lessons`. The
-mistakes are `diagnose_100k.py`'s; every variant's caches are cleared before each pass.
+mistakes are `diagnose_100k.py`'s, taken in batches of 64 (each located, then classified,
+as `diagnose_run` does); every variant's caches are cleared before each pass.
 It checks that every variant gives the same locations and error types as the first.
 
     PYTHONPATH=src .venv/bin/python benchmarks/diagnose_ab.py --commit c8260d8 --mistakes 10000
@@ -60,21 +61,29 @@ class Variant:
                     if callable(getattr(obj, "cache_clear", None)):
                         obj.cache_clear()
 
-    def run(self, mistakes) -> tuple[tuple[float, float, float], list, list]:
-        """CPU seconds of split, locate, classify; the locations and the types."""
+    def run(self, mistakes, batch: int = 64) -> tuple[tuple[float, float, float], list, list]:
+        """CPU seconds of split, locate, classify; the locations and the types. In batches
+        of `batch` mistakes, located and then classified, as `diagnose_run` does."""
         self.clear()
         gc.collect()
-        t0 = time.process_time()
-        steps = [self.split(text) for _, text, _, _, _ in mistakes]
-        t1 = time.process_time()
-        cases = [self.case(task.prompt, s, task.answer, task.steps, str(i))
-                 for i, ((task, *_), s) in enumerate(zip(mistakes, steps))]
-        locations = self.locator().locate(cases)
-        t2 = time.process_time()
-        types = [self.classify(task, text, finish, status, s, loc)
-                 for (task, text, finish, status, _), s, loc in zip(mistakes, steps, locations)]
-        t3 = time.process_time()
-        return (t1 - t0, t2 - t1, t3 - t2), [(x.step, x.evidence, x.detail) for x in locations], types
+        spent = [0.0, 0.0, 0.0]
+        locations, types = [], []
+        for start in range(0, len(mistakes), batch):
+            part = mistakes[start : start + batch]
+            t0 = time.process_time()
+            steps = [self.split(text) for _, text, _, _, _ in part]
+            t1 = time.process_time()
+            cases = [self.case(task.prompt, s, task.answer, task.steps, str(start + i))
+                     for i, ((task, *_), s) in enumerate(zip(part, steps))]
+            found = self.locator().locate(cases)
+            t2 = time.process_time()
+            types += [self.classify(task, text, finish, status, s, loc)
+                      for (task, text, finish, status, _), s, loc in zip(part, steps, found)]
+            t3 = time.process_time()
+            locations += found
+            for k, t in enumerate((t1 - t0, t2 - t1, t3 - t2)):
+                spent[k] += t
+        return (spent[0], spent[1], spent[2]), [(x.step, x.evidence, x.detail) for x in locations], types
 
 
 def shares(mistakes, types) -> str:
@@ -103,15 +112,17 @@ def main() -> None:
             t, locations, types = v.run(mistakes)
             times[v.package].append(t)
             outputs.setdefault(v.package, (locations, types))
-            print(f"round {r} {v.package:>16}: locate {t[1] / n * 1e6:5.0f}  classify {t[2] / n * 1e6:5.0f} µs/mistake",
-                  flush=True)
+            print(f"round {r} {v.package:>16}: locate {t[1] / n * 1e6:5.0f}  classify {t[2] / n * 1e6:5.0f}  "
+                  f"all three {sum(t) / n * 1e6:5.0f} µs/mistake", flush=True)
     first = variants[0].package
     print(f"best of {args.rounds}, CPU µs / mistake; same output as {first}:")
     for v in variants:
         locate, classify = (min(t[k] for t in times[v.package]) / n * 1e6 for k in (1, 2))
+        total = min(sum(t) for t in times[v.package]) / n * 1e6
         locations, types = outputs[v.package]
         same = locations == outputs[first][0] and types == outputs[first][1]
-        print(f"  {v.package:>16}: locate {locate:5.0f}  classify {classify:5.0f}  identical {same}")
+        print(f"  {v.package:>16}: locate {locate:5.0f}  classify {classify:5.0f}  all three {total:5.0f}  "
+              f"identical {same}")
     for v in variants:
         print(f"  {v.package:>16} shares: {shares(mistakes, outputs[v.package][1])}")
 

@@ -144,6 +144,19 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class LoopRecord:
+    """A `lessons loop` in the log: its name, the identity it was started with (the
+    config's settings that decide its results, as `LoopConfig.identity` gives them), where
+    it writes, and when it started and finished."""
+
+    name: str
+    config: Mapping[str, Any]
+    out_dir: str
+    created_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
 class ModelVersion:
     """A model version in the log: its identity (backend, source, args), the version it
     was trained from, and its lineage (empty for a model not trained here): base model,

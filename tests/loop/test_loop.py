@@ -139,6 +139,18 @@ def test_a_loop_started_before_a_setting_existed_resumes_when_the_setting_is_at_
         run_loop(other, type(config)(**{**config.__dict__, "dpo_steps": 2}), deps=deps)
 
 
+def test_a_loops_record_gives_back_its_config_typed(config):
+    store = Store.open(":memory:")
+    recorded = {k: v for k, v in config.identity().items() if k != "dpo_steps"} | {"gone": 1}  # older, and newer
+    store.start_loop(config.name, recorded, "out")
+    loop = store.loop(config.name)
+    assert (loop.name, loop.out_dir, loop.finished_at) == (config.name, "out", None)
+    assert [r.name for r in store.loops()] == [config.name]
+    again = type(config).recorded(loop.config)
+    assert again.identity() == {**config.identity(), "dpo_steps": type(config)().dpo_steps}
+    assert store.loop("other") is None
+
+
 def test_allocate_splits_the_budget_by_share_and_hands_unfilled_rows_on():
     assert allocate({"a": 0.5, "b": 0.5}, {"a": 100, "b": 100}, 10) == {"a": 5, "b": 5}
     assert allocate({"a": 2, "b": 1}, {"a": 100, "b": 100}, 10) == {"a": 7, "b": 3}

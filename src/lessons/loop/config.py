@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from lessons.models import DEFAULT_MODEL
 
@@ -214,7 +214,15 @@ class LoopConfig:
             d.pop(where)
         return d
 
-    def differs(self, recorded: dict[str, Any]) -> list[str]:
+    @classmethod
+    def recorded(cls, identity: Mapping[str, Any]) -> "LoopConfig":
+        """The config a loop was started with, from the identity the log holds: a setting
+        the config no longer has is left out, one added since takes its default (the loop
+        ran without it, as `differs` counts it)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in identity.items() if k in known})
+
+    def differs(self, recorded: Mapping[str, Any]) -> list[str]:
         """The settings in which a loop's recorded identity differs from this config. A key
         added to the config after that loop started counts as its default there: the loop
         ran without the feature, which is what the default means."""

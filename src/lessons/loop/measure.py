@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from lessons.diagnose.slices import SliceSpec
+from lessons.loop.config import LoopConfig
 from lessons.loop.stages import StageRecord, Trained, load_stages
 from lessons.report.data import Advantage, Figures, Headline, ReportData, RoundRow, TargetFigures, WeakSlices
 from lessons.report.figures import (
@@ -36,25 +37,25 @@ def loop_report_data(store: Store, name: str) -> ReportData:
     loop = store.loop(name)
     if loop is None:
         raise ValueError(f"no loop named {name!r} in {store.path}; `lessons runs` lists runs, which also take a report")
-    config, stages = loop["config"], load_stages(store, name)
+    config, stages = LoopConfig.recorded(loop.config), load_stages(store, name)
     if (0, "heldout-base") not in stages:
         raise ValueError(f"loop {name!r} has not evaluated its base model yet: run `lessons loop` again to go on")
-    base = Arm(store, stages[(0, "heldout-base")].run, config["model"])
+    base = Arm(store, stages[(0, "heldout-base")].run, config.model)
     diagnosed = (1, "eval-train") in stages and (1, "diagnose") in stages
     report = ReportData(
-        title=f"lessons loop {name}", subtitle=f"{config['model']} on {config['suite']}",
-        generated_at=generated_now(), config=config, runs={"base": base.name},
+        title=f"lessons loop {name}", subtitle=f"{config.model} on {config.suite}",
+        generated_at=generated_now(), config=dict(loop.config), runs={"base": base.name},
         wall_s=sum(v.wall_s for v in stages.values()),  # every stage, summed over resumes' last runs
         rounds=[_round_row(stages, r) for r in sorted({r for r, _ in stages if r > 0})],
         clusters=clusters(store, stages[(1, "eval-train")].run) if diagnosed else None,
     )
-    seed = int(config.get("seed", 0))
+    seed = config.seed
     rounds = sorted({r for r, s in stages if r > 0 and s == "heldout-treatment"})
     if not rounds:  # base evaluated, nothing trained yet: what there is
         tasks = sorted(base.scores)
         return dataclasses.replace(report, headline=Headline(tasks=len(tasks), base=accuracy_figure(base, tasks, seed)),
                                    error_types=type_rows(base, None, None, tasks),
-                                   lineage=lineage(store, [config["model"]]))
+                                   lineage=lineage(store, [config.model]))
     return _with_arms(report, store, stages, base, rounds, seed)
 
 
@@ -153,7 +154,7 @@ def pooled_figures(store: Store, names: Sequence[str], seed: int = 0) -> dict[st
             raise ValueError(f"no loop named {name!r} in {store.path}")
         stages = load_stages(store, name)
         last = max(r for r, s in stages if s == "heldout-treatment")
-        arms = {"base": Arm(store, stages[(0, "heldout-base")].run, loop["config"]["model"])}
+        arms = {"base": Arm(store, stages[(0, "heldout-base")].run, LoopConfig.recorded(loop.config).model)}
         for arm in ("treatment", "control"):
             if (last, f"heldout-{arm}") in stages:
                 arms[arm] = Arm(store, stages[(last, f"heldout-{arm}")].run, arm_model(stages, last, arm))

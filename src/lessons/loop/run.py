@@ -483,4 +483,4 @@ def loop_root(store: Store, name: str) -> Path:
     row = store.loop(name)
     if row is None:
         raise ValueError(f"no loop named {name!r} in {store.path}")
-    return Path(row["out_dir"])
+    return Path(row.out_dir)

@@ -8,6 +8,8 @@ import json
 import sqlite3
 from typing import Any
 
+from lessons.records import LoopRecord
+
 
 class LoopLog:
     db: sqlite3.Connection
@@ -31,15 +33,12 @@ class LoopLog:
         with self.transaction() as db:
             db.execute("UPDATE loops SET finished_at = datetime('now') WHERE name = ?", (name,))
 
-    def loop(self, name: str) -> dict[str, Any] | None:
+    def loop(self, name: str) -> LoopRecord | None:
         row = self.db.execute("SELECT * FROM loops WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            return None
-        return dict(row) | {"config": json.loads(row["config"])}
+        return None if row is None else _loop(row)
 
-    def loops(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT * FROM loops ORDER BY created_at").fetchall()
-        return [dict(r) | {"config": json.loads(r["config"])} for r in rows]
+    def loops(self) -> list[LoopRecord]:
+        return [_loop(r) for r in self.db.execute("SELECT * FROM loops ORDER BY created_at").fetchall()]
 
     def save_stage(self, loop: str, round: int, stage: str, output: dict[str, Any], wall_s: float) -> None:
         with self.transaction() as db:
@@ -52,3 +51,8 @@ class LoopLog:
         """(round, stage) -> output of every finished stage, with `wall_s` added."""
         rows = self.db.execute("SELECT * FROM loop_stages WHERE loop = ? ORDER BY rowid", (loop,)).fetchall()
         return {(r["round"], r["stage"]): json.loads(r["output"]) | {"wall_s": r["wall_s"]} for r in rows}
+
+
+def _loop(row: sqlite3.Row) -> LoopRecord:
+    return LoopRecord(name=row["name"], config=json.loads(row["config"]), out_dir=row["out_dir"],
+                      created_at=row["created_at"], finished_at=row["finished_at"])
