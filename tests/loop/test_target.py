@@ -146,7 +146,7 @@ def test_solutions_retry_the_unsolved_hint_the_rest_and_keep_distinct_verified_o
 
     got = solve(ARITH, [a, b, c, d], sample, Sampling(samples=4, retry=4, keep=2, hint_share=0.25), budget=8, kind="p",
                 wave=4)
-    assert [n for n, _, _ in calls] == ["p-w1", "p-w1-retry", "p-hint"]
+    assert [n for n, _, _ in calls] == ["p-w1", "p-retry", "p-hint"]
     assert calls[1][1] == [b.id, c.id, d.id] and calls[2][1] == [c.id, d.id]
     assert [(s.task.id, s.origin) for s in got] == [(a.id, "sampled"), (b.id, "retry"), (c.id, "hinted"),
                                                     (a.id, "sampled")]
@@ -179,10 +179,13 @@ def test_a_later_wave_is_sized_by_the_yield_so_far_for_what_is_missing():
                          f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}") for i, t in enumerate(posed)]
 
     got = solve(ARITH, tasks, sample, Sampling(samples=1, retry=0, keep=1, hint_share=0.0), budget=10, kind="c", wave=16)
-    # 16 tasks gave 8 rows (half of them): 2 missing need 4 tasks, a quarter more to spare: 5
-    assert calls == [("c-w1", 16), ("c-w2", 5)] and len(got) == 10
+    # 16 tasks gave 8 rows (half of them): 2 missing need 4 tasks, a quarter more to spare: 5,
+    # but a pass of 5 costs nearly what one of 16 does: half a wave, 8
+    assert calls == [("c-w1", 16), ("c-w2", 8)] and len(got) == 10
     assert next_wave(16, 10, 0, 16) == 16  # nothing solved yet: a whole wave
     assert next_wave(16, 30, 2, 16) == 16  # never more than a wave
+    assert next_wave(16, 30, 24, 16) == 16 and next_wave(16, 9, 24, 16) == 8  # 1.25 * 9 * 16 / 24 = 7.5 -> 8
+    assert next_wave(40, 9, 24, 16) == 20  # never less than half a wave
 
 
 def test_the_shortest_verified_solutions_of_a_task_are_kept_first():
@@ -197,7 +200,7 @@ def test_the_shortest_verified_solutions_of_a_task_are_kept_first():
     assert [s.text for s in got] == [texts[1], texts[2]]
 
 
-def test_tasks_sampled_before_are_not_sampled_again_only_retried_and_come_before_the_waves():
+def test_tasks_sampled_before_are_not_sampled_again_only_retried_with_the_rest_and_come_first():
     tasks = _sums(6)
     early, late = tasks[:2], tasks[2:]
     right = {t.id: f"Step 1: {t.steps[0].text}\nAnswer: {t.answer}" for t in tasks}
@@ -211,7 +214,9 @@ def test_tasks_sampled_before_are_not_sampled_again_only_retried_and_come_before
 
     got = solve(ARITH, tasks, sample, Sampling(samples=2, retry=1, keep=1, hint_share=0.0), budget=4, kind="p", wave=2,
                 drawn=drawn)
-    assert calls == [("p-w0-retry", [early[1].id]), ("p-w1", [late[0].id, late[1].id])]
+    # early[0] and late[0:2] give 3 rows of 4: a second wave; then the one retry pass, for early[1]
+    assert calls == [("p-w1", [late[0].id, late[1].id]), ("p-w2", [late[2].id, late[3].id]),
+                     ("p-retry", [early[1].id])]
     assert [s.task.id for s in got] == [t.id for t in tasks[:4]] and got[0].attempt_id == 1
 
 

@@ -85,7 +85,7 @@ def posed_tasks(config: LoopConfig) -> tuple[int, int]:
     """Tasks each arm may pose to the model for `solutions: self`, in waves of how many:
     a wave is enough for the row budget at `keep` solutions a task with a third of the
     tasks never solved, and two waves' worth of tasks at most (later waves are sized by
-    the yield, `solutions.next_wave`, so they may be more and smaller), so that a target
+    the yield, `solutions.next_wave`, never below half a wave, so they may be more), so that a target
     the model rarely solves costs a bounded number of samples (it then trains on fewer
     rows, and so does the control: the arms stay equal)."""
     wave = math.ceil(1.5 * config.rows / config.keep)

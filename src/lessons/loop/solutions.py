@@ -7,9 +7,13 @@ the control on random train tasks, so they differ only in which tasks they pract
    budget is met (at most the tasks given; tasks sampled before, the target's failed
    train tasks, come first and need no wave). A wave after the first is sized by the
    yield so far (rows per posed task) for what is still missing, with a quarter more
-   to spare, rather than for the whole budget;
-2. tasks with no verified solution get `retry` more (DART-Math's difficulty-aware
-   rejection sampling: the hard queries get the samples, not the easy ones);
+   to spare, but never below half a wave: decoding is sequential, so a pass of one task
+   costs nearly what a pass of twenty does (4 samples of one task took 63-112 s, of 24
+   tasks 156-215 s, in the seeds' builds; RESULTS.md);
+2. then every posed task with no verified solution gets `retry` more, all in one pass
+   (DART-Math's difficulty-aware rejection sampling: the hard queries get the samples,
+   not the easy ones). One pass, not one per wave: a wave's few unsolved tasks made
+   passes of one to eleven tasks, each as slow as a full one;
 3. tasks still unsolved may be solved once more with the answer given as a hint (STaR's
    rationalisation); the hint is not in the trained prompt, and such rows are at most
    `hint_share` of the budget. Not on a code suite: its answer is the reference program,
@@ -103,7 +107,6 @@ def solve(source: LessonSource, tasks: Sequence[Task], sample: Sampler, sampling
     posed: list[Task] = list(ready)
     found.update({t.id: [] for t in ready})
     absorb(ready, [a for t in ready for a in drawn[t.id]], "sampled")
-    collect(f"{kind}-w0-retry", [t for t in ready if not found[t.id]], sampling.retry, "retry")
     start, number = 0, 0
     while start < len(fresh):
         have = len(_round_robin(posed, found, sampling.keep, budget, 0))
@@ -114,7 +117,7 @@ def solve(source: LessonSource, tasks: Sequence[Task], sample: Sampler, sampling
         posed += batch
         found.update({t.id: [] for t in batch})
         collect(f"{kind}-w{number}", batch, sampling.samples, "sampled")
-        collect(f"{kind}-w{number}-retry", [t for t in batch if not found[t.id]], sampling.retry, "retry")
+    collect(f"{kind}-retry", [t for t in posed if not found[t.id]], sampling.retry, "retry")
     unsolved = [t for t in posed if not found[t.id]][: 2 * hinted_cap]
     if hinted_cap > 0 and unsolved:
         collect(f"{kind}-hint", [hinted(t) for t in unsolved], sampling.retry or sampling.samples, "hinted")
@@ -124,11 +127,11 @@ def solve(source: LessonSource, tasks: Sequence[Task], sample: Sampler, sampling
 def next_wave(wave: int, missing: int, have: int, posed: int) -> int:
     """Tasks to pose next: a full `wave` before anything is known, then enough for the
     `missing` rows at the yield so far (`have` rows from `posed` tasks), a quarter more
-    to spare, never more than a wave."""
+    to spare, never more than a wave nor less than half of one."""
     wave = max(wave, 1)
     if posed == 0 or have == 0:
         return wave
-    return max(1, min(wave, math.ceil(1.25 * missing * posed / have)))
+    return max(math.ceil(wave / 2), min(wave, math.ceil(1.25 * missing * posed / have)))
 
 
 def hinted(task: Task) -> Task:
