@@ -95,6 +95,21 @@ def test_an_equation_holds_as_the_statement_engine_judges_it(text, holds):
     assert check_step(text)[0].ok is holds  # the one rule: the locator's verdict
 
 
+def test_a_step_read_by_the_locator_and_then_the_error_types_reads_the_same_each_time():
+    """The engine keeps a batch's readings for the second reader: what either reader gets
+    must not depend on who read the step first, nor change on a third reading."""
+    text = "She has 48 / 2 = 24 apples, then 24 * 3 = 70 and 25% of 40 = 10 \\(\\frac{3}{4} \\times 8 = 6\\)."
+    lessons.arith.statements._read.cache_clear()
+    parse_step.cache_clear()
+    first = [(str(c), c.ok) for c in check_step(text)]
+    equations = [(e.operands, e.ops, e.value, e.stated, e.holds) for e in parse_step(text).equations]
+    parse_step.cache_clear()
+    assert [(e.operands, e.ops, e.value, e.stated, e.holds) for e in parse_step(text).equations] == equations
+    assert [(str(c), c.ok) for c in check_step(text)] == first
+    assert [ok for _, ok in first] == [True, False, True, True]
+    assert [holds for *_, holds in equations] == [True, False, True, True]
+
+
 @pytest.mark.parametrize("text, operands, ops, value, stated", [
     # read by the statement engine's reader: units, LaTeX and chains as the locator reads them
     ("3 hours * 60 minutes/hour = 180 minutes.", (3, 60), "*", 180, 180),

@@ -9,9 +9,9 @@ far faster than Fractions, and rule checks do a lot of set lookups. Never `eval`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Optional, Sequence
 
 from lessons.arith._eval import BINARY, Node
@@ -33,7 +33,20 @@ class Equation:
     ops: str
     value: Number | None
     stated: Number | None
-    holds: bool = False  # the claim is true, judged as `check_step` judges it
+    # The link to judge where the stated value is not the exact one (rounded, or false):
+    # judging is the costly part, and only one rule asks, so it waits until asked.
+    link: Link | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def holds(self) -> bool:
+        """The claim is true, judged as `check_step` judges it: an exact match needs no
+        judge (it agrees); the rest, rounded or false, is the engine's."""
+        if self.value is None or self.stated is None:
+            return False
+        if self.stated == self.value:
+            return True
+        claim = self.link.claim() if self.link is not None else None
+        return claim is not None and claim.ok
 
 
 @dataclass(frozen=True)
@@ -85,9 +98,8 @@ def _equation(link: Link, fractions: Fractions) -> Equation:
     if stated is not None and stated != value and chained:
         # "48 / 2 = 24 * 3 = 72" chains on: what the left side is said to equal is 24.
         stated = _exact(right[:1])
-    # An exact match needs no judge (it agrees); the rest, rounded or false, is the engine's.
-    holds = value is not None and stated is not None and (stated == value or _judged_true(link))
-    return Equation(tuple(_values(left, fractions)), _operators(left, fractions), value, stated, holds)
+    judge = link if value is not None and stated is not None and stated != value else None
+    return Equation(tuple(_values(left, fractions)), _operators(left, fractions), value, stated, judge)
 
 
 def _fractions(run: Sequence[Item]) -> Fractions:
@@ -98,11 +110,6 @@ def _fractions(run: Sequence[Item]) -> Fractions:
         if fraction is not None:
             out[k] = fraction
     return out
-
-
-def _judged_true(link: Link) -> bool:
-    claim = link.claim()
-    return claim is not None and claim.ok
 
 
 # A fraction written as one number: unspaced "3/4", or "\\frac{3}{4}" as `normalize` folds it,

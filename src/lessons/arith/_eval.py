@@ -8,9 +8,8 @@ honest rounding from being flagged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Union
+from typing import NamedTuple, Union
 
 from lessons.arith._text import Item, Quantity
 
@@ -41,8 +40,10 @@ def _rounded_percents() -> frozenset[int]:
 _ROUNDED_PERCENTS = _rounded_percents()
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):
+    """An interval of exact values. Named tuples, `Value` and `Reading`, not frozen
+    dataclasses: judging one statement makes and hashes dozens of them."""
+
     lo: Fraction
     hi: Fraction
     unit: str | None = None
@@ -57,8 +58,7 @@ class Value:
         return self.lo if self.lo == self.hi else (self.lo + self.hi) / 2
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """How to read percentages and scale words; claims try every reading."""
 
     percent_of_100: bool = True  # "20%" is 1/5 (else 20, as in "= 40%" after "× 100")

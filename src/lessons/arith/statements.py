@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import product
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 from lessons.arith._eval import (
     Ambiguous, Node, Reading, Unparsable, Value, evaluate, operands, operators, parse,
@@ -87,10 +87,10 @@ def check_step(text: str, spans: bool = False) -> list[Claim]:
         read, origin = _read(text), None
     if read is None:
         return []
-    norm, its = read
+    norm, its, found_left = read
     claims = []
     eqs = [e for e, item in enumerate(its) if item.kind == "eq"]
-    computed = {e: (start, left) for start, e, left in computations(its)}
+    computed = {e: (start, left) for start, e, left in found_left}
     for n, e in enumerate(eqs):
         found = [_check_link(norm, its, e, *computed[e], spans) if e in computed else None]
         if n + 1 < len(eqs):
@@ -103,17 +103,29 @@ def check_step(text: str, spans: bool = False) -> list[Claim]:
     return [replace(c, stated_span=origin.span(*c.stated_span)) if c.stated_span else c for c in claims]
 
 
-def _read(text: str) -> tuple[str, list[Item]] | None:
-    # Not cached: thousands of kept item lists slow every garbage collection more than
-    # re-reading a step saves (measured on ProcessBench's 10,000 steps).
+class _Read(NamedTuple):
+    """A step as the engine reads it: normalised text, its items (never changed once
+    made: readings are shared), and its `computations`."""
+
+    norm: str
+    its: list[Item]
+    computed: tuple[tuple[int, int, Node], ...]
+
+
+# Cached for one batch: diagnosis locates a batch of mistakes, then classifies them, and
+# both read the same steps. Small, because thousands of kept item lists slow every garbage
+# collection more than re-reading a step saves (measured on ProcessBench's 10,000 steps).
+@lru_cache(maxsize=1024)
+def _read(text: str) -> _Read | None:
     return _tokens(normalize(text))
 
 
-def _tokens(norm: str) -> tuple[str, list[Item]] | None:
-    """Normalised text and its items; None where it states nothing (most prose)."""
+def _tokens(norm: str) -> _Read | None:
+    """The reading of normalised text; None where it states nothing (most prose)."""
     if "=" not in norm and "≈" not in norm:
         return None  # skip the tokenizer
-    return norm, items(norm)
+    its = items(norm)
+    return _Read(norm, its, tuple(computations(its)))
 
 
 def computations(its: list[Item]) -> Iterator[tuple[int, int, Node]]:
@@ -162,9 +174,9 @@ def read_links(text: str) -> list[Link]:
     read = _read(text)
     if read is None:
         return []
-    norm, its = read
+    norm, its, computed = read
     out = []
-    for start, e, left in computations(its):
+    for start, e, left in computed:
         end = right_end(its, e)
         right = tuple(its[e + 1 : end]) if end is not None else ()
         out.append(Link(tuple(its[start:e]), right, norm, its, e, left))

@@ -218,10 +218,10 @@ def _has_wrong_operation(info: StepNumbers, facts: _TaskFacts) -> bool:
         if len(eq.operands) != 2 or len(eq.ops) != 1 or eq.stated is None or eq.value is None:
             continue
         match = _gold_match(eq, facts)
-        if eq.holds:
-            if match is not None and match.value != eq.value:
-                return True
-        elif eq.stated in _other_results(eq) and (match is None or eq.stated != match.value):
+        if_true = match is not None and match.value != eq.value  # gold's numbers, worked another way
+        if_false = eq.stated in _other_results(eq) and (match is None or eq.stated != match.value)
+        # Judging the claim is the costly part: only where the verdict decides.
+        if if_true if if_true == if_false or eq.holds else if_false:
             return True
     return False
 
