@@ -41,11 +41,9 @@ class Equation:
     def holds(self) -> bool:
         """The claim is true, judged as `check_step` judges it: an exact match needs no
         judge (it agrees); the rest, rounded or false, is the engine's."""
-        if self.value is None or self.stated is None:
-            return False
-        if self.stated == self.value:
-            return True
-        claim = self.link.claim() if self.link is not None else None
+        if self.link is None:  # nothing to judge: stated exactly, or not computable
+            return self.value is not None and self.stated == self.value
+        claim = self.link.claim()
         return claim is not None and claim.ok
 
 

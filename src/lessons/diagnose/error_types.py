@@ -220,8 +220,11 @@ def _has_wrong_operation(info: StepNumbers, facts: _TaskFacts) -> bool:
         match = _gold_match(eq, facts)
         if_true = match is not None and match.value != eq.value  # gold's numbers, worked another way
         if_false = eq.stated in _other_results(eq) and (match is None or eq.stated != match.value)
-        # Judging the claim is the costly part: only where the verdict decides.
-        if if_true if if_true == if_false or eq.holds else if_false:
+        if if_true == if_false:  # the verdict decides nothing: judging it, the costly part, is skipped
+            found = if_true
+        else:
+            found = if_true if eq.holds else if_false
+        if found:
             return True
     return False
 
